@@ -1,0 +1,115 @@
+// Command sipedge is the sipedge gateway: "sipedge serve --config FILE" runs
+// it, "sipedge check --config FILE" validates a configuration and prints
+// every problem, "sipedge version" prints the version.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/sipedge/sipedge/config"
+	"github.com/sipedge/sipedge/gateway"
+)
+
+// version is set at build time with -ldflags "-X main.version=...".
+var version = "dev"
+
+func main() {
+	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
+}
+
+func usage(w io.Writer) {
+	fmt.Fprintln(w, `usage:
+  sipedge serve --config FILE   run the gateway
+  sipedge check --config FILE   validate FILE, print every problem, exit 1 if any
+  sipedge version               print the version`)
+}
+
+func run(args []string, stdout, stderr io.Writer) int {
+	if len(args) == 0 {
+		usage(stderr)
+		return 2
+	}
+	switch args[0] {
+	case "version":
+		fmt.Fprintln(stdout, "sipedge", version)
+		return 0
+	case "check", "serve":
+	case "-h", "--help", "help":
+		usage(stdout)
+		return 0
+	default:
+		fmt.Fprintf(stderr, "sipedge: unknown command %q\n", args[0])
+		usage(stderr)
+		return 2
+	}
+	fs := flag.NewFlagSet(args[0], flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	path := fs.String("config", "", "configuration file (YAML)")
+	if err := fs.Parse(args[1:]); err != nil {
+		return 2
+	}
+	if *path == "" {
+		fmt.Fprintln(stderr, "sipedge: --config FILE is required")
+		return 2
+	}
+	cfg, err := config.Load(*path)
+	if err != nil {
+		fmt.Fprintln(stderr, err)
+		return 1
+	}
+	if args[0] == "check" {
+		fmt.Fprintf(stdout, "%s: ok\n", *path)
+		return 0
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := serve(ctx, cfg, stderr); err != nil && !errors.Is(err, context.Canceled) {
+		fmt.Fprintln(stderr, "sipedge:", err)
+		return 1
+	}
+	return 0
+}
+
+// serve wires the configuration into the gateway and runs it.
+func serve(ctx context.Context, cfg *config.Config, stderr io.Writer) error {
+	log := newLogger(cfg.Log, stderr)
+	deps := gateway.Deps{Logger: log}
+	for _, l := range cfg.Listeners() {
+		deps.Listeners = append(deps.Listeners, gateway.Listener{Transport: l.Scheme, Addr: l.Addr})
+	}
+	if cfg.TLS.Enabled() {
+		tc, err := cfg.TLS.ServerConfig()
+		if err != nil {
+			return err
+		}
+		deps.TLS = tc
+	}
+	deps.Ready = func(bound []gateway.Listener) {
+		for _, b := range bound {
+			log.Info("listening", "transport", b.Transport, "addr", b.Addr)
+		}
+	}
+	gw, err := gateway.New(cfg.Gateway, deps)
+	if err != nil {
+		return err
+	}
+	return gw.Run(ctx)
+}
+
+func newLogger(c config.Log, w io.Writer) *slog.Logger {
+	var lvl slog.Level
+	_ = lvl.UnmarshalText([]byte(c.Level)) // validated already
+	opts := &slog.HandlerOptions{Level: lvl}
+	if c.Format == "json" {
+		return slog.New(slog.NewJSONHandler(w, opts))
+	}
+	return slog.New(slog.NewTextHandler(w, opts))
+}

@@ -1,0 +1,53 @@
+// Package config is sipedge's configuration file format and nothing else:
+// strict YAML decoding (unknown keys are errors), documented defaults, and a
+// Validate step that reports every problem at once, each naming the file, the
+// line and the field. Leaf packages own their Config types; this package
+// composes them. Only cmd imports it.
+package config
+
+import (
+	"github.com/sipedge/sipedge/gateway"
+	"github.com/sipedge/sipedge/rtpengine"
+	edgetls "github.com/sipedge/sipedge/tls"
+)
+
+// Config is the whole configuration file.
+type Config struct {
+	// Listen lists the sockets to open, as URLs:
+	//   udp://HOST:PORT, tcp://HOST:PORT, tls://HOST:PORT   SIP listeners
+	// Required: at least one SIP listener. Port 0 picks a free port.
+	Listen []string `yaml:"listen"`
+
+	// The proxy core's keys (domains, users, trusted, routes, advertise,
+	// registrar, auth, invite_timeout, max_forwards) sit at the top level.
+	Gateway gateway.Config `yaml:",inline"`
+
+	// TLS is the certificate for tls:// (and later wss://) listeners.
+	TLS edgetls.Config `yaml:"tls"`
+
+	// RTPEngine lists the media relays (see docs/configuration.md).
+	RTPEngine rtpengine.Config `yaml:"rtpengine"`
+
+	// Log sets the log output.
+	Log Log `yaml:"log"`
+}
+
+// Log configures log/slog output on standard error.
+type Log struct {
+	// Level is debug, info, warn or error. Default info.
+	Level string `yaml:"level"`
+	// Format is text or json. Default text.
+	Format string `yaml:"format"`
+}
+
+// SetDefaults fills every zero field with its documented default.
+func (c *Config) SetDefaults() {
+	c.Gateway.SetDefaults()
+	c.RTPEngine.SetDefaults()
+	if c.Log.Level == "" {
+		c.Log.Level = "info"
+	}
+	if c.Log.Format == "" {
+		c.Log.Format = "text"
+	}
+}

@@ -1,0 +1,52 @@
+package config
+
+import (
+	"fmt"
+	"net"
+
+	"github.com/sipedge/sipedge/config/field"
+)
+
+// Validate reports every problem in c at once (errors.Join of *field.Error).
+// Call SetDefaults first.
+func (c *Config) Validate() error {
+	var l field.List
+	sip := 0
+	needTLS := false
+	for i, s := range c.Listen {
+		ln, err := ParseListen(s)
+		if err != nil {
+			l.Add(fmt.Sprintf("listen[%d]", i), s, "%v", err)
+			continue
+		}
+		sip++
+		if ln.Scheme == "tls" {
+			needTLS = true
+		}
+		if host, _, _ := net.SplitHostPort(ln.Addr); c.Gateway.Advertise == "" {
+			if ip := net.ParseIP(host); ip != nil && ip.IsUnspecified() {
+				l.Add(fmt.Sprintf("listen[%d]", i), s, "a wildcard address needs advertise (the address peers reach us at)")
+			}
+		}
+	}
+	if sip == 0 && len(c.Listen) == 0 {
+		l.Add("listen", nil, "at least one SIP listener (udp://, tcp:// or tls://) is required")
+	}
+	l.Merge("", c.Gateway.Validate())
+	if needTLS && !c.TLS.Enabled() {
+		l.Add("tls", nil, "tls.cert and tls.key are required for a tls:// listener")
+	}
+	l.Merge("tls", c.TLS.Validate())
+	l.Merge("rtpengine", c.RTPEngine.Validate())
+	switch c.Log.Level {
+	case "debug", "info", "warn", "error":
+	default:
+		l.Add("log.level", c.Log.Level, "must be debug, info, warn or error")
+	}
+	switch c.Log.Format {
+	case "text", "json":
+	default:
+		l.Add("log.format", c.Log.Format, "must be text or json")
+	}
+	return l.Err()
+}

@@ -1,0 +1,299 @@
+package gateway
+
+import (
+	"fmt"
+	"net"
+	"net/netip"
+	"regexp"
+	"strings"
+	"time"
+
+	"github.com/emiago/sipgo/sip"
+
+	"github.com/sipedge/sipedge/config/field"
+)
+
+// Config is the proxy core's part of the configuration file. The zero value
+// of every field means "use the documented default" (see SetDefaults).
+type Config struct {
+	// Domains lists the SIP domains this node is registrar and authority
+	// for. A REGISTER for another domain gets 403; a request whose
+	// Request-URI host is one of these (or one of our own addresses) is
+	// looked up in the location service before the routes are tried.
+	// Required: at least one.
+	Domains []string `yaml:"domains"`
+
+	// Users are the local subscribers and their digest credentials, keyed
+	// by user name. Give either password or ha1 (MD5(user:realm:password) in
+	// hex, realm being the first domain); SHA-256 digest needs password.
+	Users map[string]User `yaml:"users"`
+
+	// Trusted lists source networks (CIDR, or a bare address) whose requests
+	// other than REGISTER are accepted without authentication: trunks and
+	// PBXs. Everything else must authenticate; an unauthenticated request
+	// from an untrusted source is never forwarded.
+	Trusted []string `yaml:"trusted"`
+
+	// Routes decide where requests go that are not for a user registered
+	// here. They are tried in order; the first whose match fits wins; a route
+	// without match fits everything. No fitting route gives 404.
+	Routes []Route `yaml:"routes"`
+
+	// Advertise is the host (name or address) written into our Via and
+	// Record-Route headers. Default: the address of each listener, which
+	// must then not be a wildcard (0.0.0.0, ::).
+	Advertise string `yaml:"advertise"`
+
+	// Registrar holds the registration limits.
+	Registrar RegistrarConfig `yaml:"registrar"`
+
+	// Auth holds the digest authentication settings.
+	Auth AuthConfig `yaml:"auth"`
+
+	// InviteTimeout is our Timer C: how long a forwarded INVITE may stay
+	// without a final response (even after a provisional one) before we
+	// CANCEL it and answer 408 upstream. Default 120s.
+	InviteTimeout time.Duration `yaml:"invite_timeout"`
+
+	// MaxForwards is the Max-Forwards value we add to requests that carry
+	// none. Default 70.
+	MaxForwards int `yaml:"max_forwards"`
+}
+
+// User is one local subscriber.
+type User struct {
+	// Password is the clear-text digest password.
+	Password string `yaml:"password"`
+	// HA1 is MD5(user:realm:password) in lower-case hex, as an alternative
+	// to Password. It only allows MD5 digest.
+	HA1 string `yaml:"ha1"`
+}
+
+// Route sends matching requests to one or more next hops.
+type Route struct {
+	// Match selects requests; empty matches all.
+	Match RouteMatch `yaml:"match"`
+	// To lists next-hop SIP URIs (sip:host[:port][;transport=udp|tcp|tls]).
+	// They are tried in order (serial failover): the next one is used when
+	// the previous answers 408 or 5xx, or cannot be reached. Required.
+	To []string `yaml:"to"`
+}
+
+// RouteMatch is the condition of a route. All given conditions must hold.
+type RouteMatch struct {
+	// User is a regular expression (RE2 syntax) matched against the
+	// Request-URI user part, e.g. '^\+?[0-9]+$'.
+	User string `yaml:"user"`
+	// Domain is a regular expression matched against the Request-URI host.
+	Domain string `yaml:"domain"`
+}
+
+// RegistrarConfig holds registration limits (RFC 3261 §10).
+type RegistrarConfig struct {
+	// MinExpires is the shortest registration accepted; a shorter non-zero
+	// expiry gets 423 Interval Too Brief with Min-Expires. Default 60s.
+	MinExpires time.Duration `yaml:"min_expires"`
+	// MaxExpires caps a registration's lifetime; longer requests are cut to
+	// it. Default 3600s.
+	MaxExpires time.Duration `yaml:"max_expires"`
+	// DefaultExpires applies when the REGISTER gives no expiry. Default 3600s.
+	DefaultExpires time.Duration `yaml:"default_expires"`
+	// MaxContacts caps the bindings per address of record; more get 403.
+	// Default 10.
+	MaxContacts int `yaml:"max_contacts"`
+}
+
+// AuthConfig holds digest authentication settings (RFC 3261 §22, RFC 8760).
+type AuthConfig struct {
+	// Realm is the digest realm. Default: the first domain.
+	Realm string `yaml:"realm"`
+	// Algorithms lists the digest algorithms offered in challenges, in
+	// order: MD5, SHA-256. Default [SHA-256, MD5] (one challenge each).
+	Algorithms []string `yaml:"algorithms"`
+	// NonceTTL is how long a nonce is valid; after it the client gets a
+	// fresh challenge with stale=true. Default 300s.
+	NonceTTL time.Duration `yaml:"nonce_ttl"`
+}
+
+// Listener is one SIP listener the gateway opens itself (UDP, TCP or TLS).
+type Listener struct {
+	// Transport is "udp", "tcp" or "tls".
+	Transport string
+	// Addr is host:port; port 0 picks a free port (tests).
+	Addr string
+}
+
+// SetDefaults fills zero fields with their documented defaults.
+func (c *Config) SetDefaults() {
+	if c.InviteTimeout == 0 {
+		c.InviteTimeout = 120 * time.Second
+	}
+	if c.MaxForwards == 0 {
+		c.MaxForwards = 70
+	}
+	r := &c.Registrar
+	if r.MinExpires == 0 {
+		r.MinExpires = 60 * time.Second
+	}
+	if r.MaxExpires == 0 {
+		r.MaxExpires = 3600 * time.Second
+	}
+	if r.DefaultExpires == 0 {
+		r.DefaultExpires = 3600 * time.Second
+	}
+	if r.MaxContacts == 0 {
+		r.MaxContacts = 10
+	}
+	a := &c.Auth
+	if a.Realm == "" && len(c.Domains) > 0 {
+		a.Realm = c.Domains[0]
+	}
+	if len(a.Algorithms) == 0 {
+		a.Algorithms = []string{"SHA-256", "MD5"}
+	}
+	if a.NonceTTL == 0 {
+		a.NonceTTL = 300 * time.Second
+	}
+}
+
+// Validate reports every problem in c at once, as *field.Error values joined
+// with errors.Join. Call SetDefaults first.
+func (c *Config) Validate() error {
+	var l field.List
+	if len(c.Domains) == 0 {
+		l.Add("domains", nil, "at least one domain is required")
+	}
+	for i, d := range c.Domains {
+		if d == "" || strings.ContainsAny(d, " :;@/") {
+			l.Add(fmt.Sprintf("domains[%d]", i), d, "must be a host name")
+		}
+	}
+	for name, u := range c.Users {
+		p := "users." + name
+		switch {
+		case name == "" || strings.ContainsAny(name, " :@;"):
+			l.Add(p, name, "user name must not be empty or contain space, ':', '@' or ';'")
+		case u.Password == "" && u.HA1 == "":
+			l.Add(p, nil, "needs password or ha1")
+		case u.Password != "" && u.HA1 != "":
+			l.Add(p, nil, "give password or ha1, not both")
+		case u.HA1 != "" && !isHex(u.HA1, 32):
+			l.Add(p+".ha1", u.HA1, "must be 32 hex digits (MD5)")
+		}
+	}
+	for i, t := range c.Trusted {
+		if _, err := ParsePrefix(t); err != nil {
+			l.Add(fmt.Sprintf("trusted[%d]", i), t, "must be a CIDR prefix or an address")
+		}
+	}
+	for i, r := range c.Routes {
+		p := fmt.Sprintf("routes[%d]", i)
+		if r.Match.User != "" {
+			if _, err := regexp.Compile(r.Match.User); err != nil {
+				l.Add(p+".match.user", r.Match.User, "bad regular expression: %v", err)
+			}
+		}
+		if r.Match.Domain != "" {
+			if _, err := regexp.Compile(r.Match.Domain); err != nil {
+				l.Add(p+".match.domain", r.Match.Domain, "bad regular expression: %v", err)
+			}
+		}
+		if len(r.To) == 0 {
+			l.Add(p+".to", nil, "at least one next hop is required")
+		}
+		for j, to := range r.To {
+			if _, err := ParseHop(to); err != nil {
+				l.Add(fmt.Sprintf("%s.to[%d]", p, j), to, "%v", err)
+			}
+		}
+	}
+	reg := c.Registrar
+	if reg.MinExpires < 0 {
+		l.Add("registrar.min_expires", reg.MinExpires, "must be >= 0")
+	}
+	if reg.MaxExpires < reg.MinExpires {
+		l.Add("registrar.max_expires", reg.MaxExpires, "must be >= registrar.min_expires (%s)", reg.MinExpires)
+	}
+	if reg.DefaultExpires < reg.MinExpires || reg.DefaultExpires > reg.MaxExpires {
+		l.Add("registrar.default_expires", reg.DefaultExpires, "must lie between min_expires and max_expires")
+	}
+	if reg.MaxContacts < 1 {
+		l.Add("registrar.max_contacts", reg.MaxContacts, "must be >= 1")
+	}
+	for i, a := range c.Auth.Algorithms {
+		if a != "MD5" && a != "SHA-256" {
+			l.Add(fmt.Sprintf("auth.algorithms[%d]", i), a, "must be MD5 or SHA-256")
+		}
+	}
+	if c.Auth.NonceTTL < time.Second {
+		l.Add("auth.nonce_ttl", c.Auth.NonceTTL, "must be >= 1s")
+	}
+	if c.InviteTimeout < 100*time.Millisecond {
+		l.Add("invite_timeout", c.InviteTimeout, "must be >= 100ms")
+	}
+	if c.MaxForwards < 1 || c.MaxForwards > 255 {
+		l.Add("max_forwards", c.MaxForwards, "must be between 1 and 255")
+	}
+	return l.Err()
+}
+
+// ParsePrefix parses a CIDR prefix or a bare address (a /32 or /128).
+func ParsePrefix(s string) (netip.Prefix, error) {
+	if strings.Contains(s, "/") {
+		p, err := netip.ParsePrefix(s)
+		return p.Masked(), err
+	}
+	a, err := netip.ParseAddr(s)
+	if err != nil {
+		return netip.Prefix{}, err
+	}
+	return netip.PrefixFrom(a, a.BitLen()), nil
+}
+
+// Hop is a parsed next hop of a route.
+type Hop struct {
+	URI       sip.Uri
+	Transport string // "udp", "tcp" or "tls"
+	Addr      string // host:port
+}
+
+// ParseHop parses a route's next-hop URI.
+func ParseHop(s string) (Hop, error) {
+	var u sip.Uri
+	if err := sip.ParseUri(s, &u); err != nil {
+		return Hop{}, fmt.Errorf("not a SIP URI: %w", err)
+	}
+	if u.Host == "" {
+		return Hop{}, fmt.Errorf("SIP URI has no host")
+	}
+	t := "udp"
+	if u.Scheme == "sips" {
+		t = "tls"
+	}
+	if v, ok := u.UriParams.Get("transport"); ok {
+		t = strings.ToLower(v)
+	}
+	if t != "udp" && t != "tcp" && t != "tls" {
+		return Hop{}, fmt.Errorf("transport %q not supported (udp, tcp, tls)", t)
+	}
+	port := u.Port
+	if port == 0 {
+		port = 5060
+		if t == "tls" {
+			port = 5061
+		}
+	}
+	return Hop{URI: u, Transport: t, Addr: net.JoinHostPort(u.Host, fmt.Sprint(port))}, nil
+}
+
+func isHex(s string, n int) bool {
+	if len(s) != n {
+		return false
+	}
+	for _, r := range s {
+		if !strings.ContainsRune("0123456789abcdefABCDEF", r) {
+			return false
+		}
+	}
+	return true
+}
