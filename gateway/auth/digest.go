@@ -61,6 +61,15 @@ func uriMatches(param string, ruri *sip.Uri) bool {
 	return sameParams(u.UriParams, ruri.UriParams)
 }
 
+// isSIPURI reports whether s parses as a sip: or sips: URI with a host.
+func isSIPURI(s string) bool {
+	var u sip.Uri
+	if err := sip.ParseUri(s, &u); err != nil || u.Host == "" {
+		return false
+	}
+	return strings.EqualFold(u.Scheme, "sip") || strings.EqualFold(u.Scheme, "sips")
+}
+
 // sameParams compares URI parameters as sets, names and values
 // case-insensitively.
 func sameParams(a, b sip.HeaderParams) bool {
