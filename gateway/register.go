@@ -31,7 +31,7 @@ func (g *Gateway) register(req *sip.Request, tx sip.ServerTransaction) error {
 		return status(403, "Forbidden", fmt.Errorf("%w: %s may not register %s", ErrForbidden, user, to.User))
 	}
 	aor := g.aor(to.User, to.Host)
-	src := registrar.Source{Addr: req.Source(), Transport: strings.ToLower(req.Transport())}
+	src := registrar.Source{Addr: req.Source(), Transport: strings.ToLower(req.Transport()), NAT: behindNAT(req)}
 	now := time.Now()
 	bindings, err := g.reg.Register(req, aor, src, now)
 	if err != nil {
@@ -76,14 +76,22 @@ func registrarStatus(err error) error {
 }
 
 // lookup turns the bindings of aor into fork targets: the registered
-// Contact as Request-URI, sent to the binding's real source over its
-// transport (or along its Path).
+// Contact as Request-URI, sent along the binding's Path if any, else down
+// its connection (TCP, TLS) or to its real source when it is behind NAT,
+// else to the Contact's own address.
 func (g *Gateway) lookup(aor string) group {
 	bs := g.reg.Lookup(aor, time.Now())
 	out := make(group, 0, len(bs))
 	for _, b := range bs {
 		ruri := b.Contact
 		t := target{ruri: &ruri, transport: b.Source.Transport, addr: b.Source.Addr}
+		if b.Source.Transport == "udp" && !b.Source.NAT {
+			ct, err := uriTarget(b.Contact)
+			if err != nil {
+				continue
+			}
+			t.transport, t.addr = ct.transport, ct.addr
+		}
 		if len(b.Path) > 0 {
 			for _, p := range b.Path {
 				var u sip.Uri

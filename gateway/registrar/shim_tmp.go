@@ -26,7 +26,10 @@ type Config struct {
 	MinExpires, MaxExpires, DefaultExpires time.Duration
 	MaxContacts                            int
 }
-type Source struct{ Addr, Transport, FlowID string }
+type Source struct {
+	Addr, Transport, FlowID string
+	NAT                     bool
+}
 type Binding struct {
 	AOR        string
 	Contact    sip.Uri
