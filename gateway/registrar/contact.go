@@ -46,22 +46,32 @@ func (r *Registrar) parseRegister(req *sip.Request) (register, error) {
 	reg.callID = cid.Value()
 	reg.cseq = cseq.SeqNo
 
+	// One pass over the headers: sipgo's GetHeader(s) lower-cases names
+	// and allocates on every call.
 	headerExpires := int64(-1)
-	if h := req.GetHeader("Expires"); h != nil {
-		v, err := parseSeconds(h.Value())
-		if err != nil {
-			return reg, fmt.Errorf("%w: Expires header %q", ErrBadRequest, h.Value())
+	var hdrBuf [4]sip.Header
+	hdrs := hdrBuf[:0]
+	for _, h := range req.Headers() {
+		switch name := h.Name(); {
+		case strings.EqualFold(name, "Contact") || name == "m":
+			hdrs = append(hdrs, h)
+		case strings.EqualFold(name, "Expires"):
+			if headerExpires >= 0 {
+				continue // first one wins
+			}
+			v, err := parseSeconds(h.Value())
+			if err != nil {
+				return reg, fmt.Errorf("%w: Expires header %q", ErrBadRequest, h.Value())
+			}
+			headerExpires = v
+		case strings.EqualFold(name, "User-Agent"):
+			if reg.userAgent == "" {
+				reg.userAgent = h.Value()
+			}
+		case strings.EqualFold(name, "Path"):
+			reg.path = appendPath(reg.path, h.Value())
 		}
-		headerExpires = v
 	}
-	if h := req.GetHeader("User-Agent"); h != nil {
-		reg.userAgent = h.Value()
-	}
-	for _, h := range req.GetHeaders("Path") {
-		reg.path = appendPath(reg.path, h.Value())
-	}
-
-	hdrs := req.GetHeaders("Contact")
 	if len(hdrs) > 0 {
 		reg.contacts = make([]contact, 0, len(hdrs))
 	}
