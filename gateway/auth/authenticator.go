@@ -91,7 +91,11 @@ func headerNames(proxy bool) (creds, chal string) {
 func (a *Authenticator) Check(req *sip.Request, proxy bool) (string, error) {
 	name, _ := headerNames(proxy)
 	var malformed error
-	for _, h := range req.GetHeaders(name) {
+	// Walk the headers directly: sipgo's GetHeaders allocates per header.
+	for _, h := range req.Headers() {
+		if !strings.EqualFold(h.Name(), name) {
+			continue
+		}
 		c, err := parseCredentials(h.Value())
 		if err != nil {
 			if malformed == nil {
@@ -129,6 +133,8 @@ func (a *Authenticator) verify(c *credentials, req *sip.Request) error {
 	if err != nil || c.cnonce == "" {
 		return fmt.Errorf("%w: qop=auth needs nc (8 hex digits) and cnonce", ErrMalformed)
 	}
+	// opaque is checked when sent; it protects nothing the nonce's MAC
+	// does not, so a client that omits it is not refused.
 	if c.opaque != "" && c.opaque != a.opaque {
 		return fmt.Errorf("%w: opaque not ours", ErrBadCredentials)
 	}

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"os"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -392,5 +393,66 @@ func BenchmarkCheck(b *testing.B) {
 				}
 			}
 		})
+	}
+}
+
+// TestCheckConcurrent runs Check and Challenge from several goroutines
+// (meant for -race) with a table small enough to evict under load; a
+// nonce-count must never be accepted twice. A fresh nonce may come back
+// stale when a newer one was evicted before its first use (by design: the
+// client re-challenges).
+func TestCheckConcurrent(t *testing.T) {
+	a := newTestAuth(t)
+	a.nonces = newNonces(time.Minute, 16) // small table: eviction under load
+	req := loadRequest(t, "register_jssip.sip")
+	const workers, rounds = 4, 50
+	type result struct{ ok, replay, stale, fresh int }
+	results := make([]result, workers)
+	var wg sync.WaitGroup
+	shared := challengeFor(t, a, req, false, SHA256)
+	sharedReq := authorize(t, req, shared, client{user: "alice", password: "s3cret", alg: SHA256}, false)
+	for w := range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range rounds {
+				chal := challengeFor(t, a, req, false, MD5)
+				switch _, err := a.Check(authorize(t, req, chal, client{user: "bob", password: "hunter2", alg: MD5, count: i + 1}, false), false); {
+				case err == nil:
+					results[w].fresh++
+				case !errors.Is(err, ErrStale):
+					t.Errorf("fresh nonce: %v", err)
+					return
+				}
+				// Everybody replays the same header: at most one success.
+				_, err := a.Check(sharedReq, false)
+				switch {
+				case err == nil:
+					results[w].ok++
+				case errors.Is(err, ErrReplay):
+					results[w].replay++
+				case errors.Is(err, ErrStale):
+					results[w].stale++
+				default:
+					t.Errorf("shared header: %v", err)
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	ok, fresh := 0, 0
+	for _, r := range results {
+		ok += r.ok
+		fresh += r.fresh
+	}
+	if fresh < workers*rounds/2 {
+		t.Fatalf("only %d of %d fresh nonces accepted", fresh, workers*rounds)
+	}
+	if ok != 1 {
+		t.Fatalf("the shared header was accepted %d times, want exactly 1", ok)
+	}
+	if n := a.nonces.size(); n > 16 {
+		t.Fatalf("table holds %d nonces, cap 16", n)
 	}
 }

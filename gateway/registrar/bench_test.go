@@ -1,0 +1,71 @@
+package registrar
+
+import (
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/emiago/sipgo/sip"
+)
+
+// BenchmarkRegister measures Register alone: refreshes spread over 10,000
+// AORs (a parsed REGISTER, CSeq raised each time).
+func BenchmarkRegister(b *testing.B) {
+	for _, tc := range []struct{ name, file string }{{"udp", "sipp_udp.sip"}, {"ws", "jssip_ws.sip"}} {
+		b.Run(tc.name, func(b *testing.B) {
+			r := New(testConfig(), nil, nil)
+			req := sample(b, tc.file)
+			aors := make([]string, 10000)
+			for i := range aors {
+				aors[i] = fmt.Sprintf("user%d@example.com", i)
+			}
+			src := Source{Addr: "203.0.113.1:5000", Transport: "wss", FlowID: "flow-1"}
+			now := time.Now()
+			b.ReportAllocs()
+			b.ResetTimer()
+			for i := range b.N {
+				req.CSeq().SeqNo = uint32(i + 10)
+				if _, err := r.Register(req, aors[i%len(aors)], src, now); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
+
+// BenchmarkParseRegister adds sipgo's parsing, as the gateway pays it.
+func BenchmarkParseRegister(b *testing.B) {
+	raw := []byte(sample(b, "jssip_ws.sip").String())
+	r := New(testConfig(), nil, nil)
+	src := Source{Addr: "203.0.113.1:5000", Transport: "wss", FlowID: "flow-1"}
+	now := time.Now()
+	p := sip.NewParser()
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := range b.N {
+		msg, err := p.ParseSIP(raw)
+		if err != nil {
+			b.Fatal(err)
+		}
+		req := msg.(*sip.Request)
+		req.CSeq().SeqNo = uint32(i + 10)
+		if _, err := r.Register(req, "alice@example.com", src, now); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkLookup measures routing's read path.
+func BenchmarkLookup(b *testing.B) {
+	r := New(testConfig(), nil, nil)
+	now := time.Now()
+	if _, err := r.Register(sample(b, "multi_q.sip"), "carol@example.com", udp, now); err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		if len(r.Lookup("carol@example.com", now)) != 4 {
+			b.Fatal("lookup")
+		}
+	}
+}
