@@ -106,7 +106,7 @@ func (c *Client) pingAll(ctx context.Context) {
 			defer wg.Done()
 			pctx, cancel := context.WithTimeout(ctx, c.cfg.NodeTimeout)
 			defer cancel()
-			_, err := c.attempt(pctx, n, "ping", map[string]any{"command": "ping"})
+			_, err := c.attemptJudged(pctx, n, "ping", map[string]any{"command": "ping"}, false)
 			if ctx.Err() != nil {
 				return // shutting down: says nothing about the node
 			}
@@ -190,16 +190,21 @@ func (c *Client) newCookie() string {
 // decodes and checks the reply. A timeout after at least one resend marks
 // the node failed; an overload answer marks it overloaded.
 func (c *Client) attempt(ctx context.Context, n *node, command string, dict map[string]any) (Reply, error) {
+	return c.attemptJudged(ctx, n, command, dict, true)
+}
+
+// attemptJudged is attempt; judge false leaves the node's health alone.
+func (c *Client) attemptJudged(ctx context.Context, n *node, command string, dict map[string]any, judge bool) (Reply, error) {
 	cookie := c.newCookie()
 	msg, err := encodeMessage(cookie, dict)
 	if err != nil {
 		return Reply{}, err
 	}
-	return c.send(ctx, n, command, cookie, msg)
+	return c.send(ctx, n, command, cookie, msg, judge)
 }
 
 // send is attempt with an encoded message.
-func (c *Client) send(ctx context.Context, n *node, command, cookie string, msg []byte) (Reply, error) {
+func (c *Client) send(ctx context.Context, n *node, command, cookie string, msg []byte, judge bool) (Reply, error) {
 	select {
 	case <-c.done:
 		return Reply{}, ErrClosed
@@ -213,7 +218,7 @@ func (c *Client) send(ctx context.Context, n *node, command, cookie string, msg 
 				return Reply{}, cerr
 			}
 			waited := time.Since(start)
-			if waited >= n.resend {
+			if judge && waited >= n.resend {
 				n.mark(StateFailed, c.cfg.DisableDuration, ErrTimeout)
 			}
 			return Reply{}, fmt.Errorf("%w: %s on %s after %s", ErrTimeout, command, n.addr, waited.Round(time.Millisecond))
@@ -229,7 +234,9 @@ func (c *Client) send(ctx context.Context, n *node, command, cookie string, msg 
 	if err := r.check(command); err != nil {
 		if errors.Is(err, ErrOverloaded) {
 			n.stats.overloads.Add(1)
-			n.mark(StateOverloaded, c.cfg.DisableDuration, err)
+			if judge {
+				n.mark(StateOverloaded, c.cfg.DisableDuration, err)
+			}
 		} else {
 			n.stats.errors.Add(1)
 		}
@@ -311,7 +318,7 @@ func (c *Client) newCall(ctx context.Context, command, callID, set string, dict 
 		if i < len(cands)-1 {
 			actx, acancel = context.WithTimeout(ctx, c.cfg.NodeTimeout)
 		}
-		r, err := c.send(actx, n, command, cookie, msg)
+		r, err := c.send(actx, n, command, cookie, msg, true)
 		acancel()
 		if err == nil {
 			c.aff.set(callID, n)

@@ -15,9 +15,6 @@ const (
 	maxDepth     = 32
 )
 
-// errIncomplete means a stream holds the start of a message but not its end.
-var errIncomplete = errors.New("incomplete bencode value")
-
 // replyHead holds the keys every ng reply may carry.
 type replyHead struct {
 	Result      string `bencode:"result"`
@@ -57,7 +54,7 @@ func SplitMessage(b []byte) (cookie string, dict []byte, err error) {
 
 // MessageLen returns the length of the first complete ng message at the
 // start of b (TCP-ng frames messages only by where the bencode dictionary
-// ends). It returns an error wrapping errIncomplete when b holds only the
+// ends). It returns ErrIncomplete when b holds only the
 // start of a message, and ErrMalformedReply when b can never become one.
 func MessageLen(b []byte) (int, error) {
 	sp := bytes.IndexByte(b, ' ')
@@ -65,14 +62,14 @@ func MessageLen(b []byte) (int, error) {
 		if len(b) > maxCookieLen {
 			return 0, fmt.Errorf("%w: no cookie", ErrMalformedReply)
 		}
-		return 0, errIncomplete
+		return 0, ErrIncomplete
 	}
 	if sp == 0 || sp > maxCookieLen {
 		return 0, fmt.Errorf("%w: bad cookie length %d", ErrMalformedReply, sp)
 	}
 	rest := b[sp+1:]
 	if len(rest) == 0 {
-		return 0, errIncomplete
+		return 0, ErrIncomplete
 	}
 	if rest[0] != 'd' {
 		return 0, fmt.Errorf("%w: not a bencode dictionary", ErrMalformedReply)
@@ -92,7 +89,7 @@ func scanValue(b []byte) (int, error) {
 	i, depth := 0, 0
 	for {
 		if i >= len(b) {
-			return 0, errIncomplete
+			return 0, ErrIncomplete
 		}
 		switch c := b[i]; {
 		case c == 'i':
@@ -105,7 +102,7 @@ func scanValue(b []byte) (int, error) {
 				j++
 			}
 			if j >= len(b) {
-				return 0, errIncomplete
+				return 0, ErrIncomplete
 			}
 			if b[j] != 'e' || j == start || j-start > 19 {
 				return 0, fmt.Errorf("%w: bad integer at %d", ErrMalformedReply, i)
@@ -121,13 +118,13 @@ func scanValue(b []byte) (int, error) {
 				j++
 			}
 			if j >= len(b) {
-				return 0, errIncomplete
+				return 0, ErrIncomplete
 			}
 			if b[j] != ':' {
 				return 0, fmt.Errorf("%w: bad string at %d", ErrMalformedReply, i)
 			}
 			if len(b)-(j+1) < n {
-				return 0, errIncomplete
+				return 0, ErrIncomplete
 			}
 			i = j + 1 + n
 		case c == 'l' || c == 'd':
@@ -159,7 +156,7 @@ func decodeDict(dict []byte, v any) error {
 	}
 	n, err := scanValue(dict)
 	if err != nil {
-		if errors.Is(err, errIncomplete) {
+		if errors.Is(err, ErrIncomplete) {
 			return fmt.Errorf("%w: truncated", ErrMalformedReply)
 		}
 		return err
@@ -178,7 +175,7 @@ func decodeDict(dict []byte, v any) error {
 func DecodeReply(b []byte) (cookie string, r Reply, err error) {
 	cookie, dict, err := SplitMessage(b)
 	if err != nil {
-		if errors.Is(err, errIncomplete) {
+		if errors.Is(err, ErrIncomplete) {
 			err = fmt.Errorf("%w: truncated", ErrMalformedReply)
 		}
 		return "", Reply{}, err

@@ -130,7 +130,7 @@ func (c *Client) Ping(ctx context.Context, node string) (time.Duration, error) {
 	ctx, cancel := context.WithTimeout(ctx, c.cfg.Timeout)
 	defer cancel()
 	start := time.Now()
-	if _, err := c.attempt(ctx, n, "ping", map[string]any{"command": "ping"}); err != nil {
+	if _, err := c.attemptJudged(ctx, n, "ping", map[string]any{"command": "ping"}, false); err != nil {
 		return 0, fmt.Errorf("ping %s: %w", n.addr, err)
 	}
 	return time.Since(start), nil

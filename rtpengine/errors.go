@@ -31,6 +31,9 @@ var (
 	// ErrInvalidParams means a required parameter (call-id, from-tag, sdp,
 	// to-tag) is missing or a value cannot be encoded.
 	ErrInvalidParams = errors.New("rtpengine: invalid parameters")
+	// ErrIncomplete means a stream holds the start of an ng message but
+	// not its end yet (MessageLen).
+	ErrIncomplete = errors.New("rtpengine: incomplete message")
 	// ErrClosed means the Client was closed.
 	ErrClosed = errors.New("rtpengine: client closed")
 )

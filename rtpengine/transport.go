@@ -145,7 +145,7 @@ func (t *tcpTransport) read(c net.Conn) {
 	for {
 		for len(buf) > 0 {
 			m, err := MessageLen(buf)
-			if errors.Is(err, errIncomplete) {
+			if errors.Is(err, ErrIncomplete) {
 				if len(buf) > n.maxReply+maxCookieLen+1 {
 					n.dispatch(buf, true)
 					return
