@@ -60,16 +60,3 @@ func (a *affinity) expire(ttl time.Duration) map[*node]int {
 	}
 	return per
 }
-
-// count returns how many calls are pinned to n.
-func (a *affinity) count(n *node) int {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	c := 0
-	for _, p := range a.calls {
-		if p.node == n {
-			c++
-		}
-	}
-	return c
-}

@@ -20,7 +20,7 @@ func TestDecodeReply(t *testing.T) {
 		{"5323_1 d6:result4:ponge", "5323_1", "pong", "", "", nil},
 		{"c d6:result2:ok7:warning3:hmme", "c", "ok", "hmm", "", nil},
 		{"c d12:error-reason3:bad6:result5:errore", "c", "error", "", "bad", nil},
-		{"c d6:result2:ok3:fooi-12ee", "c", "ok", "", "", nil}, // unknown keys ignored
+		{"c d6:result2:ok3:fooi-12ee", "c", "ok", "", "", nil},                // unknown keys ignored
 		{"c d3:sdpd1:ai1ee6:result2:oke", "c", "", "", "", ErrMalformedReply}, // sdp not a string
 		{"c d6:resulti1ee", "c", "", "", "", ErrMalformedReply},
 		{"c de", "c", "", "", "", ErrMalformedReply}, // no result

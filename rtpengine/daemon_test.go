@@ -66,20 +66,24 @@ func freePort(tb testing.TB, network string) int {
 // startDaemon runs /usr/bin/rtpengine in userspace on loopback with a small
 // private media port range, waits until it answers a ping, and kills it
 // when the test ends. A missing binary fails the test.
-func startDaemon(tb testing.TB) daemon {
+func startDaemon(tb testing.TB) daemon { return startDaemonPorts(tb, 100, 6) }
+
+// startDaemonPorts is startDaemon with a media port range of n ports and a
+// log level (6 info, 4 warnings only).
+func startDaemonPorts(tb testing.TB, n, logLevel int) daemon {
 	tb.Helper()
 	if _, err := os.Stat(rtpengineBin); err != nil {
 		tb.Fatalf("%s is required (Debian rtpengine-daemon; scripts/install-deps.sh installs it): %v", rtpengineBin, err)
 	}
 	udpPort, tcpPort := freePort(tb, "udp"), freePort(tb, "tcp")
-	base := 20000 + rand.IntN(400)*100 // 20000..59900, 100 ports each
+	base := 20000 + rand.IntN((40000-n)/100)*100 // within 20000..60000
 	dir := tb.TempDir()
 	args := []string{
 		"--config-file=none", "--table=-1", "--interface=127.0.0.1",
 		fmt.Sprintf("--listen-ng=127.0.0.1:%d", udpPort),
 		fmt.Sprintf("--listen-tcp-ng=127.0.0.1:%d", tcpPort),
-		"--foreground", "--log-stderr", "--log-level=6",
-		fmt.Sprintf("--port-min=%d", base), fmt.Sprintf("--port-max=%d", base+99),
+		"--foreground", "--log-stderr", fmt.Sprintf("--log-level=%d", logLevel),
+		fmt.Sprintf("--port-min=%d", base), fmt.Sprintf("--port-max=%d", base+n-1),
 		"--delete-delay=0", "--num-threads=2",
 		"--recording-dir=" + dir, "--recording-method=pcap",
 	}

@@ -349,7 +349,10 @@ func TestInvalidParams(t *testing.T) {
 	ctx := context.Background()
 	errs := []error{
 		func() error { _, err := c.Offer(ctx, rtpengine.OfferParams{CallID: "x"}); return err }(),
-		func() error { _, err := c.Answer(ctx, rtpengine.AnswerParams{CallID: "x", FromTag: "f", SDP: "v=0"}); return err }(),
+		func() error {
+			_, err := c.Answer(ctx, rtpengine.AnswerParams{CallID: "x", FromTag: "f", SDP: "v=0"})
+			return err
+		}(),
 		func() error { _, err := c.Delete(ctx, rtpengine.DeleteParams{}); return err }(),
 		func() error { _, err := c.Query(ctx, rtpengine.CallRef{}); return err }(),
 		c.PlayDTMF(ctx, rtpengine.PlayDTMFParams{CallRef: rtpengine.CallRef{CallID: "x"}}),
