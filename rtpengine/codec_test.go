@@ -106,6 +106,10 @@ func FuzzDecodeReply(f *testing.F) {
 			if _, err := r.Map(); err != nil {
 				t.Fatalf("accepted reply whose dict does not decode: %v", err)
 			}
+			var h replyHead // the reflection decoder must agree with parseHead
+			if err := r.Decode(&h); err != nil || h.Result != r.Result || h.SDP != r.SDP || h.Warning != r.Warning {
+				t.Fatalf("bencode package disagrees: %+v %v vs %+v", h, err, r)
+			}
 		}
 		n, err := MessageLen(b)
 		if err == nil && (n <= 0 || n > len(b)) {
