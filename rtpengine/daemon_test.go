@@ -1,0 +1,154 @@
+package rtpengine_test
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"net"
+	"os"
+	"os/exec"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+const rtpengineBin = "/usr/bin/rtpengine"
+
+// daemon is a real rtpengine started by a test on loopback.
+type daemon struct {
+	UDP string // "udp:127.0.0.1:PORT"
+	TCP string // "tcp:127.0.0.1:PORT"
+	Dir string // recording directory
+}
+
+// lockedBuffer collects the daemon's log for failure reports.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.b.Len() > 1<<20 {
+		return len(p), nil
+	}
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+// freePort returns a port free for network on 127.0.0.1.
+func freePort(tb testing.TB, network string) int {
+	tb.Helper()
+	if network == "udp" {
+		c, err := net.ListenPacket("udp", "127.0.0.1:0")
+		if err != nil {
+			tb.Fatal(err)
+		}
+		defer c.Close()
+		return c.LocalAddr().(*net.UDPAddr).Port
+	}
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		tb.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port
+}
+
+// startDaemon runs /usr/bin/rtpengine in userspace on loopback with a small
+// private media port range, waits until it answers a ping, and kills it
+// when the test ends. A missing binary fails the test.
+func startDaemon(tb testing.TB) daemon { return startDaemonPorts(tb, 100, 6) }
+
+// startDaemonPorts is startDaemon with a media port range of n ports and a
+// log level (6 info, 4 warnings only).
+func startDaemonPorts(tb testing.TB, n, logLevel int) daemon {
+	tb.Helper()
+	if _, err := os.Stat(rtpengineBin); err != nil {
+		tb.Fatalf("%s is required (Debian rtpengine-daemon; scripts/install-deps.sh installs it): %v", rtpengineBin, err)
+	}
+	udpPort, tcpPort := freePort(tb, "udp"), freePort(tb, "tcp")
+	base := 20000 + rand.IntN((40000-n)/100)*100 // within 20000..60000
+	dir := tb.TempDir()
+	args := []string{
+		"--config-file=none", "--table=-1", "--interface=127.0.0.1",
+		fmt.Sprintf("--listen-ng=127.0.0.1:%d", udpPort),
+		fmt.Sprintf("--listen-tcp-ng=127.0.0.1:%d", tcpPort),
+		"--foreground", "--log-stderr", fmt.Sprintf("--log-level=%d", logLevel),
+		fmt.Sprintf("--port-min=%d", base), fmt.Sprintf("--port-max=%d", base+n-1),
+		"--delete-delay=0", "--num-threads=2",
+		"--recording-dir=" + dir, "--recording-method=pcap",
+	}
+	cmd := exec.Command(rtpengineBin, args...)
+	var log lockedBuffer
+	cmd.Stdout, cmd.Stderr = &log, &log
+	if err := cmd.Start(); err != nil {
+		tb.Fatalf("start rtpengine: %v", err)
+	}
+	exited := make(chan error, 1)
+	go func() { exited <- cmd.Wait() }()
+	tb.Cleanup(func() {
+		_ = cmd.Process.Kill()
+		<-exited
+		if tb.Failed() {
+			tb.Logf("rtpengine log:\n%s", tail(log.String(), 4000))
+		}
+	})
+	d := daemon{
+		UDP: fmt.Sprintf("udp:127.0.0.1:%d", udpPort),
+		TCP: fmt.Sprintf("tcp:127.0.0.1:%d", tcpPort),
+		Dir: dir,
+	}
+	if err := waitPong(udpPort, exited); err != nil {
+		tb.Fatalf("rtpengine not ready: %v\n%s", err, tail(log.String(), 4000))
+	}
+	return d
+}
+
+// waitPong pings the ng port until it answers (at most 10s), or the
+// process exits.
+func waitPong(port int, exited <-chan error) error {
+	c, err := net.Dial("udp", fmt.Sprintf("127.0.0.1:%d", port))
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	buf := make([]byte, 256)
+	for i := 0; ctx.Err() == nil; i++ {
+		select {
+		case err := <-exited:
+			return fmt.Errorf("rtpengine exited: %v", err)
+		default:
+		}
+		if _, err := fmt.Fprintf(c, "ready%d d7:command4:pinge", i); err != nil {
+			return err
+		}
+		_ = c.SetReadDeadline(time.Now().Add(100 * time.Millisecond))
+		n, err := c.Read(buf)
+		if err == nil && strings.Contains(string(buf[:n]), "pong") {
+			return nil
+		}
+		select { // not up yet (ICMP refused): poll again shortly
+		case <-time.After(20 * time.Millisecond):
+		case <-ctx.Done():
+		}
+	}
+	return ctx.Err()
+}
+
+func tail(s string, n int) string {
+	if len(s) > n {
+		return "..." + s[len(s)-n:]
+	}
+	return s
+}
