@@ -266,4 +266,3 @@ func waitTxZero(t *testing.T, f *Flow) {
 		time.Sleep(2 * time.Millisecond)
 	}
 }
-

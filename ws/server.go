@@ -52,7 +52,7 @@ type Server struct {
 	flows   map[string]*Flow
 	perIP   map[string]int // open or upgrading connections per source IP
 	total   int            // sum of perIP
-	sweep   []*Flow // reused snapshot buffer, sweeper goroutine only
+	sweep   []*Flow        // reused snapshot buffer, sweeper goroutine only
 
 	bufs sync.Pool // *bytes.Buffer for reading and writing messages
 

@@ -429,11 +429,9 @@ func TestPendingClientTxEndsWithFlow(t *testing.T) {
 
 func TestServerClose(t *testing.T) {
 	ts := startServer(t, Config{}, false)
-	var conns []*websocket.Conn
 	for range 3 {
 		c := ts.dial(t)
 		c.CloseRead(context.Background())
-		conns = append(conns, c)
 	}
 	for ts.Len() < 3 {
 		time.Sleep(time.Millisecond)
