@@ -3,16 +3,26 @@ module github.com/sipedge/sipedge
 go 1.26.8
 
 require (
-	github.com/emiago/sipgo v1.7.2 // indirect
+	github.com/coder/websocket v1.8.15
+	github.com/emiago/sipgo v1.7.2
+	github.com/icholy/digest v1.2.0
+	github.com/pion/sdp/v3 v3.0.20
+	github.com/pion/stun/v2 v2.0.0
+	github.com/zeebo/bencode v1.0.0
+	go.yaml.in/yaml/v3 v3.0.6
+)
+
+require (
 	github.com/gobwas/httphead v0.1.0 // indirect
 	github.com/gobwas/pool v0.2.1 // indirect
 	github.com/gobwas/ws v1.3.2 // indirect
 	github.com/google/uuid v1.6.0 // indirect
-	github.com/icholy/digest v1.2.0 // indirect
+	github.com/pion/dtls/v2 v2.2.7 // indirect
+	github.com/pion/logging v0.2.2 // indirect
 	github.com/pion/randutil v0.1.0 // indirect
-	github.com/pion/sdp/v3 v3.0.20
-	github.com/zeebo/bencode v1.0.0
-	go.yaml.in/yaml/v3 v3.0.6 // indirect
+	github.com/pion/transport/v2 v2.2.1 // indirect
+	github.com/pion/transport/v3 v3.0.1 // indirect
+	golang.org/x/crypto v0.12.0 // indirect
 	golang.org/x/sync v0.16.0 // indirect
 	golang.org/x/sys v0.24.0 // indirect
 )

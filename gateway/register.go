@@ -39,40 +39,25 @@ func (g *Gateway) register(req *sip.Request, tx sip.ServerTransaction) error {
 	}
 	res := sip.NewResponseFromRequest(req, 200, "OK", nil)
 	for _, b := range bindings {
-		res.AppendHeader(contactWithExpires(b, now))
+		res.AppendHeader(registrar.ResponseContact(b, now))
 	}
 	res.AppendHeader(sip.NewHeader("Date", now.UTC().Format(time.RFC1123)))
 	return tx.Respond(res)
 }
 
-// contactWithExpires renders a binding's Contact as registered, with the
-// expires parameter set to the remaining lifetime.
-func contactWithExpires(b registrar.Binding, now time.Time) sip.Header {
-	var u sip.Uri
-	params := sip.NewParams()
-	name, err := sip.ParseAddressValue(b.RawContact, &u, &params)
-	if err != nil {
-		u, name = b.Contact, ""
-	}
-	params.Add("expires", strconv.Itoa(registrar.ExpiresFor(b, now)))
-	return &sip.ContactHeader{DisplayName: name, Address: u, Params: params}
-}
-
-// registrarStatus maps the registrar's refusals to SIP responses.
+// registrarStatus turns the registrar's refusals into a SIP answer (423
+// carries Min-Expires, an out-of-order request Retry-After).
 func registrarStatus(err error) error {
+	code, reason := registrar.StatusCode(err)
+	var hdrs []sip.Header
 	var ie *registrar.IntervalError
-	switch {
-	case errors.As(err, &ie):
-		return status(423, "Interval Too Brief", fmt.Errorf("%w: %w", ErrRegistrar, err),
-			sip.NewHeader("Min-Expires", strconv.Itoa(int(ie.MinExpires/time.Second))))
-	case errors.Is(err, registrar.ErrOutOfOrder):
-		return status(500, "Server Internal Error", fmt.Errorf("%w: %w", ErrRegistrar, err), sip.NewHeader("Retry-After", "1"))
-	case errors.Is(err, registrar.ErrTooManyContacts):
-		return status(403, "Too Many Contacts", fmt.Errorf("%w: %w", ErrRegistrar, err))
-	case errors.Is(err, registrar.ErrBadContact):
-		return status(400, "Bad Contact", fmt.Errorf("%w: %w", ErrRegistrar, err))
+	if errors.As(err, &ie) {
+		hdrs = append(hdrs, sip.NewHeader("Min-Expires", strconv.Itoa(int(ie.MinExpires/time.Second))))
 	}
-	return status(500, "Server Internal Error", fmt.Errorf("%w: %w", ErrRegistrar, err))
+	if errors.Is(err, registrar.ErrOutOfOrder) {
+		hdrs = append(hdrs, sip.NewHeader("Retry-After", "1"))
+	}
+	return status(code, reason, fmt.Errorf("%w: %w", ErrRegistrar, err), hdrs...)
 }
 
 // lookup turns the bindings of aor into fork targets: the registered

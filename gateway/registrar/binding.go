@@ -17,6 +17,9 @@ type Source struct {
 	// FlowID identifies the connection (flow) for reliable transports; ""
 	// for UDP.
 	FlowID string
+	// NAT records that the client registered from behind NAT: it is
+	// reached at Addr rather than at its Contact.
+	NAT bool
 }
 
 // Binding is one registered contact of an address of record. Bindings are

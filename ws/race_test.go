@@ -1,0 +1,6 @@
+//go:build race
+
+package ws
+
+// raceEnabled: the race detector inflates memory, so figures are only logged.
+const raceEnabled = true
