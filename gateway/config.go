@@ -2,9 +2,11 @@ package gateway
 
 import (
 	"fmt"
+	"maps"
 	"net"
 	"net/netip"
 	"regexp"
+	"slices"
 	"strings"
 	"time"
 
@@ -168,7 +170,8 @@ func (c *Config) Validate() error {
 			l.Add(fmt.Sprintf("domains[%d]", i), d, "must be a host name")
 		}
 	}
-	for name, u := range c.Users {
+	for _, name := range slices.Sorted(maps.Keys(c.Users)) {
+		u := c.Users[name]
 		p := "users." + name
 		switch {
 		case name == "" || strings.ContainsAny(name, " :@;"):

@@ -1,15 +1,29 @@
 // Package gateway is sipedge's proxy core. It owns the sipgo user agent,
 // opens the UDP, TCP and TLS listeners, and runs every request through one
-// pipeline: sanity checks, Max-Forwards and loop detection, loose routing,
-// authentication, the registrar or the routes, stateful forwarding with
-// Record-Route, and response relay with best-response selection.
+// pipeline (request.go): sanity checks, Max-Forwards and loop detection,
+// loose routing, authentication, the registrar or the routes, then stateful
+// forwarding with Record-Route and response relay with best-response
+// selection (proxy.go). ACKs for 2xx are forwarded statelessly (ack.go).
 package gateway
 
 import (
 	"context"
 	stdtls "crypto/tls"
 	"errors"
+	"fmt"
 	"log/slog"
+	"net"
+	"net/netip"
+	"regexp"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/emiago/sipgo"
+	"github.com/emiago/sipgo/sip"
+
+	"github.com/sipedge/sipedge/gateway/auth"
+	"github.com/sipedge/sipedge/gateway/registrar"
 )
 
 // Deps are the gateway's collaborators, built by cmd.
@@ -20,6 +34,8 @@ type Deps struct {
 	Listeners []Listener
 	// TLS is the server configuration for tls listeners (nil if none).
 	TLS *stdtls.Config
+	// ClientTLS is used to reach tls next hops (nil: system roots).
+	ClientTLS *stdtls.Config
 	// Ready, if set, is called once every listener is bound, with the
 	// actual addresses (useful with port 0).
 	Ready func(bound []Listener)
@@ -27,15 +43,36 @@ type Deps struct {
 
 // Gateway is a running proxy core.
 type Gateway struct {
-	cfg  Config
-	deps Deps
-	log  *slog.Logger
+	cfg     Config
+	deps    Deps
+	log     *slog.Logger
+	ua      *sipgo.UserAgent
+	srv     *sipgo.Server
+	cli     *sipgo.Client
+	out     sender
+	auth    *auth.Authenticator
+	reg     *registrar.Registrar
+	routes  []compiledRoute
+	trusted []netip.Prefix
+	users   map[string]bool
+
+	// set by Run once listeners are bound
+	self     selfAddrs
+	udpLaddr sip.Addr
+
+	wg sync.WaitGroup // background work started by handlers
+}
+
+type compiledRoute struct {
+	user, domain *regexp.Regexp
+	hops         []Hop
 }
 
 // ErrNoListener is returned by New when no listener is given.
 var ErrNoListener = errors.New("gateway: no listener")
 
-// New builds a gateway from a validated configuration.
+// New builds a gateway from a validated configuration (SetDefaults and
+// Validate already applied).
 func New(cfg Config, deps Deps) (*Gateway, error) {
 	if len(deps.Listeners) == 0 {
 		return nil, ErrNoListener
@@ -43,11 +80,222 @@ func New(cfg Config, deps Deps) (*Gateway, error) {
 	if deps.Logger == nil {
 		deps.Logger = slog.New(slog.DiscardHandler)
 	}
-	return &Gateway{cfg: cfg, deps: deps, log: deps.Logger.With("component", "gateway")}, nil
+	g := &Gateway{cfg: cfg, deps: deps, log: deps.Logger.With("component", "gateway"), users: map[string]bool{}}
+	for _, t := range cfg.Trusted {
+		p, err := ParsePrefix(t)
+		if err != nil {
+			return nil, fmt.Errorf("gateway: trusted %q: %w", t, err)
+		}
+		g.trusted = append(g.trusted, p)
+	}
+	for _, r := range cfg.Routes {
+		cr := compiledRoute{}
+		if r.Match.User != "" {
+			cr.user = regexp.MustCompile(r.Match.User)
+		}
+		if r.Match.Domain != "" {
+			cr.domain = regexp.MustCompile(r.Match.Domain)
+		}
+		for _, to := range r.To {
+			h, err := ParseHop(to)
+			if err != nil {
+				return nil, fmt.Errorf("gateway: route to %q: %w", to, err)
+			}
+			cr.hops = append(cr.hops, h)
+		}
+		g.routes = append(g.routes, cr)
+	}
+	secrets := make(map[string]auth.Secret, len(cfg.Users))
+	for name, u := range cfg.Users {
+		secrets[name] = auth.Secret{Password: u.Password, HA1MD5: u.HA1}
+		g.users[name] = true
+	}
+	a, err := auth.New(auth.Config{Realm: cfg.Auth.Realm, Algorithms: cfg.Auth.Algorithms, NonceTTL: cfg.Auth.NonceTTL},
+		secrets, g.log.With("component", "auth"))
+	if err != nil {
+		return nil, fmt.Errorf("gateway: %w", err)
+	}
+	g.auth = a
+	g.reg = registrar.New(registrar.Config{
+		MinExpires:     cfg.Registrar.MinExpires,
+		MaxExpires:     cfg.Registrar.MaxExpires,
+		DefaultExpires: cfg.Registrar.DefaultExpires,
+		MaxContacts:    cfg.Registrar.MaxContacts,
+	}, registrar.NewMemoryStore(), g.log.With("component", "registrar"))
+
+	sipLog := slog.New(truncatingHandler{deps.Logger.Handler()}).With("component", "sip")
+	uaOpts := []sipgo.UserAgentOption{
+		sipgo.WithUserAgent("sipedge"),
+		sipgo.WithUserAgentTransportLayerOptions(sip.WithTransportLayerLogger(sipLog)),
+		sipgo.WithUserAgentTransactionLayerOptions(
+			sip.WithTransactionLayerLogger(sipLog),
+			sip.WithTransactionLayerUnhandledResponseHandler(g.onStrayResponse),
+		),
+	}
+	if deps.ClientTLS != nil {
+		uaOpts = append(uaOpts, sipgo.WithUserAgenTLSConfig(deps.ClientTLS))
+	}
+	ua, err := sipgo.NewUA(uaOpts...)
+	if err != nil {
+		return nil, fmt.Errorf("gateway: %w", err)
+	}
+	g.ua = ua
+	g.srv, err = sipgo.NewServer(ua, sipgo.WithServerLogger(sipLog))
+	if err != nil {
+		return nil, fmt.Errorf("gateway: %w", err)
+	}
+	g.cli, err = sipgo.NewClient(ua, sipgo.WithClientLogger(sipLog))
+	if err != nil {
+		return nil, fmt.Errorf("gateway: %w", err)
+	}
+	g.out = sipgoSender{g}
+	h := g.wrap(g.handle)
+	for m := range knownMethods {
+		if m != sip.ACK {
+			g.srv.OnRequest(m, h)
+		}
+	}
+	g.srv.OnAck(g.wrap(g.handleAck))
+	g.srv.OnNoRoute(h)
+	return g, nil
 }
 
-// Run serves until ctx is done.
+// Run binds every listener, serves until ctx is done, then closes the
+// listeners and waits for background work.
 func (g *Gateway) Run(ctx context.Context) error {
-	<-ctx.Done()
-	return nil
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var closers []func() error
+	defer func() {
+		for _, c := range closers {
+			_ = c()
+		}
+	}()
+	type serveFn func() error
+	var serves []serveFn
+	var bound []Listener
+	for _, l := range g.deps.Listeners {
+		switch l.Transport {
+		case "udp":
+			pc, err := net.ListenPacket("udp", l.Addr)
+			if err != nil {
+				return fmt.Errorf("gateway: listen udp %s: %w", l.Addr, err)
+			}
+			closers = append(closers, pc.Close)
+			bound = append(bound, Listener{Transport: "udp", Addr: pc.LocalAddr().String()})
+			serves = append(serves, func() error { return g.srv.ServeUDP(pc) })
+			if g.udpLaddr.IP == nil {
+				a := pc.LocalAddr().(*net.UDPAddr)
+				g.udpLaddr = sip.Addr{IP: a.IP, Port: a.Port, Hostname: a.IP.String()}
+			}
+		case "tcp", "tls":
+			ln, err := net.Listen("tcp", l.Addr)
+			if err != nil {
+				return fmt.Errorf("gateway: listen %s %s: %w", l.Transport, l.Addr, err)
+			}
+			bound = append(bound, Listener{Transport: l.Transport, Addr: ln.Addr().String()})
+			if l.Transport == "tls" {
+				if g.deps.TLS == nil {
+					_ = ln.Close()
+					return fmt.Errorf("gateway: tls listener %s: %w", l.Addr, errors.New("no certificate configured"))
+				}
+				ln = stdtls.NewListener(ln, g.deps.TLS)
+				closers = append(closers, ln.Close)
+				serves = append(serves, func() error { return g.srv.ServeTLS(ln) })
+			} else {
+				closers = append(closers, ln.Close)
+				serves = append(serves, func() error { return g.srv.ServeTCP(ln) })
+			}
+		default:
+			return fmt.Errorf("gateway: %w: %q", ErrListenerNotFound, l.Transport)
+		}
+	}
+	g.self = newSelfAddrs(g.cfg.Advertise, g.cfg.Domains, bound)
+
+	var wg sync.WaitGroup
+	errc := make(chan error, len(serves)+1)
+	for _, s := range serves {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := s(); err != nil && !errors.Is(err, net.ErrClosed) {
+				errc <- err
+			}
+		}()
+	}
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		g.reg.Run(ctx, time.Second)
+	}()
+	if g.deps.Ready != nil {
+		g.deps.Ready(bound)
+	}
+	var err error
+	select {
+	case <-ctx.Done():
+	case err = <-errc:
+		err = fmt.Errorf("gateway: serve: %w", err)
+	}
+	cancel()
+	for _, c := range closers {
+		_ = c()
+	}
+	closers = nil
+	_ = g.ua.Close()
+	wg.Wait()
+	g.wg.Wait()
+	return err
+}
+
+// trustedSource reports whether src (ip:port) is in a trusted network.
+func (g *Gateway) trustedSource(src string) bool {
+	host, _, err := net.SplitHostPort(src)
+	if err != nil {
+		return false
+	}
+	a, err := netip.ParseAddr(host)
+	if err != nil {
+		return false
+	}
+	a = a.Unmap()
+	for _, p := range g.trusted {
+		if p.Contains(a) {
+			return true
+		}
+	}
+	return false
+}
+
+// onStrayResponse forwards a response that matches no client transaction
+// statelessly if its top Via is ours (RFC 3261 §16.11), e.g. a 2xx
+// retransmission after our INVITE transaction ended.
+func (g *Gateway) onStrayResponse(res *sip.Response) {
+	v := res.Via()
+	if v == nil || !g.self.hosts[v.Host] || !g.self.ports[v.Port] {
+		return
+	}
+	out := res.Clone()
+	out.RemoveHeader("Via")
+	next := out.Via()
+	if next == nil {
+		return
+	}
+	host, port := next.Host, next.Port
+	if r, ok := next.Params.Get("received"); ok && r != "" {
+		host = r
+	}
+	if rp, ok := next.Params.Get("rport"); ok && rp != "" {
+		if p, err := strconv.Atoi(rp); err == nil {
+			port = p
+		}
+	}
+	if port == 0 {
+		port = 5060
+	}
+	out.SetTransport(next.Transport)
+	out.SetDestination(net.JoinHostPort(host, strconv.Itoa(port)))
+	if err := g.srv.WriteResponse(out); err != nil {
+		g.log.Debug("stray response not forwarded", "call_id", callID(res), "error", err)
+	}
 }

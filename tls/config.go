@@ -5,6 +5,8 @@ package tls
 
 import (
 	stdtls "crypto/tls"
+	"crypto/x509"
+	"errors"
 	"fmt"
 	"os"
 
@@ -17,6 +19,9 @@ type Config struct {
 	Cert string `yaml:"cert"`
 	// Key is the PEM private key file for Cert.
 	Key string `yaml:"key"`
+	// CA is a PEM bundle of certificate authorities used to verify TLS next
+	// hops (trunks, PBXs). Default: the system's roots.
+	CA string `yaml:"ca"`
 }
 
 // Enabled reports whether a certificate is configured.
@@ -25,22 +30,28 @@ func (c Config) Enabled() bool { return c.Cert != "" || c.Key != "" }
 // Validate reports every problem with the files at once.
 func (c Config) Validate() error {
 	var l field.List
-	if !c.Enabled() {
-		return nil
+	if c.Enabled() {
+		if c.Cert == "" {
+			l.Add("cert", nil, "required when key is set")
+		} else if _, err := os.Stat(c.Cert); err != nil {
+			l.Add("cert", c.Cert, "cannot read: %v", err)
+		}
+		if c.Key == "" {
+			l.Add("key", nil, "required when cert is set")
+		} else if _, err := os.Stat(c.Key); err != nil {
+			l.Add("key", c.Key, "cannot read: %v", err)
+		}
+		if l.Err() == nil {
+			if _, err := stdtls.LoadX509KeyPair(c.Cert, c.Key); err != nil {
+				l.Add("cert", c.Cert, "does not load with key %s: %v", c.Key, err)
+			}
+		}
 	}
-	if c.Cert == "" {
-		l.Add("cert", nil, "required when key is set")
-	} else if _, err := os.Stat(c.Cert); err != nil {
-		l.Add("cert", c.Cert, "cannot read: %v", err)
-	}
-	if c.Key == "" {
-		l.Add("key", nil, "required when cert is set")
-	} else if _, err := os.Stat(c.Key); err != nil {
-		l.Add("key", c.Key, "cannot read: %v", err)
-	}
-	if l.Err() == nil {
-		if _, err := stdtls.LoadX509KeyPair(c.Cert, c.Key); err != nil {
-			l.Add("cert", c.Cert, "does not load with key %s: %v", c.Key, err)
+	if c.CA != "" {
+		if b, err := os.ReadFile(c.CA); err != nil {
+			l.Add("ca", c.CA, "cannot read: %v", err)
+		} else if !x509.NewCertPool().AppendCertsFromPEM(b) {
+			l.Add("ca", c.CA, "holds no PEM certificate")
 		}
 	}
 	return l.Err()
@@ -58,3 +69,24 @@ func (c Config) ServerConfig() (*stdtls.Config, error) {
 		MinVersion:   stdtls.VersionTLS12,
 	}, nil
 }
+
+// ClientConfig returns the configuration used to dial TLS next hops: TLS
+// 1.2 or later, verified against CA (or the system roots).
+func (c Config) ClientConfig() (*stdtls.Config, error) {
+	tc := &stdtls.Config{MinVersion: stdtls.VersionTLS12}
+	if c.CA != "" {
+		b, err := os.ReadFile(c.CA)
+		if err != nil {
+			return nil, fmt.Errorf("tls: %w", err)
+		}
+		pool := x509.NewCertPool()
+		if !pool.AppendCertsFromPEM(b) {
+			return nil, fmt.Errorf("tls: %s: %w", c.CA, ErrNoCertificate)
+		}
+		tc.RootCAs = pool
+	}
+	return tc, nil
+}
+
+// ErrNoCertificate is returned when a PEM file holds no certificate.
+var ErrNoCertificate = errors.New("tls: no PEM certificate")

@@ -14,6 +14,8 @@ import (
 	"os/signal"
 	"syscall"
 
+	"github.com/emiago/sipgo/sip"
+
 	"github.com/sipedge/sipedge/config"
 	"github.com/sipedge/sipedge/gateway"
 )
@@ -22,6 +24,10 @@ import (
 var version = "dev"
 
 func main() {
+	// sipgo's process-wide knobs, set once before any user agent exists.
+	// Browser SDPs make INVITEs larger than sipgo's 1300-byte UDP limit;
+	// send them whole (IP fragmentation), as Kamailio does.
+	sip.UDPMTUSize = 65535
 	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
 }
 
@@ -92,6 +98,11 @@ func serve(ctx context.Context, cfg *config.Config, stderr io.Writer) error {
 		}
 		deps.TLS = tc
 	}
+	ctc, err := cfg.TLS.ClientConfig()
+	if err != nil {
+		return err
+	}
+	deps.ClientTLS = ctc
 	deps.Ready = func(bound []gateway.Listener) {
 		for _, b := range bound {
 			log.Info("listening", "transport", b.Transport, "addr", b.Addr)

@@ -1,0 +1,239 @@
+package auth
+
+import (
+	"crypto/rand"
+	"crypto/subtle"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/emiago/sipgo/sip"
+)
+
+// Authenticator checks digest credentials and builds challenges. It is safe
+// for concurrent use.
+type Authenticator struct {
+	realm  string
+	algs   []string // offered, canonical spelling
+	users  map[string]ha1s
+	opaque string
+	nonces *nonces
+	log    *slog.Logger
+	now    func() time.Time // tests replace it
+}
+
+// ha1s are the precomputed HA1 values of one user ("" when not available).
+type ha1s struct{ md5, sha256 string }
+
+// New builds an Authenticator for the given subscribers. cfg gets its
+// defaults applied; an invalid cfg or secret is an error wrapping ErrConfig.
+func New(cfg Config, users map[string]Secret, log *slog.Logger) (*Authenticator, error) {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	log = log.With("component", "auth")
+	cfg.SetDefaults()
+	if err := cfg.Validate(); err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrConfig, err)
+	}
+	a := &Authenticator{
+		realm:  cfg.Realm,
+		algs:   append([]string(nil), cfg.Algorithms...),
+		users:  make(map[string]ha1s, len(users)),
+		nonces: newNonces(cfg.NonceTTL, cfg.MaxNonces),
+		log:    log,
+		now:    time.Now,
+	}
+	var op [8]byte
+	_, _ = rand.Read(op[:])
+	a.opaque = hex.EncodeToString(op[:])
+	var errs []error
+	for name, s := range users {
+		switch {
+		case name == "" || strings.ContainsAny(name, ":\"\\"):
+			errs = append(errs, fmt.Errorf("user %q: name must not be empty or contain ':', '\"' or '\\'", name))
+		case s.Password != "" && s.HA1MD5 != "":
+			errs = append(errs, fmt.Errorf("user %q: give Password or HA1MD5, not both", name))
+		case s.Password != "":
+			a.users[name] = ha1s{
+				md5:    hashHex(MD5, name, ":", a.realm, ":", s.Password),
+				sha256: hashHex(SHA256, name, ":", a.realm, ":", s.Password),
+			}
+		case len(s.HA1MD5) == 32 && isHex(s.HA1MD5):
+			a.users[name] = ha1s{md5: strings.ToLower(s.HA1MD5)}
+		default:
+			errs = append(errs, fmt.Errorf("user %q: needs Password or HA1MD5 (32 hex digits)", name))
+		}
+	}
+	if len(errs) > 0 {
+		return nil, fmt.Errorf("%w: %w", ErrConfig, errors.Join(errs...))
+	}
+	return a, nil
+}
+
+// headerNames returns the credentials and challenge header names.
+func headerNames(proxy bool) (creds, chal string) {
+	if proxy {
+		return "Proxy-Authorization", "Proxy-Authenticate"
+	}
+	return "Authorization", "WWW-Authenticate"
+}
+
+// Check verifies the Authorization (proxy=false) or Proxy-Authorization
+// (proxy=true) header of req whose realm is ours and returns the
+// authenticated user name. The error is one of ErrNoCredentials, ErrStale,
+// ErrBadCredentials, ErrReplay or ErrMalformed (possibly wrapped with
+// detail; test with errors.Is).
+func (a *Authenticator) Check(req *sip.Request, proxy bool) (string, error) {
+	name, _ := headerNames(proxy)
+	var malformed error
+	for _, h := range req.GetHeaders(name) {
+		c, err := parseCredentials(h.Value())
+		if err != nil {
+			if malformed == nil {
+				malformed = err
+			}
+			continue
+		}
+		if c.realm != a.realm {
+			continue
+		}
+		if err := a.verify(&c, req); err != nil {
+			return "", err
+		}
+		return c.username, nil
+	}
+	if malformed != nil {
+		return "", malformed
+	}
+	return "", ErrNoCredentials
+}
+
+// verify checks one parsed credentials set against req.
+func (a *Authenticator) verify(c *credentials, req *sip.Request) error {
+	if c.username == "" || c.nonce == "" || c.uri == "" || c.response == "" {
+		return fmt.Errorf("%w: username, nonce, uri and response are required", ErrMalformed)
+	}
+	alg := a.offered(c.algorithm)
+	if alg == "" {
+		return fmt.Errorf("%w: algorithm %q not offered", ErrBadCredentials, c.algorithm)
+	}
+	if !strings.EqualFold(c.qop, "auth") {
+		return fmt.Errorf("%w: qop %q, want auth", ErrBadCredentials, c.qop)
+	}
+	nc, err := parseNC(c.nc)
+	if err != nil || c.cnonce == "" {
+		return fmt.Errorf("%w: qop=auth needs nc (8 hex digits) and cnonce", ErrMalformed)
+	}
+	if c.opaque != "" && c.opaque != a.opaque {
+		return fmt.Errorf("%w: opaque not ours", ErrBadCredentials)
+	}
+	// The digest uri is covered by the response hash. It may differ from
+	// our Request-URI (SIPp and some phones put the proxy address there, and
+	// an earlier proxy may have rewritten the Request-URI), so it only has
+	// to be a SIP URI; nonce counts stop replays.
+	if !uriMatches(c.uri, &req.Recipient) && !isSIPURI(c.uri) {
+		return fmt.Errorf("%w: uri %q is not a SIP URI", ErrBadCredentials, c.uri)
+	}
+	id, issued, ok := a.nonces.verify(c.nonce)
+	if !ok {
+		return fmt.Errorf("%w: nonce not issued by us", ErrBadCredentials)
+	}
+	u, ok := a.users[c.username]
+	if !ok {
+		return fmt.Errorf("%w: unknown user %q", ErrBadCredentials, c.username)
+	}
+	ha1 := u.md5
+	if alg == SHA256 {
+		ha1 = u.sha256
+	}
+	if ha1 == "" {
+		return fmt.Errorf("%w: user %q has no %s secret (HA1 allows MD5 only)", ErrBadCredentials, c.username, alg)
+	}
+	ha2 := hashHex(alg, string(req.Method), ":", c.uri)
+	want := hashHex(alg, ha1, ":", c.nonce, ":", c.nc, ":", c.cnonce, ":", c.qop, ":", ha2)
+	got := c.response
+	if strings.ContainsAny(got, "ABCDEF") {
+		got = strings.ToLower(got)
+	}
+	if subtle.ConstantTimeCompare([]byte(got), []byte(want)) != 1 {
+		return fmt.Errorf("%w: wrong response for user %q", ErrBadCredentials, c.username)
+	}
+	now := a.now()
+	if a.nonces.expired(issued, now) {
+		return ErrStale
+	}
+	return a.nonces.use(id, issued, nc, now)
+}
+
+// offered returns the canonical name of algorithm alg (absent means MD5)
+// if we offer it, else "".
+func (a *Authenticator) offered(alg string) string {
+	if alg == "" {
+		alg = MD5
+	}
+	for _, o := range a.algs {
+		if strings.EqualFold(o, alg) {
+			return o
+		}
+	}
+	return ""
+}
+
+// parseNC parses a nonce-count: 1 to 8 hex digits.
+func parseNC(s string) (uint32, error) {
+	if s == "" || len(s) > 8 {
+		return 0, strconv.ErrSyntax
+	}
+	v, err := strconv.ParseUint(s, 16, 32)
+	return uint32(v), err
+}
+
+// Challenge returns the response that asks for credentials: 401 with one
+// WWW-Authenticate header per configured algorithm (proxy=false), or 407
+// with Proxy-Authenticate (proxy=true). All headers share one fresh nonce;
+// stale=true is added when asked (after ErrStale).
+func (a *Authenticator) Challenge(req *sip.Request, proxy, stale bool) *sip.Response {
+	code, reason := 401, "Unauthorized"
+	if proxy {
+		code, reason = 407, "Proxy Authentication Required"
+	}
+	_, name := headerNames(proxy)
+	res := sip.NewResponseFromRequest(req, code, reason, nil)
+	nonce := a.nonces.mint(a.now())
+	for _, alg := range a.algs {
+		var b strings.Builder
+		b.Grow(128)
+		b.WriteString(`Digest realm="`)
+		writeQuoted(&b, a.realm)
+		b.WriteString(`", nonce="`)
+		b.WriteString(nonce)
+		b.WriteString(`", opaque="`)
+		b.WriteString(a.opaque)
+		b.WriteString(`", algorithm=`)
+		b.WriteString(alg)
+		b.WriteString(`, qop="auth"`)
+		if stale {
+			b.WriteString(", stale=true")
+		}
+		res.AppendHeader(sip.NewHeader(name, b.String()))
+	}
+	return res
+}
+
+// writeQuoted writes s escaped for the inside of a quoted-string.
+func writeQuoted(b *strings.Builder, s string) {
+	for i := 0; i < len(s); i++ {
+		if s[i] == '"' || s[i] == '\\' {
+			b.WriteByte('\\')
+		}
+		b.WriteByte(s[i])
+	}
+}
+
+// Realm returns the digest realm.
+func (a *Authenticator) Realm() string { return a.realm }

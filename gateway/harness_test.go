@@ -1,0 +1,137 @@
+package gateway
+
+import (
+	"context"
+	"log/slog"
+	"net"
+	"os"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+)
+
+// testGW is a gateway running in-process on loopback.
+type testGW struct {
+	g    *Gateway
+	addr map[string]string // transport -> bound addr
+}
+
+// startGW runs a gateway with cfg on 127.0.0.1:0 for udp and tcp and waits
+// for its readiness hook.
+func startGW(t testing.TB, cfg Config) *testGW {
+	t.Helper()
+	cfg.SetDefaults()
+	if err := cfg.Validate(); err != nil {
+		t.Fatalf("config: %v", err)
+	}
+	lvl := slog.LevelWarn
+	if os.Getenv("SIPEDGE_TEST_DEBUG") != "" {
+		lvl = slog.LevelDebug
+	}
+	ready := make(chan []Listener, 1)
+	g, err := New(cfg, Deps{
+		Logger:    slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: lvl})),
+		Listeners: []Listener{{Transport: "udp", Addr: "127.0.0.1:0"}, {Transport: "tcp", Addr: "127.0.0.1:0"}},
+		Ready:     func(b []Listener) { ready <- b },
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- g.Run(ctx) }()
+	tg := &testGW{g: g, addr: map[string]string{}}
+	select {
+	case b := <-ready:
+		for _, l := range b {
+			tg.addr[l.Transport] = l.Addr
+		}
+	case err := <-done:
+		t.Fatalf("gateway exited: %v", err)
+	case <-time.After(5 * time.Second):
+		t.Fatal("gateway not ready")
+	}
+	t.Cleanup(func() {
+		cancel()
+		select {
+		case <-done:
+		case <-time.After(10 * time.Second):
+			t.Error("gateway did not stop")
+		}
+	})
+	return tg
+}
+
+func baseConfig() Config {
+	return Config{
+		Domains: []string{"example.test"},
+		Users:   map[string]User{"alice": {Password: "alice-secret"}, "bob": {Password: "bob-secret"}},
+	}
+}
+
+// udpPeer is a raw UDP socket on loopback for sending crafted messages.
+type udpPeer struct {
+	t    testing.TB
+	conn *net.UDPConn
+}
+
+func newUDPPeer(t testing.TB) *udpPeer {
+	c, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	return &udpPeer{t: t, conn: c}
+}
+
+func (p *udpPeer) addr() string { return p.conn.LocalAddr().String() }
+
+func (p *udpPeer) send(to, msg string) {
+	p.t.Helper()
+	ua, err := net.ResolveUDPAddr("udp", to)
+	if err != nil {
+		p.t.Fatal(err)
+	}
+	if _, err := p.conn.WriteToUDP([]byte(msg), ua); err != nil {
+		p.t.Fatal(err)
+	}
+}
+
+// recv returns the next datagram, or "" after wait.
+func (p *udpPeer) recv(wait time.Duration) string {
+	buf := make([]byte, 65535)
+	_ = p.conn.SetReadDeadline(time.Now().Add(wait))
+	n, _, err := p.conn.ReadFromUDP(buf)
+	if err != nil {
+		return ""
+	}
+	return string(buf[:n])
+}
+
+// recvStatus waits for a response and returns its status line, skipping
+// 100 Trying.
+func (p *udpPeer) recvStatus(wait time.Duration) string {
+	deadline := time.Now().Add(wait)
+	for time.Now().Before(deadline) {
+		m := p.recv(time.Until(deadline))
+		if m == "" {
+			return ""
+		}
+		line, _, _ := strings.Cut(m, "\r\n")
+		if strings.HasPrefix(line, "SIP/2.0 100 ") {
+			continue
+		}
+		return line
+	}
+	return ""
+}
+
+// msg builds a SIP message from lines, fixing line endings; {src} is
+// replaced with the peer address.
+func msg(src string, lines ...string) string {
+	s := strings.Join(lines, "\r\n")
+	return strings.ReplaceAll(s, "{src}", src)
+}
+
+func itoa(i int) string { return strconv.Itoa(i) }

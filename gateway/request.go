@@ -1,0 +1,192 @@
+package gateway
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/emiago/sipgo/sip"
+)
+
+// prepared is a request after the checks every request goes through.
+type prepared struct {
+	fwd      *sip.Request // working copy: own Routes removed, Max-Forwards set
+	hash     string       // loop hash
+	ourRoute bool         // the request carried one of our Record-Route entries
+}
+
+// prepare runs sanity checks, Max-Forwards, loose routing (RFC 3261 §16.4)
+// and loop detection on a copy of req.
+func (g *Gateway) prepare(req *sip.Request) (prepared, error) {
+	if err := sanity(req); err != nil {
+		return prepared{}, err
+	}
+	fwd := req.Clone()
+	if mf := fwd.MaxForwards(); mf == nil {
+		h := sip.MaxForwardsHeader(uint32(g.cfg.MaxForwards))
+		fwd.AppendHeader(&h)
+	} else if mf.Val() == 0 && !(req.Method == sip.OPTIONS && g.forUs(fwd)) {
+		return prepared{}, status(483, "Too Many Hops", ErrTooManyHops)
+	}
+	p := prepared{fwd: fwd}
+	// A strict router before us put our URI in the Request-URI: restore
+	// the real one from the last Route (RFC 3261 §16.4).
+	if g.self.isSelf(fwd.Recipient) && fwd.Recipient.UriParams.Has("lr") {
+		if routes := fwd.GetHeaders("Route"); len(routes) > 0 {
+			last := routes[len(routes)-1].(*sip.RouteHeader)
+			fwd.Recipient = *last.Address.Clone()
+			removeLastRoute(fwd)
+			p.ourRoute = true
+		}
+	}
+	for r := fwd.Route(); r != nil && g.self.isSelf(r.Address); r = fwd.Route() {
+		fwd.RemoveHeader("Route")
+		p.ourRoute = true
+	}
+	p.hash = loopHash(fwd)
+	if g.self.looping(req, p.hash) {
+		return prepared{}, status(482, "Loop Detected", ErrLoop)
+	}
+	return p, nil
+}
+
+// forUs reports whether a request without Route addresses the proxy itself
+// (Request-URI is our host, no user part).
+func (g *Gateway) forUs(r *sip.Request) bool {
+	return r.Route() == nil && r.Recipient.User == "" && g.self.isLocal(r.Recipient.Host)
+}
+
+// handle is the pipeline for every request but ACK.
+func (g *Gateway) handle(req *sip.Request, tx sip.ServerTransaction) error {
+	if req.IsCancel() {
+		// sipgo matched every CANCEL for a live INVITE transaction already.
+		return status(481, "Call/Transaction Does Not Exist", ErrNoTransaction)
+	}
+	p, err := g.prepare(req)
+	if err != nil {
+		return err
+	}
+	fwd := p.fwd
+	trusted := g.trustedSource(req.Source())
+	if to := req.To(); to != nil && hasTag(to.Params) {
+		return g.inDialog(req, tx, p, trusted)
+	}
+	if !knownMethods[req.Method] {
+		return status(501, "Not Implemented", fmt.Errorf("%w: %s", ErrUnknownMethod, req.Method))
+	}
+	switch {
+	case req.Method == sip.REGISTER && fwd.Route() == nil:
+		return g.register(req, tx)
+	case req.Method == sip.OPTIONS && g.forUs(fwd):
+		return g.options(req, tx)
+	}
+	if !trusted {
+		if err := g.authorize(req, true); err != nil {
+			return err
+		}
+	}
+	groups, err := g.resolve(fwd)
+	if err != nil {
+		return err
+	}
+	g.forward(req, fwd, tx, p.hash, groups)
+	return nil
+}
+
+// inDialog forwards a request that belongs to a dialog. Only requests that
+// carry our Record-Route (or come from a trusted source) are relayed.
+func (g *Gateway) inDialog(req *sip.Request, tx sip.ServerTransaction, p prepared, trusted bool) error {
+	fwd := p.fwd
+	if !p.ourRoute && !trusted {
+		return status(404, "Not Found", fmt.Errorf("%w: in-dialog request without our Route", ErrNotRelaying))
+	}
+	if fwd.Route() == nil && g.self.isSelf(fwd.Recipient) {
+		return status(404, "Not Found", fmt.Errorf("%w: in-dialog request addressed to the proxy", ErrNoRoute))
+	}
+	t, err := g.nextHop(fwd)
+	if err != nil {
+		return err
+	}
+	g.forward(req, fwd, tx, p.hash, []group{{t}})
+	return nil
+}
+
+// nextHop is where a request with a route set (or a plain Request-URI)
+// goes: the top Route, else the Request-URI.
+func (g *Gateway) nextHop(fwd *sip.Request) (target, error) {
+	if r := fwd.Route(); r != nil {
+		return uriTarget(r.Address)
+	}
+	return uriTarget(fwd.Recipient)
+}
+
+// resolve finds the targets of an initial request: a pre-loaded Route,
+// the registered contacts of a local user (parallel fork), or the first
+// matching route's hops (serial failover).
+func (g *Gateway) resolve(fwd *sip.Request) ([]group, error) {
+	if fwd.Route() != nil {
+		t, err := g.nextHop(fwd)
+		if err != nil {
+			return nil, err
+		}
+		return []group{{t}}, nil
+	}
+	ruri := fwd.Recipient
+	if g.self.isLocal(ruri.Host) && ruri.User != "" {
+		aor := g.aor(ruri.User, ruri.Host)
+		if bs := g.lookup(aor); len(bs) > 0 {
+			return []group{bs}, nil
+		}
+		if g.users[ruri.User] {
+			return nil, status(480, "Temporarily Unavailable", fmt.Errorf("%w: %s has no registered contact", ErrUnavailable, aor))
+		}
+	}
+	for _, r := range g.routes {
+		if r.user != nil && !r.user.MatchString(ruri.User) {
+			continue
+		}
+		if r.domain != nil && !r.domain.MatchString(ruri.Host) {
+			continue
+		}
+		groups := make([]group, 0, len(r.hops))
+		for _, h := range r.hops {
+			groups = append(groups, group{{transport: h.Transport, addr: h.Addr}})
+		}
+		return groups, nil
+	}
+	return nil, status(404, "Not Found", fmt.Errorf("%w: for %s", ErrNoRoute, ruri.String()))
+}
+
+// aor is the canonical address of record for a local user: our own
+// addresses stand for the first domain.
+func (g *Gateway) aor(user, host string) string {
+	h := strings.ToLower(host)
+	if !g.self.domains[h] && len(g.cfg.Domains) > 0 {
+		h = strings.ToLower(g.cfg.Domains[0])
+	}
+	return user + "@" + h
+}
+
+// options answers an OPTIONS addressed to the proxy (keepalives, probes).
+func (g *Gateway) options(req *sip.Request, tx sip.ServerTransaction) error {
+	res := sip.NewResponseFromRequest(req, 200, "OK", nil)
+	res.AppendHeader(sip.NewHeader("Allow", "INVITE, ACK, CANCEL, BYE, OPTIONS, REGISTER, INFO, MESSAGE, UPDATE, PRACK, SUBSCRIBE, NOTIFY, REFER"))
+	res.AppendHeader(sip.NewHeader("Accept", "application/sdp"))
+	return tx.Respond(res)
+}
+
+func removeLastRoute(r *sip.Request) {
+	hs := r.GetHeaders("Route")
+	if len(hs) == 0 {
+		return
+	}
+	keep := make([]sip.Header, 0, len(hs)-1)
+	for _, h := range hs[:len(hs)-1] {
+		keep = append(keep, sip.HeaderClone(h))
+	}
+	for range hs {
+		r.RemoveHeader("Route")
+	}
+	for _, h := range keep {
+		r.AppendHeader(h)
+	}
+}
