@@ -129,6 +129,7 @@ func startSIPp(t *testing.T, r sippRun) *sippProc {
 		"-m", strconv.Itoa(r.Calls),
 		"-timeout", fmt.Sprintf("%ds", int(r.Timeout.Seconds())), "-timeout_error",
 		"-max_recv_loops", "1000",
+		"-d", "100", // call length (uac_call pause): an ACK and a BYE sent at once may swap in a parallel proxy
 		"-nostdin", "-trace_stat", "-stf", "stats.csv",
 		"-trace_err", "-error_file", "errors.log",
 		"-trace_screen", "-screen_file", "screen.log",

@@ -118,6 +118,12 @@ func TestTLSCall(t *testing.T) {
 		if err := sess.Ack(ctx); err != nil {
 			t.Fatalf("call %d: ACK: %v", i, err)
 		}
+		// The call lasts 100 ms (what SIPp's -d does): a BYE sent in the same
+		// instant as the ACK may overtake it through any parallel proxy.
+		select {
+		case <-ctx.Done():
+		case <-time.After(100 * time.Millisecond):
+		}
 		if err := sess.Bye(ctx); err != nil {
 			t.Fatalf("call %d: BYE: %v", i, err)
 		}
