@@ -12,6 +12,8 @@ import (
 
 	"github.com/emiago/sipgo"
 	"github.com/emiago/sipgo/sip"
+
+	"github.com/sipedge/sipedge/rtpengine"
 )
 
 // proxyTx is one stateful forwarding (RFC 3261 §16): the server transaction
@@ -23,6 +25,10 @@ type proxyTx struct {
 	base        *sip.Request // after route processing; cloned per branch
 	stx         sip.ServerTransaction
 	inFlow      string // WebSocket flow the request arrived on, if any
+	aSide       side   // kind of the leg the request came from
+	initial     bool   // out-of-dialog (no To tag)
+	offerSDP    string // the request's SDP offer (INVITE, UPDATE), if any
+	lateOffer   bool   // INVITE without SDP: the offer comes in the 2xx
 	hash        string
 	recordRoute bool
 
@@ -38,7 +44,13 @@ type branch struct {
 	tgt target
 	req *sip.Request // as sent
 
+	bSide     side   // kind of the leg this branch goes to
+	anchored  bool   // rtpengine relays this branch's media
+	viaBranch string // our Via branch (rtpengine via-branch)
+
 	mu          sync.Mutex
+	sdpIn       []byte // last response SDP rewritten, and its rewrite
+	sdpOut      []byte
 	provisional bool // a 1xx arrived: CANCEL is allowed
 	cancelWant  bool // CANCEL once a 1xx arrives
 	cancelSent  bool
@@ -58,6 +70,15 @@ func (g *Gateway) forward(req, base *sip.Request, stx sip.ServerTransaction, has
 	if f := flowOf(stx); f != nil {
 		p.inFlow = f.ID()
 	}
+	p.aSide = sideOf(req.Transport())
+	p.initial = !hasTag(req.To().Params)
+	if req.Method == sip.INVITE || req.Method == sip.UPDATE {
+		if hasSDP(req.Body(), contentType(req)) {
+			p.offerSDP = string(req.Body())
+		} else if req.IsInvite() {
+			p.lateOffer = true
+		}
+	}
 	switch req.Method {
 	case sip.INVITE, sip.SUBSCRIBE, sip.REFER:
 		p.recordRoute = req.To() == nil || !hasTag(req.To().Params)
@@ -67,6 +88,7 @@ func (g *Gateway) forward(req, base *sip.Request, stx sip.ServerTransaction, has
 		stx.OnCancel(func(*sip.Request) { p.cancel() })
 	}
 	var results []*branch
+	defer p.cleanupMedia()
 	for i, grp := range groups {
 		results = p.fork(grp)
 		p.mu.Lock()
@@ -141,6 +163,21 @@ func (b *branch) build() (*sip.Request, error) {
 		return nil, fmt.Errorf("%w: %s", ErrListenerNotFound, out)
 	}
 	r.PrependHeader(via)
+	b.viaBranch, _ = via.Params.Get("branch")
+	b.bSide = sideOf(out)
+	if (p.req.Method == sip.INVITE || p.req.Method == sip.UPDATE) && g.anchored(p.aSide, b.bSide) {
+		b.anchored = true
+		if p.offerSDP != "" {
+			res, err := g.rtp.Offer(context.Background(), rtpengine.OfferParams{
+				CallID: callID(p.req), FromTag: fromTag(p.req), ToTag: toTag(p.req),
+				ViaBranch: b.mediaBranch(), SDP: p.offerSDP, Options: g.recipe(b.bSide, p.req.Source()),
+			})
+			if err != nil {
+				return nil, mediaErr(err)
+			}
+			r.SetBody([]byte(res.SDP))
+		}
+	}
 	if mf := r.MaxForwards(); mf != nil {
 		mf.Dec()
 	}
@@ -205,12 +242,15 @@ func (b *branch) run() {
 					if tc != nil {
 						tc.Reset(g.cfg.InviteTimeout)
 					}
-					p.relayProvisional(res)
+					p.relayProvisional(b.media(res))
 				}
 			case res.IsSuccess():
-				p.relaySuccess(b, res)
+				p.relaySuccess(b, b.media(res))
 				if req.IsInvite() {
-					keep = tx.OnRetransmission(func(r *sip.Response) { p.relaySuccess(b, r) })
+					keep = tx.OnRetransmission(func(r *sip.Response) { p.relaySuccess(b, b.media(r)) })
+					if p.initial {
+						p.trackDialog(b, res)
+					}
 				}
 				b.setFinal(res, false)
 				return
