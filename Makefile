@@ -27,6 +27,7 @@ test: deps build vet
 # Side-by-side performance runs (not part of make test); figures go in docs/benchmarks.md.
 bench: deps build
 	./test/bench/run.sh
+	./test/bench/media.sh
 
 demo: deps build
 	./scripts/demo.sh
