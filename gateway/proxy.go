@@ -32,6 +32,8 @@ type proxyTx struct {
 	hash        string
 	recordRoute bool
 
+	single bool // one group of one target: the branch may use base itself
+
 	mu        sync.Mutex
 	finalSent bool // a final response went upstream
 	canceled  bool // upstream CANCEL (or shutdown)
@@ -87,6 +89,7 @@ func (g *Gateway) forward(req, base *sip.Request, stx sip.ServerTransaction, has
 		_ = stx.Respond(sip.NewResponseFromRequest(req, 100, "Trying", nil))
 		stx.OnCancel(func(*sip.Request) { p.cancel() })
 	}
+	p.single = len(groups) == 1 && len(groups[0]) == 1
 	var results []*branch
 	defer p.cleanupMedia()
 	for i, grp := range groups {
@@ -117,6 +120,10 @@ func (p *proxyTx) fork(grp group) []*branch {
 		p.branches = append(p.branches, b)
 	}
 	p.mu.Unlock()
+	if len(bs) == 1 {
+		bs[0].run()
+		return bs
+	}
 	for _, b := range bs {
 		wg.Add(1)
 		go func() {
@@ -131,7 +138,10 @@ func (p *proxyTx) fork(grp group) []*branch {
 // build makes the request this branch sends.
 func (b *branch) build() (*sip.Request, error) {
 	p, g := b.p, b.p.g
-	r := p.base.Clone()
+	r := p.base
+	if !p.single {
+		r = p.base.Clone()
+	}
 	if b.tgt.ruri != nil {
 		r.Recipient = *b.tgt.ruri.Clone()
 	}
