@@ -193,19 +193,5 @@ func (g *Gateway) sendBye(d *dialog, i int) {
 		g.log.Debug("BYE not sent", "call_id", d.callID, "error", err)
 		return
 	}
-	g.wg.Add(1)
-	go func() {
-		defer g.wg.Done()
-		defer tx.Terminate()
-		for {
-			select {
-			case res := <-tx.Responses():
-				if !res.IsProvisional() {
-					return
-				}
-			case <-tx.Done():
-				return
-			}
-		}
-	}()
+	g.drain(tx)
 }

@@ -354,21 +354,7 @@ func (b *branch) sendCancel() {
 		g.log.Debug("CANCEL send failed", "call_id", callID(c), "error", err)
 		return
 	}
-	g.wg.Add(1)
-	go func() { // drain the CANCEL's responses until its transaction ends
-		defer g.wg.Done()
-		defer tx.Terminate()
-		for {
-			select {
-			case res := <-tx.Responses():
-				if !res.IsProvisional() {
-					return
-				}
-			case <-tx.Done():
-				return
-			}
-		}
-	}()
+	g.drain(tx)
 }
 
 // cancel handles an upstream CANCEL: every pending branch is cancelled
