@@ -33,6 +33,8 @@ type proxyConfig struct {
 	Algorithms    []string
 	NonceTTL      time.Duration
 	InviteTimeout time.Duration
+	WS            map[string]any // the ws: section as written (origins, read_limit, ...)
+	NAT           map[string]any // the nat: section as written (keepalive)
 }
 
 // proxyRoute is one entry of routes: a Request-URI user regex (empty: all)
@@ -92,6 +94,12 @@ func (c proxyConfig) yaml(t *testing.T) []byte {
 	}
 	if c.InviteTimeout > 0 {
 		doc["invite_timeout"] = c.InviteTimeout.String()
+	}
+	if len(c.WS) > 0 {
+		doc["ws"] = c.WS
+	}
+	if len(c.NAT) > 0 {
+		doc["nat"] = c.NAT
 	}
 	out, err := yaml.Marshal(doc)
 	if err != nil {
