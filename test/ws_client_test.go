@@ -531,4 +531,3 @@ func (u *wsUA) Answer(within time.Duration) *wsDialog {
 	u.t.Fatalf("%s: no ACK for the 200", u.user)
 	return nil
 }
-
