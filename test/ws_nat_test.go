@@ -213,4 +213,3 @@ func TestSTUNBinding(t *testing.T) {
 		})
 	}
 }
-
