@@ -18,6 +18,7 @@ const wsBrowserIP = "127.0.0.2"
 type wsEdge struct {
 	gw       *sipedgeProc
 	pool     *x509.CertPool
+	certFile string // PEM of the self-signed certificate (the CA to trust)
 	uasPort  int
 	byePort  int
 	wsURL    string
@@ -30,7 +31,7 @@ type wsEdge struct {
 func startWSEdge(t *testing.T, mod func(*proxyConfig)) *wsEdge {
 	t.Helper()
 	certFile, keyFile, pool := writeTestCert(t, t.TempDir())
-	e := &wsEdge{pool: pool, uasPort: freePort(t), byePort: freePort(t), callUser: "15551234", byeUser: "15559999"}
+	e := &wsEdge{pool: pool, certFile: certFile, uasPort: freePort(t), byePort: freePort(t), callUser: "15551234", byeUser: "15559999"}
 	cfg := proxyConfig{
 		Listen:  []string{"udp://127.0.0.1:0", "ws://127.0.0.1:0/ws", "wss://127.0.0.1:0/ws"},
 		Users:   map[string]string{"alice": "alice-secret", "bob": "bob-secret", "carol": "carol-secret"},
