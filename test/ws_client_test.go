@@ -279,9 +279,7 @@ func (u *wsUA) Bindings() []string {
 	}
 	var out []string
 	for _, h := range res.GetHeaders("Contact") {
-		for _, v := range splitContacts(h.Value()) {
-			out = append(out, v)
-		}
+		out = append(out, splitContacts(h.Value())...)
 	}
 	return out
 }

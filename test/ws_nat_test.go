@@ -102,6 +102,8 @@ func TestNATContactMismatch(t *testing.T) {
 	}
 	tag := randHex(5)
 	c.reply(t, inv, 200, "OK", tag, testSDP)
+	// ACK and BYE are in-dialog: their Request-URI is our 200's private
+	// Contact; sipedge must still send them to our real source address.
 	c.recvRequest(t, sip.ACK, 10*time.Second)
 	bye := c.recvRequest(t, sip.BYE, 10*time.Second)
 	c.reply(t, bye, 200, "OK", "", "")
