@@ -33,6 +33,9 @@ type proxyConfig struct {
 	Algorithms    []string
 	NonceTTL      time.Duration
 	InviteTimeout time.Duration
+	LogLevel      string         // log.level; default debug
+	WS            map[string]any // the ws: section as written (origins, read_limit, ...)
+	NAT           map[string]any // the nat: section as written (keepalive)
 }
 
 // proxyRoute is one entry of routes: a Request-URI user regex (empty: all)
@@ -43,12 +46,15 @@ type proxyRoute struct {
 }
 
 // yaml renders c as a sipedge configuration file.
-func (c proxyConfig) yaml(t *testing.T) []byte {
+func (c proxyConfig) yaml(t testing.TB) []byte {
 	t.Helper()
 	doc := map[string]any{
 		"listen":  c.Listen,
 		"domains": c.Domains,
 		"log":     map[string]any{"level": "debug", "format": "text"},
+	}
+	if c.LogLevel != "" {
+		doc["log"] = map[string]any{"level": c.LogLevel, "format": "text"}
 	}
 	if len(c.Listen) == 0 {
 		doc["listen"] = []string{"udp://127.0.0.1:0", "tcp://127.0.0.1:0"}
@@ -92,6 +98,12 @@ func (c proxyConfig) yaml(t *testing.T) []byte {
 	}
 	if c.InviteTimeout > 0 {
 		doc["invite_timeout"] = c.InviteTimeout.String()
+	}
+	if len(c.WS) > 0 {
+		doc["ws"] = c.WS
+	}
+	if len(c.NAT) > 0 {
+		doc["nat"] = c.NAT
 	}
 	out, err := yaml.Marshal(doc)
 	if err != nil {
@@ -142,7 +154,7 @@ func parseListening(line string) (transport, addr string, ok bool) {
 // it and returns once every listener has announced its address. The
 // process is stopped (SIGTERM, then SIGKILL) when the test ends; its log is
 // printed if the test failed.
-func startSipedge(t *testing.T, cfg proxyConfig) *sipedgeProc {
+func startSipedge(t testing.TB, cfg proxyConfig) *sipedgeProc {
 	t.Helper()
 	dir := t.TempDir()
 	path := filepath.Join(dir, "sipedge.yaml")
@@ -206,7 +218,7 @@ func (p *sipedgeProc) Log() string {
 }
 
 // Addr returns the address of the listener for transport or fails the test.
-func (p *sipedgeProc) Addr(t *testing.T, transport string) string {
+func (p *sipedgeProc) Addr(t testing.TB, transport string) string {
 	t.Helper()
 	p.mu.Lock()
 	defer p.mu.Unlock()
@@ -217,7 +229,7 @@ func (p *sipedgeProc) Addr(t *testing.T, transport string) string {
 	return a
 }
 
-func (p *sipedgeProc) stop(t *testing.T) {
+func (p *sipedgeProc) stop(t testing.TB) {
 	_ = p.cmd.Process.Signal(syscall.SIGTERM)
 	select {
 	case <-p.done:

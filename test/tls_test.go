@@ -22,7 +22,7 @@ import (
 
 // writeTestCert creates a self-signed ECDSA certificate for 127.0.0.1 and
 // localhost in dir and returns the PEM file paths and a pool trusting it.
-func writeTestCert(t *testing.T, dir string) (certFile, keyFile string, pool *x509.CertPool) {
+func writeTestCert(t testing.TB, dir string) (certFile, keyFile string, pool *x509.CertPool) {
 	t.Helper()
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {

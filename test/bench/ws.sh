@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# WebSocket edge benchmarks through the real sipedge binary (not part of
+# make test): 10,000 idle registered WSS connections (RSS and live heap per
+# connection) and REGISTER/s over WS and WSS with a new connection per
+# registration. Figures go to docs/benchmarks.md (## WebSocket edge).
+#
+#   CONNS=10000 REGS=5000 WORKERS=64 test/bench/ws.sh
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+
+CONNS="${CONNS:-10000}"
+REGS="${REGS:-5000}"
+WORKERS="${WORKERS:-64}"
+
+# Each connection is one descriptor in sipedge and one in the client.
+want=$((CONNS * 2 + 1024))
+if [ "$(ulimit -n)" != unlimited ] && [ "$(ulimit -n)" -lt "$want" ]; then
+  ulimit -n "$want" 2>/dev/null || ulimit -n "$(ulimit -Hn)"
+fi
+echo "ulimit -n: $(ulimit -n)"
+
+bin="${SIPEDGE_BIN:-$PWD/bin/sipedge}"
+if [ ! -x "$bin" ]; then
+  go build -o "$bin" ./cmd/sipedge
+fi
+export SIPEDGE_BIN="$bin"
+
+echo "== $CONNS idle registered WSS connections"
+SIPEDGE_BENCH_CONNS="$CONNS" go test -run '^$' -bench '^BenchmarkWSIdleConnections$' -benchtime=1x -timeout 15m ./test/ \
+  | grep -v 'level=INFO'
+echo "== REGISTER/s, new connection per registration, $WORKERS clients, $REGS registrations"
+SIPEDGE_BENCH_WORKERS="$WORKERS" go test -run '^$' -bench '^BenchmarkWSRegister$' -benchtime="${REGS}x" -count=3 -timeout 15m ./test/ \
+  | grep -v 'level=INFO'
