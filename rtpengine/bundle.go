@@ -30,19 +30,39 @@ func RestoreBundle(offerSDP, answerSDP string) string {
 			}
 		}
 	}
-	if len(keep) == 0 {
-		return answerSDP
+	return insertBundle(answerSDP, keep)
+}
+
+// EnsureBundle returns sdp with an "a=group:BUNDLE" line listing every
+// accepted mid (a=mid of a media section whose port is not 0), when sdp
+// has no BUNDLE group. Use it on an offer going to a browser: rtpengine
+// 10.5 writes a=mid (generate-mid) but no BUNDLE group, and a peer using
+// bundlePolicy max-bundle rejects every m= line outside a BUNDLE group
+// (pion/webrtc answers them with port 0). sdp is returned unchanged when
+// it has a group already or no accepted mid.
+func EnsureBundle(sdp string) string {
+	if hasBundle(sdp) {
+		return sdp
 	}
-	firstM := strings.Index(answerSDP, "\nm=")
+	return insertBundle(sdp, acceptedMids(sdp))
+}
+
+// insertBundle adds "a=group:BUNDLE mids" before the first m= line, with
+// sdp's line ending; no mids or no m= line leave sdp unchanged.
+func insertBundle(sdp string, mids []string) string {
+	if len(mids) == 0 {
+		return sdp
+	}
+	firstM := strings.Index(sdp, "\nm=")
 	if firstM < 0 {
-		return answerSDP
+		return sdp
 	}
 	eol := "\n"
-	if firstM > 0 && answerSDP[firstM-1] == '\r' {
+	if firstM > 0 && sdp[firstM-1] == '\r' {
 		eol = "\r\n"
 	}
 	at := firstM + 1
-	return answerSDP[:at] + "a=group:BUNDLE " + strings.Join(keep, " ") + eol + answerSDP[at:]
+	return sdp[:at] + "a=group:BUNDLE " + strings.Join(mids, " ") + eol + sdp[at:]
 }
 
 // hasBundle reports whether sdp has a session-level BUNDLE group.

@@ -71,3 +71,36 @@ func BenchmarkRestoreBundle(b *testing.B) {
 		_ = rtpengine.RestoreBundle(offer, answer)
 	}
 }
+
+func TestEnsureBundle(t *testing.T) {
+	const offer = "v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\nm=audio 30000 UDP/TLS/RTP/SAVPF 0 8\r\na=mid:1\r\na=rtcp-mux\r\n"
+	const two = "v=0\nt=0 0\nm=audio 5 X 0\na=mid:a\nm=video 0 X 96\na=mid:v\nm=video 7 X 96\na=mid:w\n"
+	tests := []struct{ name, in, want string }{
+		{"rtpengine offer toward browser", offer, strings.Replace(offer, "t=0 0\r\n", "t=0 0\r\na=group:BUNDLE 1\r\n", 1)},
+		{"already bundled", strings.Replace(offer, "t=0 0\r\n", "t=0 0\r\na=group:BUNDLE 1\r\n", 1), ""},
+		{"rejected section left out", two, strings.Replace(two, "t=0 0\n", "t=0 0\na=group:BUNDLE a w\n", 1)},
+		{"no mid", "v=0\r\nt=0 0\r\nm=audio 5 X 0\r\n", ""},
+		{"empty", "", ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			want := tt.want
+			if want == "" {
+				want = tt.in
+			}
+			if got := rtpengine.EnsureBundle(tt.in); got != want {
+				t.Errorf("EnsureBundle:\n got %q\nwant %q", got, want)
+			}
+		})
+	}
+}
+
+func FuzzEnsureBundle(f *testing.F) {
+	f.Add("v=0\r\nt=0 0\r\nm=audio 1 X 0\r\na=mid:0\r\n")
+	f.Fuzz(func(t *testing.T, sdp string) {
+		got := rtpengine.EnsureBundle(sdp)
+		if got != sdp && !strings.Contains(got, "a=group:BUNDLE ") {
+			t.Fatalf("changed sdp without adding a group: %q", got)
+		}
+	})
+}
