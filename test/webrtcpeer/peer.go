@@ -192,7 +192,8 @@ func (p *Peer) onTrack(tr *webrtc.TrackRemote, _ *webrtc.RTPReceiver) {
 }
 
 // CreateOffer creates the caller's offer, waits until ICE gathering is
-// complete and returns the SDP with its candidates.
+// complete and returns the SDP with its candidates, rewritten by
+// BrowserLikeSDP.
 func (p *Peer) CreateOffer() (string, error) {
 	offer, err := p.pc.CreateOffer(nil)
 	if err != nil {
@@ -210,7 +211,9 @@ func (p *Peer) SetAnswer(sdp string) error {
 }
 
 // AcceptOffer applies a remote offer (the called side) and returns the
-// answer SDP with its candidates, once ICE gathering is complete.
+// answer SDP with its candidates, once ICE gathering is complete, rewritten
+// by BrowserLikeSDP. A max-bundle peer rejects (port 0) every m= line that
+// the offer has outside an a=group:BUNDLE (see rtpengine.EnsureBundle).
 func (p *Peer) AcceptOffer(sdp string) (string, error) {
 	if err := p.pc.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeOffer, SDP: sdp}); err != nil {
 		return "", fmt.Errorf("webrtcpeer: set offer: %w", err)
@@ -232,7 +235,7 @@ func (p *Peer) setLocal(d webrtc.SessionDescription) (string, error) {
 	case <-time.After(p.cfg.SetupTimeout):
 		return "", fmt.Errorf("webrtcpeer: ICE gathering not complete after %s", p.cfg.SetupTimeout)
 	}
-	return p.pc.LocalDescription().SDP, nil
+	return BrowserLikeSDP(p.pc.LocalDescription().SDP), nil
 }
 
 // WaitConnected waits until ICE and DTLS are connected, the connection
