@@ -52,9 +52,9 @@ func TestMediaEcho(t *testing.T) {
 func TestMediaAnswer(t *testing.T) {
 	m := newMedia(t, rtpecho.MediaConfig{})
 	tests := []struct {
-		name, offer string
+		name, offer     string
 		wantPT, wantDir string
-		wantErr       bool
+		wantErr         bool
 	}{
 		{"pcmu preferred", "v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\nm=audio 4000 RTP/AVP 111 8 0 101\r\na=rtpmap:111 opus/48000/2\r\n", " 0\r\n", "a=sendrecv", false},
 		{"pcma", "v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\nm=audio 4000 RTP/AVP 8 101\r\n", " 8\r\n", "a=sendrecv", false},
