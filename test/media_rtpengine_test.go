@@ -181,6 +181,11 @@ func TestMediaBrowserToPlainRTP(t *testing.T) {
 	}
 	checkBrowserSDP(t, "answer toward browser", ans.SDP)
 	t.Logf("rtpengine answer toward browser has BUNDLE group: %v; a=setup: %v", len(sdpLines(ans.SDP, "a=group:BUNDLE")) > 0, sdpLines(ans.SDP, "a=setup:"))
+	if len(sdpLines(ans.SDP, "a=group:BUNDLE")) == 0 { // rtpengine 10.5 drops it: a browser-like peer refuses
+		if err := peer.SetAnswer(ans.SDP); !errors.Is(err, webrtcpeer.ErrNotBrowserSDP) {
+			t.Fatalf("answer without BUNDLE group: SetAnswer err %v, want ErrNotBrowserSDP", err)
+		}
+	}
 	if err := peer.SetAnswer(rtpengine.RestoreBundle(offer, ans.SDP)); err != nil {
 		t.Fatalf("answer refused by the peer: %v\n%s", err, ans.SDP)
 	}

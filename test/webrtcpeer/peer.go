@@ -31,6 +31,10 @@ type Config struct {
 	// Codec is CodecPCMU (default) or CodecOpus: the only codec the peer
 	// offers, accepts and sends.
 	Codec string
+	// Lenient accepts remote SDPs that Chromium would refuse (no BUNDLE
+	// group, no a=rtcp-mux); pion itself accepts them. Default false: the
+	// peer checks CheckChromiumRules like a max-bundle browser.
+	Lenient bool
 	// SetupTimeout bounds CreateOffer and AcceptOffer's wait for ICE
 	// gathering. Default 5s.
 	SetupTimeout time.Duration
@@ -202,8 +206,15 @@ func (p *Peer) CreateOffer() (string, error) {
 	return p.setLocal(offer)
 }
 
-// SetAnswer applies the callee's answer to this peer's offer.
+// SetAnswer applies the callee's answer to this peer's offer. Unless
+// Config.Lenient, an answer Chromium would refuse (CheckChromiumRules)
+// is refused with ErrNotBrowserSDP.
 func (p *Peer) SetAnswer(sdp string) error {
+	if !p.cfg.Lenient {
+		if err := CheckChromiumRules(sdp); err != nil {
+			return err
+		}
+	}
 	if err := p.pc.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeAnswer, SDP: sdp}); err != nil {
 		return fmt.Errorf("webrtcpeer: set answer: %w", err)
 	}
@@ -211,10 +222,17 @@ func (p *Peer) SetAnswer(sdp string) error {
 }
 
 // AcceptOffer applies a remote offer (the called side) and returns the
+// answer; unless Config.Lenient it first refuses, with ErrNotBrowserSDP,
+// an offer Chromium would refuse (CheckChromiumRules). It returns the
 // answer SDP with its candidates, once ICE gathering is complete, rewritten
 // by BrowserLikeSDP. A max-bundle peer rejects (port 0) every m= line that
 // the offer has outside an a=group:BUNDLE (see rtpengine.EnsureBundle).
 func (p *Peer) AcceptOffer(sdp string) (string, error) {
+	if !p.cfg.Lenient {
+		if err := CheckChromiumRules(sdp); err != nil {
+			return "", err
+		}
+	}
 	if err := p.pc.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeOffer, SDP: sdp}); err != nil {
 		return "", fmt.Errorf("webrtcpeer: set offer: %w", err)
 	}

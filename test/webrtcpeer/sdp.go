@@ -1,6 +1,9 @@
 package webrtcpeer
 
 import (
+	"errors"
+	"fmt"
+	"slices"
 	"strings"
 )
 
@@ -48,4 +51,53 @@ func BrowserLikeSDP(sdp string) string {
 		}
 	}
 	return strings.Join(lines, eol) + eol
+}
+
+// ErrNotBrowserSDP is returned by SetAnswer and AcceptOffer for a remote
+// SDP that Chromium with bundlePolicy max-bundle and rtcp-mux required
+// would refuse (pion alone accepts it; see Config.Lenient).
+var ErrNotBrowserSDP = errors.New("webrtcpeer: remote SDP refused as Chromium (max-bundle) would")
+
+// CheckChromiumRules reports why Chromium (max-bundle, rtcp-mux require)
+// would refuse a remote SDP: every active m= line must have a=rtcp-mux and
+// an a=mid listed in a session-level a=group:BUNDLE.
+func CheckChromiumRules(sdp string) error {
+	var bundle []string
+	var problems []string
+	section, active, mux, mid := -1, false, false, ""
+	flush := func() {
+		if section < 0 || !active {
+			return
+		}
+		if !mux {
+			problems = append(problems, fmt.Sprintf("m= line %d lacks a=rtcp-mux (RTCP-MUX is not enabled when it is required)", section))
+		}
+		if mid == "" || !slices.Contains(bundle, mid) {
+			problems = append(problems, fmt.Sprintf("m= line %d (mid %q) is not in a=group:BUNDLE %v (max-bundle)", section, mid, bundle))
+		}
+	}
+	for _, l := range strings.Split(sdp, "\n") {
+		l = strings.TrimRight(l, "\r")
+		switch {
+		case strings.HasPrefix(l, "m="):
+			flush()
+			section++
+			f := strings.Fields(l)
+			active, mux, mid = len(f) >= 2 && f[1] != "0", false, ""
+		case section < 0 && strings.HasPrefix(l, "a=group:BUNDLE "):
+			bundle = strings.Fields(strings.TrimPrefix(l, "a=group:BUNDLE "))
+		case l == "a=rtcp-mux":
+			mux = true
+		case strings.HasPrefix(l, "a=mid:"):
+			mid = strings.TrimSpace(strings.TrimPrefix(l, "a=mid:"))
+		}
+	}
+	flush()
+	if section < 0 {
+		problems = append(problems, "no m= line")
+	}
+	if len(problems) > 0 {
+		return fmt.Errorf("%w: %s", ErrNotBrowserSDP, strings.Join(problems, "; "))
+	}
+	return nil
 }
