@@ -239,16 +239,15 @@ func (u *UA) onReinvite(req *sip.Request, tx sip.ServerTransaction, callID strin
 		u.respond(req, tx, 488, "Not Acceptable Here")
 		return
 	}
+	c.mu.Lock() // counted before the 200 leaves, so the far end sees it counted
+	c.reinvites++
+	c.mu.Unlock()
 	res := sip.NewSDPResponseFromRequest(req, []byte(body))
 	contact := u.dua.ContactHDR
 	res.AppendHeader(&contact)
 	if err := tx.Respond(res); err != nil {
 		u.log.Debug("re-INVITE 200", "call_id", callID, "error", err)
-		return
 	}
-	c.mu.Lock()
-	c.reinvites++
-	c.mu.Unlock()
 }
 
 func (u *UA) onAck(req *sip.Request, tx sip.ServerTransaction) {
