@@ -225,6 +225,9 @@ func TestMediaPlainRTPToBrowser(t *testing.T) {
 	}
 	// rtpecho's own stream runs beside the echo, so the peer sees two
 	// SSRCs: its echo and rtpecho's stream.
+	if err := peer.WaitConnected(ctx); err != nil {
+		t.Fatalf("ICE+DTLS with rtpengine: %v", err)
+	}
 	own := make(chan error, 1)
 	go func() { own <- echo.Send(ctx, mediaPackets/2) }()
 	exchangeMedia(ctx, t, peer, echo)
