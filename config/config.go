@@ -7,14 +7,20 @@ package config
 
 import (
 	"github.com/sipedge/sipedge/gateway"
+	"github.com/sipedge/sipedge/nat"
 	"github.com/sipedge/sipedge/rtpengine"
 	edgetls "github.com/sipedge/sipedge/tls"
+	"github.com/sipedge/sipedge/ws"
 )
 
 // Config is the whole configuration file.
 type Config struct {
 	// Listen lists the sockets to open, as URLs:
 	//   udp://HOST:PORT, tcp://HOST:PORT, tls://HOST:PORT   SIP listeners
+	//   ws://HOST:PORT/PATH, wss://HOST:PORT/PATH           SIP over WebSocket
+	//       (RFC 7118) at PATH; the same HTTP(S) server serves the
+	//       softphone at /. wss needs tls.cert and tls.key.
+	//   stun://HOST:PORT                                   STUN binding responder
 	// Required: at least one SIP listener. Port 0 picks a free port.
 	Listen []string `yaml:"listen"`
 
@@ -27,6 +33,13 @@ type Config struct {
 
 	// RTPEngine lists the media relays (see docs/configuration.md).
 	RTPEngine rtpengine.Config `yaml:"rtpengine"`
+
+	// WS tunes the WebSocket listeners: allowed origins and hosts, message
+	// and connection limits, keepalive pings and idle timeout.
+	WS ws.Config `yaml:"ws"`
+
+	// NAT sets the keepalives sent to UDP clients registered from behind NAT.
+	NAT nat.Config `yaml:"nat"`
 
 	// Log sets the log output.
 	Log Log `yaml:"log"`
@@ -44,6 +57,8 @@ type Log struct {
 func (c *Config) SetDefaults() {
 	c.Gateway.SetDefaults()
 	c.RTPEngine.SetDefaults()
+	c.WS.SetDefaults()
+	c.NAT.SetDefaults()
 	if c.Log.Level == "" {
 		c.Log.Level = "info"
 	}

@@ -9,11 +9,11 @@ import (
 
 // Listener is one parsed entry of listen.
 type Listener struct {
-	// Scheme is udp, tcp or tls.
+	// Scheme is udp, tcp, tls, ws, wss or stun.
 	Scheme string
 	// Addr is host:port.
 	Addr string
-	// Path is the URL path (for future ws:// and wss:// listeners).
+	// Path is the WebSocket endpoint's URL path (ws, wss), e.g. /ws.
 	Path string
 }
 
@@ -24,9 +24,9 @@ func ParseListen(s string) (Listener, error) {
 		return Listener{}, fmt.Errorf("not a URL: %w", err)
 	}
 	switch u.Scheme {
-	case "udp", "tcp", "tls":
+	case "udp", "tcp", "tls", "ws", "wss", "stun":
 	default:
-		return Listener{}, fmt.Errorf("scheme %q not supported (udp, tcp, tls)", u.Scheme)
+		return Listener{}, fmt.Errorf("scheme %q not supported (udp, tcp, tls, ws, wss, stun)", u.Scheme)
 	}
 	host, port, err := net.SplitHostPort(u.Host)
 	if err != nil {
@@ -38,7 +38,10 @@ func ParseListen(s string) (Listener, error) {
 	if p, err := strconv.Atoi(port); err != nil || p < 0 || p > 65535 {
 		return Listener{}, fmt.Errorf("port %q must be 0..65535", port)
 	}
-	if u.Path != "" {
+	switch {
+	case (u.Scheme == "ws" || u.Scheme == "wss") && (u.Path == "" || u.Path == "/"):
+		return Listener{}, fmt.Errorf("%s listener needs a path other than /, e.g. %s://%s/ws (/ serves the softphone)", u.Scheme, u.Scheme, u.Host)
+	case u.Scheme != "ws" && u.Scheme != "wss" && u.Path != "":
 		return Listener{}, fmt.Errorf("%s listener takes no path", u.Scheme)
 	}
 	return Listener{Scheme: u.Scheme, Addr: u.Host, Path: u.Path}, nil

@@ -19,8 +19,10 @@ func (c *Config) Validate() error {
 			l.Add(fmt.Sprintf("listen[%d]", i), s, "%v", err)
 			continue
 		}
-		sip++
-		if ln.Scheme == "tls" {
+		if ln.Scheme != "stun" {
+			sip++
+		}
+		if ln.Scheme == "tls" || ln.Scheme == "wss" {
 			needTLS = true
 		}
 		if host, _, _ := net.SplitHostPort(ln.Addr); c.Gateway.Advertise == "" {
@@ -29,15 +31,17 @@ func (c *Config) Validate() error {
 			}
 		}
 	}
-	if sip == 0 && len(c.Listen) == 0 {
-		l.Add("listen", nil, "at least one SIP listener (udp://, tcp:// or tls://) is required")
+	if sip == 0 {
+		l.Add("listen", nil, "at least one SIP listener (udp://, tcp://, tls://, ws:// or wss://) is required")
 	}
 	l.Merge("", c.Gateway.Validate())
 	if needTLS && !c.TLS.Enabled() {
-		l.Add("tls", nil, "tls.cert and tls.key are required for a tls:// listener")
+		l.Add("tls", nil, "tls.cert and tls.key are required for tls:// and wss:// listeners")
 	}
 	l.Merge("tls", c.TLS.Validate())
 	l.Merge("rtpengine", c.RTPEngine.Validate())
+	l.Merge("ws", c.WS.Validate())
+	l.Merge("nat", c.NAT.Validate())
 	switch c.Log.Level {
 	case "debug", "info", "warn", "error":
 	default:

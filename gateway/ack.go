@@ -2,7 +2,6 @@ package gateway
 
 import (
 	"fmt"
-	"strings"
 
 	"github.com/emiago/sipgo/sip"
 )
@@ -11,7 +10,7 @@ import (
 // statelessly along its route set. ACKs for non-2xx are absorbed by the
 // INVITE server transaction and never get here. An ACK gets no response:
 // a refused ACK is logged and dropped.
-func (g *Gateway) handleAck(req *sip.Request, _ sip.ServerTransaction) error {
+func (g *Gateway) handleAck(req *sip.Request, tx sip.ServerTransaction) error {
 	p, err := g.prepare(req)
 	if err != nil {
 		return err
@@ -20,29 +19,27 @@ func (g *Gateway) handleAck(req *sip.Request, _ sip.ServerTransaction) error {
 	if !p.ourRoute && !g.trustedSource(req.Source()) {
 		return status(404, "Not Found", fmt.Errorf("%w: ACK without our Route", ErrNotRelaying))
 	}
-	t, err := g.nextHop(fwd)
+	t, err := g.dialogHop(fwd, p, flowOf(tx))
 	if err != nil {
 		return err
 	}
 	if top := fwd.Via(); top != nil {
 		setReceived(top, req.Source())
 	}
-	via, ok := g.self.via(t.transport, p.hash)
+	out, err := g.transportOf(t)
+	if err != nil {
+		return err
+	}
+	via, ok := g.self.via(out, p.hash)
 	if !ok {
-		return status(503, "Service Unavailable", fmt.Errorf("%w: %s", ErrListenerNotFound, t.transport))
+		return status(503, "Service Unavailable", fmt.Errorf("%w: %s", ErrListenerNotFound, out))
 	}
 	fwd.PrependHeader(via)
 	if mf := fwd.MaxForwards(); mf != nil {
 		mf.Dec()
 	}
-	fwd.SetTransport(strings.ToUpper(t.transport))
-	fwd.SetDestination(t.addr)
-	if t.transport == "udp" {
-		fwd.Laddr = g.udpLaddr
-	} else {
-		fwd.Laddr = sip.Addr{}
-	}
-	if err := g.out.write(fwd); err != nil {
+	g.address(fwd, t, out)
+	if err := g.write(fwd, t); err != nil {
 		return status(503, "Service Unavailable", fmt.Errorf("%w: ACK to %s: %w", ErrUnreachable, t.addr, err))
 	}
 	return nil

@@ -117,12 +117,14 @@ type AuthConfig struct {
 	NonceTTL time.Duration `yaml:"nonce_ttl"`
 }
 
-// Listener is one SIP listener the gateway opens itself (UDP, TCP or TLS).
+// Listener is one socket the gateway opens.
 type Listener struct {
-	// Transport is "udp", "tcp" or "tls".
+	// Transport is "udp", "tcp", "tls", "ws", "wss" or "stun".
 	Transport string
 	// Addr is host:port; port 0 picks a free port (tests).
 	Addr string
+	// Path is the WebSocket endpoint path (ws, wss).
+	Path string
 }
 
 // SetDefaults fills zero fields with their documented defaults.

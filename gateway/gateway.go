@@ -13,6 +13,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"net/http"
 	"net/netip"
 	"regexp"
 	"strconv"
@@ -24,6 +25,8 @@ import (
 
 	"github.com/sipedge/sipedge/gateway/auth"
 	"github.com/sipedge/sipedge/gateway/registrar"
+	"github.com/sipedge/sipedge/nat"
+	"github.com/sipedge/sipedge/ws"
 )
 
 // Deps are the gateway's collaborators, built by cmd.
@@ -39,6 +42,13 @@ type Deps struct {
 	// Ready, if set, is called once every listener is bound, with the
 	// actual addresses (useful with port 0).
 	Ready func(bound []Listener)
+	// WS configures the WebSocket listeners (ws, wss).
+	WS ws.Config
+	// NAT configures keepalives toward NATed UDP clients.
+	NAT nat.Config
+	// HTTP serves every path of the ws/wss listeners' HTTP servers other
+	// than the WebSocket endpoint (the softphone); nil answers 404.
+	HTTP http.Handler
 }
 
 // Gateway is a running proxy core.
@@ -59,6 +69,11 @@ type Gateway struct {
 	// set by Run once listeners are bound
 	self     selfAddrs
 	udpLaddr sip.Addr
+	udpConn  net.PacketConn
+
+	ws         *ws.Server // nil without ws/wss listeners
+	reqHandler func(*sip.Request, sip.ServerTransaction)
+	ackHandler func(*sip.Request, sip.ServerTransaction)
 
 	wg sync.WaitGroup // background work started by handlers
 }
@@ -149,14 +164,21 @@ func New(cfg Config, deps Deps) (*Gateway, error) {
 		return nil, fmt.Errorf("gateway: %w", err)
 	}
 	g.out = sipgoSender{g}
-	h := g.wrap(g.handle)
+	g.reqHandler = g.wrap(g.handle)
+	g.ackHandler = g.wrap(g.handleAck)
 	for m := range knownMethods {
 		if m != sip.ACK {
-			g.srv.OnRequest(m, h)
+			g.srv.OnRequest(m, g.reqHandler)
 		}
 	}
-	g.srv.OnAck(g.wrap(g.handleAck))
-	g.srv.OnNoRoute(h)
+	g.srv.OnAck(g.ackHandler)
+	g.srv.OnNoRoute(g.reqHandler)
+	for _, l := range deps.Listeners {
+		if l.Transport == "ws" || l.Transport == "wss" {
+			g.ws = ws.NewServer(deps.WS, g, deps.Logger)
+			break
+		}
+	}
 	return g, nil
 }
 
@@ -183,6 +205,9 @@ func (g *Gateway) Run(ctx context.Context) error {
 			}
 			closers = append(closers, pc.Close)
 			bound = append(bound, Listener{Transport: "udp", Addr: pc.LocalAddr().String()})
+			if g.udpConn == nil {
+				g.udpConn = pc
+			}
 			serves = append(serves, func() error { return g.srv.ServeUDP(pc) })
 			if g.udpLaddr.IP == nil {
 				a := pc.LocalAddr().(*net.UDPAddr)
@@ -206,9 +231,43 @@ func (g *Gateway) Run(ctx context.Context) error {
 				closers = append(closers, ln.Close)
 				serves = append(serves, func() error { return g.srv.ServeTCP(ln) })
 			}
+		case "ws", "wss":
+			ln, err := net.Listen("tcp", l.Addr)
+			if err != nil {
+				return fmt.Errorf("gateway: listen %s %s: %w", l.Transport, l.Addr, err)
+			}
+			bound = append(bound, Listener{Transport: l.Transport, Addr: ln.Addr().String(), Path: l.Path})
+			if l.Transport == "wss" {
+				if g.deps.TLS == nil {
+					_ = ln.Close()
+					return fmt.Errorf("gateway: wss listener %s: %w", l.Addr, errors.New("no certificate configured"))
+				}
+				ln = stdtls.NewListener(ln, g.deps.TLS)
+			}
+			hs := &http.Server{Handler: g.httpMux(l.Path), ReadHeaderTimeout: 10 * time.Second,
+				ErrorLog: slog.NewLogLogger(g.log.Handler(), slog.LevelDebug)}
+			closers = append(closers, hs.Close)
+			serves = append(serves, func() error {
+				if err := hs.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
+					return err
+				}
+				return nil
+			})
+		case "stun":
+			pc, err := net.ListenPacket("udp", l.Addr)
+			if err != nil {
+				return fmt.Errorf("gateway: listen stun %s: %w", l.Addr, err)
+			}
+			closers = append(closers, pc.Close)
+			bound = append(bound, Listener{Transport: "stun", Addr: pc.LocalAddr().String()})
+			stun := nat.NewSTUNServer(g.log)
+			serves = append(serves, func() error { return stun.Serve(ctx, pc) })
 		default:
 			return fmt.Errorf("gateway: %w: %q", ErrListenerNotFound, l.Transport)
 		}
+	}
+	if g.ws != nil {
+		closers = append(closers, g.ws.Close)
 	}
 	g.self = newSelfAddrs(g.cfg.Advertise, g.cfg.Domains, bound)
 
@@ -228,6 +287,13 @@ func (g *Gateway) Run(ctx context.Context) error {
 		defer wg.Done()
 		g.reg.Run(ctx, time.Second)
 	}()
+	if ka := g.keepalive(); ka != nil {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			_ = ka.Run(ctx)
+		}()
+	}
 	if g.deps.Ready != nil {
 		g.deps.Ready(bound)
 	}

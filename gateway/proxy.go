@@ -22,6 +22,7 @@ type proxyTx struct {
 	req         *sip.Request // as received; read-only
 	base        *sip.Request // after route processing; cloned per branch
 	stx         sip.ServerTransaction
+	inFlow      string // WebSocket flow the request arrived on, if any
 	hash        string
 	recordRoute bool
 
@@ -54,6 +55,9 @@ func noBuild(*sipgo.Client, *sip.Request) error { return nil }
 // the request was cancelled).
 func (g *Gateway) forward(req, base *sip.Request, stx sip.ServerTransaction, hash string, groups []group) {
 	p := &proxyTx{g: g, req: req, base: base, stx: stx, hash: hash}
+	if f := flowOf(stx); f != nil {
+		p.inFlow = f.ID()
+	}
 	switch req.Method {
 	case sip.INVITE, sip.SUBSCRIBE, sip.REFER:
 		p.recordRoute = req.To() == nil || !hasTag(req.To().Params)
@@ -113,13 +117,18 @@ func (b *branch) build() (*sip.Request, error) {
 		r.PrependHeader(&sip.RouteHeader{Address: *b.tgt.route[i].Clone()})
 	}
 	in := strings.ToLower(p.req.Transport())
-	out := b.tgt.transport
+	out, err := g.transportOf(b.tgt)
+	if err != nil {
+		return nil, err
+	}
 	if p.recordRoute {
-		if rr, ok := g.self.recordRoute(in); ok {
+		// Two entries when the request changes transport or connection
+		// (RFC 5658): the inbound side's below, the outbound side's on top.
+		if rr, ok := g.self.recordRoute(in, p.inFlow); ok {
 			r.PrependHeader(rr)
 		}
-		if in != out {
-			if rr, ok := g.self.recordRoute(out); ok {
+		if in != out || p.inFlow != b.tgt.flow {
+			if rr, ok := g.self.recordRoute(out, b.tgt.flow); ok {
 				r.PrependHeader(rr)
 			}
 		}
@@ -135,13 +144,7 @@ func (b *branch) build() (*sip.Request, error) {
 	if mf := r.MaxForwards(); mf != nil {
 		mf.Dec()
 	}
-	r.SetTransport(strings.ToUpper(out))
-	r.SetDestination(b.tgt.addr)
-	if out == "udp" {
-		r.Laddr = g.udpLaddr
-	} else {
-		r.Laddr = sip.Addr{}
-	}
+	g.address(r, b.tgt, out)
 	return r, nil
 }
 
@@ -150,16 +153,25 @@ func (b *branch) run() {
 	p, g := b.p, b.p.g
 	req, err := b.build()
 	if err != nil {
-		b.fail(503, "Service Unavailable", err)
+		var se *StatusError
+		if errors.As(err, &se) {
+			b.fail(se.Code, se.Reason, err)
+		} else {
+			b.fail(503, "Service Unavailable", err)
+		}
 		return
 	}
 	b.req = req
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	tx, err := g.out.request(ctx, req)
+	tx, err := g.request(ctx, req, b.tgt)
 	cancel()
 	if err != nil {
-		g.log.Debug("branch send failed", "call_id", callID(req), "dst", b.tgt.addr, "error", err)
-		b.fail(503, "Service Unavailable", fmt.Errorf("%w: %s: %w", ErrUnreachable, b.tgt.addr, err))
+		g.log.Debug("branch send failed", "call_id", callID(req), "dst", b.tgt.addr, "flow", b.tgt.flow, "error", err)
+		if b.tgt.flow != "" {
+			b.fail(430, "Flow Failed", fmt.Errorf("%w: %w", ErrUnavailable, err))
+		} else {
+			b.fail(503, "Service Unavailable", fmt.Errorf("%w: %s: %w", ErrUnreachable, b.tgt.addr, err))
+		}
 		return
 	}
 	keep := false // an INVITE answered 2xx stays for Timer M (2xx retransmissions)
@@ -220,6 +232,8 @@ func (b *branch) run() {
 			err := tx.Err()
 			if errors.Is(err, sip.ErrTransactionTimeout) {
 				b.fail(408, "Request Timeout", fmt.Errorf("%w: %s: %w", ErrTimeout, b.tgt.addr, err))
+			} else if b.tgt.flow != "" {
+				b.fail(480, "Temporarily Unavailable", fmt.Errorf("%w: flow %s closed: %w", ErrUnavailable, b.tgt.flow, err))
 			} else {
 				b.fail(503, "Service Unavailable", fmt.Errorf("%w: %s: %w", ErrUnreachable, b.tgt.addr, err))
 			}
@@ -284,7 +298,7 @@ func (b *branch) sendCancel() {
 	c.SetDestination(inv.Destination())
 	c.Laddr = inv.Laddr
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	tx, err := g.out.request(ctx, c)
+	tx, err := g.request(ctx, c, b.tgt)
 	cancel()
 	if err != nil {
 		g.log.Debug("CANCEL send failed", "call_id", callID(c), "error", err)

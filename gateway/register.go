@@ -32,6 +32,9 @@ func (g *Gateway) register(req *sip.Request, tx sip.ServerTransaction) error {
 	}
 	aor := g.aor(to.User, to.Host)
 	src := registrar.Source{Addr: req.Source(), Transport: strings.ToLower(req.Transport()), NAT: behindNAT(req)}
+	if f := flowOf(tx); f != nil {
+		src.FlowID, src.NAT = f.ID(), false
+	}
 	now := time.Now()
 	bindings, err := g.reg.Register(req, aor, src, now)
 	if err != nil {
@@ -93,6 +96,11 @@ func (g *Gateway) lookup(aor string) group {
 		switch t.transport {
 		case "udp", "tcp", "tls":
 			out = append(out, t)
+		case "ws", "wss":
+			if b.Source.FlowID != "" && len(t.route) == 0 {
+				t.flow, t.addr = b.Source.FlowID, ""
+				out = append(out, t)
+			}
 		}
 	}
 	return out

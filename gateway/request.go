@@ -5,6 +5,8 @@ import (
 	"strings"
 
 	"github.com/emiago/sipgo/sip"
+
+	"github.com/sipedge/sipedge/ws"
 )
 
 // prepared is a request after the checks every request goes through.
@@ -12,6 +14,7 @@ type prepared struct {
 	fwd      *sip.Request // working copy: own Routes removed, Max-Forwards set
 	hash     string       // loop hash
 	ourRoute bool         // the request carried one of our Record-Route entries
+	flows    []string     // flow ids found in our Route entries
 }
 
 // prepare runs sanity checks, Max-Forwards, loose routing (RFC 3261 §16.4)
@@ -39,6 +42,9 @@ func (g *Gateway) prepare(req *sip.Request) (prepared, error) {
 		}
 	}
 	for r := fwd.Route(); r != nil && g.self.isSelf(r.Address); r = fwd.Route() {
+		if f, ok := r.Address.UriParams.Get(flowParam); ok && f != "" {
+			p.flows = append(p.flows, f)
+		}
 		fwd.RemoveHeader("Route")
 		p.ourRoute = true
 	}
@@ -102,12 +108,28 @@ func (g *Gateway) inDialog(req *sip.Request, tx sip.ServerTransaction, p prepare
 	if fwd.Route() == nil && g.self.isSelf(fwd.Recipient) {
 		return status(404, "Not Found", fmt.Errorf("%w: in-dialog request addressed to the proxy", ErrNoRoute))
 	}
-	t, err := g.nextHop(fwd)
+	t, err := g.dialogHop(fwd, p, flowOf(tx))
 	if err != nil {
 		return err
 	}
 	g.forward(req, fwd, tx, p.hash, []group{{t}})
 	return nil
+}
+
+// dialogHop is the next hop of an in-dialog request: the WebSocket flow
+// named in our Route entries (the one it did not arrive on), else the
+// remaining route set or the Request-URI.
+func (g *Gateway) dialogHop(fwd *sip.Request, p prepared, in *ws.Flow) (target, error) {
+	for _, id := range p.flows {
+		if in != nil && in.ID() == id {
+			continue
+		}
+		if _, ok := g.flow(id); !ok {
+			return target{}, status(430, "Flow Failed", fmt.Errorf("%w: flow %s is gone", ErrUnavailable, id))
+		}
+		return target{flow: id}, nil
+	}
+	return g.nextHop(fwd)
 }
 
 // nextHop is where a request with a route set (or a plain Request-URI)

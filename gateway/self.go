@@ -81,21 +81,23 @@ func (s selfAddrs) isLocal(host string) bool {
 	return s.domains[h] || s.hosts[h]
 }
 
-// recordRoute builds our Record-Route entry for transport t.
-func (s selfAddrs) recordRoute(t string) (*sip.RecordRouteHeader, bool) {
+// recordRoute builds our Record-Route entry for transport t. On the
+// WebSocket side it names transport=ws (also for WSS, as browsers expect)
+// and carries the flow id so in-dialog requests find the connection.
+func (s selfAddrs) recordRoute(t, flow string) (*sip.RecordRouteHeader, bool) {
 	l, ok := s.byTransport[t]
 	if !ok {
 		return nil, false
 	}
-	return &sip.RecordRouteHeader{Address: sip.Uri{
-		Scheme: "sip",
-		Host:   l.host,
-		Port:   l.port,
-		UriParams: sip.HeaderParams{
-			{K: "transport", V: t},
-			{K: "lr", V: ""},
-		},
-	}}, true
+	tp := t
+	if t == "wss" {
+		tp = "ws"
+	}
+	params := sip.HeaderParams{{K: "transport", V: tp}, {K: "lr", V: ""}}
+	if flow != "" {
+		params = params.Add(flowParam, flow)
+	}
+	return &sip.RecordRouteHeader{Address: sip.Uri{Scheme: "sip", Host: l.host, Port: l.port, UriParams: params}}, true
 }
 
 // branchMagic prefixes the branches we generate, after RFC 3261's cookie;

@@ -2,6 +2,8 @@ package gateway
 
 import (
 	"context"
+	"fmt"
+	"strings"
 
 	"github.com/emiago/sipgo/sip"
 )
@@ -25,4 +27,56 @@ func (s sipgoSender) request(ctx context.Context, req *sip.Request) (sip.ClientT
 
 func (s sipgoSender) write(req *sip.Request) error {
 	return s.g.cli.WriteRequest(req, noBuild)
+}
+
+// transportOf is the transport a target is reached over (lower case); for
+// a WebSocket flow, the flow's own (ws or wss).
+func (g *Gateway) transportOf(t target) (string, error) {
+	if t.flow == "" {
+		return t.transport, nil
+	}
+	f, ok := g.flow(t.flow)
+	if !ok {
+		return "", status(430, "Flow Failed", fmt.Errorf("%w: flow %s is gone", ErrUnavailable, t.flow))
+	}
+	return strings.ToLower(f.Transport()), nil
+}
+
+// address sets where req goes: transport, destination and our source
+// address (UDP requests leave from the listener socket).
+func (g *Gateway) address(req *sip.Request, t target, out string) {
+	req.SetTransport(strings.ToUpper(out))
+	if t.addr != "" {
+		req.SetDestination(t.addr)
+	}
+	if out == "udp" {
+		req.Laddr = g.udpLaddr
+	} else {
+		req.Laddr = sip.Addr{}
+	}
+}
+
+// request starts a client transaction toward t: down its WebSocket flow,
+// or through sipgo's transport layer.
+func (g *Gateway) request(ctx context.Context, req *sip.Request, t target) (sip.ClientTransaction, error) {
+	if t.flow != "" {
+		f, ok := g.flow(t.flow)
+		if !ok {
+			return nil, fmt.Errorf("%w: flow %s is gone", ErrUnavailable, t.flow)
+		}
+		return f.Request(ctx, req)
+	}
+	return g.out.request(ctx, req)
+}
+
+// write sends req toward t without a transaction (ACK for 2xx).
+func (g *Gateway) write(req *sip.Request, t target) error {
+	if t.flow != "" {
+		f, ok := g.flow(t.flow)
+		if !ok {
+			return fmt.Errorf("%w: flow %s is gone", ErrUnavailable, t.flow)
+		}
+		return f.WriteMsg(req)
+	}
+	return g.out.write(req)
 }

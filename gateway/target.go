@@ -15,6 +15,7 @@ type target struct {
 	transport string    // udp, tcp or tls
 	addr      string    // host:port to send to
 	route     []sip.Uri // Route entries to push (a binding's Path)
+	flow      string    // WebSocket flow id: send down this connection
 }
 
 // group is a set of targets tried in parallel; groups are tried in order

@@ -87,9 +87,9 @@ func run(args []string, stdout, stderr io.Writer) int {
 // serve wires the configuration into the gateway and runs it.
 func serve(ctx context.Context, cfg *config.Config, stderr io.Writer) error {
 	log := newLogger(cfg.Log, stderr)
-	deps := gateway.Deps{Logger: log}
+	deps := gateway.Deps{Logger: log, WS: cfg.WS, NAT: cfg.NAT}
 	for _, l := range cfg.Listeners() {
-		deps.Listeners = append(deps.Listeners, gateway.Listener{Transport: l.Scheme, Addr: l.Addr})
+		deps.Listeners = append(deps.Listeners, gateway.Listener{Transport: l.Scheme, Addr: l.Addr, Path: l.Path})
 	}
 	if cfg.TLS.Enabled() {
 		tc, err := cfg.TLS.ServerConfig()
@@ -105,7 +105,11 @@ func serve(ctx context.Context, cfg *config.Config, stderr io.Writer) error {
 	deps.ClientTLS = ctc
 	deps.Ready = func(bound []gateway.Listener) {
 		for _, b := range bound {
-			log.Info("listening", "transport", b.Transport, "addr", b.Addr)
+			if b.Path != "" {
+				log.Info("listening", "transport", b.Transport, "addr", b.Addr, "path", b.Path)
+			} else {
+				log.Info("listening", "transport", b.Transport, "addr", b.Addr)
+			}
 		}
 	}
 	gw, err := gateway.New(cfg.Gateway, deps)

@@ -1,0 +1,78 @@
+package gateway
+
+import (
+	"context"
+	"net"
+	"net/http"
+	"strconv"
+
+	"github.com/emiago/sipgo/sip"
+
+	"github.com/sipedge/sipedge/nat"
+)
+
+// httpMux serves the WebSocket endpoint at path and everything else with
+// the softphone handler (404 without one).
+func (g *Gateway) httpMux(path string) http.Handler {
+	mux := http.NewServeMux()
+	mux.Handle(path, g.ws)
+	if g.deps.HTTP != nil {
+		mux.Handle("/", g.deps.HTTP)
+	} else {
+		mux.Handle("/", http.NotFoundHandler())
+	}
+	return mux
+}
+
+// keepalive builds the pinger that keeps NAT bindings of UDP clients open,
+// or nil when it is off or there is no UDP listener.
+func (g *Gateway) keepalive() *nat.Keepalive {
+	kc := g.deps.NAT.Keepalive
+	if kc.Method == nat.MethodOff || kc.Method == "" || g.udpConn == nil {
+		return nil
+	}
+	targets := func() []string {
+		seen := map[string]bool{}
+		var out []string
+		for _, b := range g.reg.Snapshot() {
+			if b.Source.Transport == "udp" && b.Source.NAT && !seen[b.Source.Addr] {
+				seen[b.Source.Addr] = true
+				out = append(out, b.Source.Addr)
+			}
+		}
+		return out
+	}
+	send := nat.CRLFSender(g.udpConn)
+	if kc.Method == nat.MethodOptions {
+		send = g.sendOptionsPing
+	}
+	return nat.NewKeepalive(kc.Interval, targets, send, g.log)
+}
+
+// sendOptionsPing sends an out-of-dialog OPTIONS to addr from our UDP
+// listener; the answer is absorbed as a stray response.
+func (g *Gateway) sendOptionsPing(_ context.Context, addr string) error {
+	host, p, err := net.SplitHostPort(addr)
+	if err != nil {
+		return err
+	}
+	port, _ := strconv.Atoi(p)
+	req := sip.NewRequest(sip.OPTIONS, sip.Uri{Scheme: "sip", Host: host, Port: port})
+	via, _ := g.self.via("udp", "ka")
+	req.AppendHeader(via)
+	mf := sip.MaxForwardsHeader(70)
+	req.AppendHeader(&mf)
+	l := g.self.byTransport["udp"]
+	from := &sip.FromHeader{Address: sip.Uri{Scheme: "sip", User: "keepalive", Host: l.host}, Params: sip.NewParams()}
+	from.Params.Add("tag", sip.GenerateTagN(10))
+	req.AppendHeader(from)
+	req.AppendHeader(&sip.ToHeader{Address: sip.Uri{Scheme: "sip", Host: host, Port: port}, Params: sip.NewParams()})
+	cid := sip.CallIDHeader("ka-" + sip.GenerateTagN(16))
+	req.AppendHeader(&cid)
+	req.AppendHeader(&sip.CSeqHeader{SeqNo: 1, MethodName: sip.OPTIONS})
+	req.SetBody(nil)
+	req.SetTransport("UDP")
+	req.SetDestination(addr)
+	req.Laddr = g.udpLaddr
+	return g.out.write(req)
+}

@@ -1,0 +1,50 @@
+package gateway
+
+import (
+	"github.com/emiago/sipgo/sip"
+
+	"github.com/sipedge/sipedge/ws"
+)
+
+var _ ws.Handler = (*Gateway)(nil)
+
+// ServeSIP implements ws.Handler: requests arriving on a WebSocket flow run
+// through the same pipeline as UDP, TCP and TLS.
+func (g *Gateway) ServeSIP(req *sip.Request, tx sip.ServerTransaction) {
+	if req.IsAck() {
+		g.ackHandler(req, tx)
+		return
+	}
+	g.reqHandler(req, tx)
+}
+
+// FlowClosed implements ws.Handler: a closed WebSocket takes its
+// registrations with it (the browser re-registers on a new one).
+func (g *Gateway) FlowClosed(f *ws.Flow) {
+	if n := g.reg.RemoveFlow(f.ID()); n > 0 {
+		g.log.Debug("flow closed, bindings removed", "flow", f.ID(), "src", f.Source(), "bindings", n)
+	}
+}
+
+// flowOf returns the WebSocket flow a server transaction belongs to, or
+// nil for UDP, TCP and TLS.
+func flowOf(tx sip.ServerTransaction) *ws.Flow {
+	stx, ok := tx.(*sip.ServerTx)
+	if !ok {
+		return nil
+	}
+	f, _ := stx.Connection().(*ws.Flow)
+	return f
+}
+
+// flow finds a live flow by id.
+func (g *Gateway) flow(id string) (*ws.Flow, bool) {
+	if g.ws == nil || id == "" {
+		return nil, false
+	}
+	return g.ws.Flow(id)
+}
+
+// flowParam is the Record-Route URI parameter that carries a flow id, so
+// in-dialog requests from the other side find the browser's connection.
+const flowParam = "ftok"
