@@ -25,7 +25,7 @@ func runMain(m *testing.M) int {
 		sipedgeBin = bin
 		return m.Run()
 	}
-	if os.Getenv("SIPEDGE_BROWSER_NETNS") != "" {
+	if os.Getenv(netnsEnv) != "" {
 		fmt.Fprintln(os.Stderr, "browser: inside the test namespace without SIPEDGE_BIN")
 		return 1
 	}

@@ -67,6 +67,7 @@ async function fillAndRegister(page, u, wsURL = cfg.wsURL) {
   // Voice processing shrinks a pure test tone; the level checks want it raw.
   await page.locator('details summary').click();
   await page.uncheck('input[name=voiceProcessing]');
+  await page.locator('details summary').click();
   await page.click('#register');
 }
 

@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -146,3 +147,5 @@ func outDir(t *testing.T) string {
 	}
 	return abs
 }
+
+func itoa(n int) string { return strconv.Itoa(n) }

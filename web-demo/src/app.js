@@ -366,6 +366,7 @@ function callFailureText(ev, peer) {
     case C.REQUEST_TIMEOUT: return `No answer from the server for the call to ${peer}.`;
     case C.NO_ANSWER: return `${peer} did not answer.`;
     case C.WEBRTC_ERROR: return `Audio setup failed in the browser${sfx}.`;
+    case C.BAD_MEDIA_DESCRIPTION: return `${peer} answered with media this browser cannot use (no ICE/DTLS-SRTP)${sfx}: is rtpengine configured in sipedge?`;
     case C.CANCELED: return '';
     case C.SIP_FAILURE_CODE: return `The call to ${peer} failed${sfx}.`;
     default: return `The call to ${peer} failed: ${ev.cause}${sfx}.`;
