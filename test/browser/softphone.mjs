@@ -4,8 +4,10 @@
 //
 //   mode        "ui"   the page alone (served by a stub server): settings,
 //                      WebSocket-lost and microphone-denied messages, screenshots
-//               "call" the whole stack: register, wrong password, echo call
-//                      with audio, no route, two users calling each other
+//               "register" the gateway's WSS edge: wrong password, register,
+//                      no-route message
+//               "call" the whole stack with media: echo call with audio,
+//                      two users calling each other
 //   baseURL     https://127.0.0.1:PORT/ (the page)
 //   wsURL       wss://127.0.0.1:PORT/ws (mode call) or a dead ws URL (mode ui)
 //   domain      SIP domain the users register in
@@ -153,8 +155,10 @@ async function modeUI() {
   }
 }
 
-async function modeCall() {
-  const [alice, bob] = cfg.users;
+// modeRegister needs the gateway's WSS edge only (no media): wrong
+// password, registration, a call to a number without a route.
+async function modeRegister() {
+  const [alice] = cfg.users;
   const browser = await launch(true);
   try {
     // Wrong password first: a clear message, not a silent retry.
@@ -170,6 +174,26 @@ async function modeCall() {
     await waitState(a, (s) => s.registration === 'registered', 'alice registers over WSS');
     await a.screenshot({ path: join(cfg.outDir, 'registered.png') });
 
+    // A number without a route gets a clear message.
+    await dial(a, cfg.noRoute);
+    await waitState(a, (s) => s.call === 'ended', `call to ${cfg.noRoute} fails`);
+    const nmsg = await a.textContent('#message-text');
+    check('no route message', nmsg.includes(cfg.noRoute) && !/cannot use/.test(nmsg), nmsg);
+    await a.screenshot({ path: join(cfg.outDir, 'no-route.png') });
+  } finally {
+    await browser.close();
+  }
+}
+
+// modeCall needs the gateway's media bridge: echo audio, two users.
+async function modeCall() {
+  const [alice, bob] = cfg.users;
+  const browser = await launch(true);
+  try {
+    const a = await openPage(browser);
+    await fillAndRegister(a, alice);
+    await waitState(a, (s) => s.registration === 'registered', 'alice registers over WSS');
+
     // The echo extension: our tone comes back.
     await dial(a, cfg.echo);
     await waitState(a, (s) => s.call === 'in-call', `alice's call to ${cfg.echo} is answered`, 15000);
@@ -178,14 +202,6 @@ async function modeCall() {
     await a.screenshot({ path: join(cfg.outDir, 'in-call.png') });
     await a.click('#hangup');
     await waitState(a, (s) => s.call === 'ended', 'echo call ends on hang up');
-
-    // A number without a route gets a clear message.
-    if (cfg.noRoute) {
-      await dial(a, cfg.noRoute);
-      await waitState(a, (s) => s.call === 'ended', `call to ${cfg.noRoute} fails`);
-      const nmsg = await a.textContent('#message-text');
-      check('no route message', nmsg.includes(cfg.noRoute), nmsg);
-    }
 
     // Two browsers: alice calls bob, both hear each other.
     const b = await openPage(browser);
@@ -211,6 +227,7 @@ async function modeCall() {
 
 try {
   if (cfg.mode === 'ui') await modeUI();
+  else if (cfg.mode === 'register') await modeRegister();
   else if (cfg.mode === 'call') await modeCall();
   else throw new Error(`unknown mode ${cfg.mode}`);
   result.ok = true;
