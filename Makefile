@@ -35,6 +35,7 @@ test: deps build vet test/browser/node_modules/.package-lock.json
 # Side-by-side performance runs (not part of make test); figures go in docs/benchmarks.md.
 bench: deps build
 	./test/bench/run.sh
+	./test/bench/media.sh
 
 demo: deps build
 	./scripts/demo.sh

@@ -1,9 +1,12 @@
 package gateway
 
 import (
+	"context"
 	"fmt"
 
 	"github.com/emiago/sipgo/sip"
+
+	"github.com/sipedge/sipedge/rtpengine"
 )
 
 // handleAck forwards an ACK for a 2xx (a new transaction, RFC 3261 §17.1.1.3)
@@ -37,6 +40,18 @@ func (g *Gateway) handleAck(req *sip.Request, tx sip.ServerTransaction) error {
 	fwd.PrependHeader(via)
 	if mf := fwd.MaxForwards(); mf != nil {
 		mf.Dec()
+	}
+	if hasSDP(fwd.Body(), contentType(fwd)) && g.anchored(sideOf(req.Transport()), sideOf(out)) {
+		// The answer to a late offer (the offer came in the 2xx).
+		ft, tt := rtpengine.LegTags(fromTag(req), toTag(req), true)
+		res, err := g.rtp.Answer(context.Background(), rtpengine.AnswerParams{
+			CallID: callID(req), FromTag: ft, ToTag: tt, SDP: string(fwd.Body()), Options: g.recipe(sideOf(out), req.Source()),
+		})
+		if err != nil {
+			g.log.Warn("rtpengine could not rewrite the ACK's SDP", "call_id", callID(req), "error", err)
+		} else {
+			fwd.SetBody([]byte(res.SDP))
+		}
 	}
 	g.address(fwd, t, out)
 	if err := g.write(fwd, t); err != nil {

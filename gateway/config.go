@@ -60,6 +60,30 @@ type Config struct {
 	// MaxForwards is the Max-Forwards value we add to requests that carry
 	// none. Default 70.
 	MaxForwards int `yaml:"max_forwards"`
+
+	// Media decides which calls rtpengine anchors (needs rtpengine.nodes).
+	Media MediaConfig `yaml:"media"`
+}
+
+// MediaConfig decides, per pair of call legs, whether rtpengine relays the
+// media. A leg is "browser" when it runs over WebSocket (ws, wss) and
+// "classic" otherwise. Browser-to-classic calls are always anchored: that
+// is where ICE + DTLS-SRTP is bridged to plain RTP.
+type MediaConfig struct {
+	// ClassicToClassic is "pass" (SDP untouched, like a plain proxy) or
+	// "anchor" (media relayed through rtpengine). Default pass.
+	ClassicToClassic string `yaml:"classic_to_classic"`
+	// BrowserToBrowser is "anchor" (DTLS-SRTP on both legs through
+	// rtpengine) or "pass" (browsers connect directly). Default anchor.
+	BrowserToBrowser string `yaml:"browser_to_browser"`
+	// DTMF is "pass" (SIP INFO and RFC 4733 go through untouched) or
+	// "rfc4733": SIP INFO application/dtmf-relay from a browser toward a
+	// classic endpoint is answered here and played by rtpengine as RFC 4733
+	// events. Default pass.
+	DTMF string `yaml:"dtmf"`
+	// MaxCallDuration ends the media session of a call that never saw a
+	// BYE (dialog expiry). Default 12h.
+	MaxCallDuration time.Duration `yaml:"max_call_duration"`
 }
 
 // User is one local subscriber.
@@ -148,6 +172,19 @@ func (c *Config) SetDefaults() {
 	if r.MaxContacts == 0 {
 		r.MaxContacts = 10
 	}
+	m := &c.Media
+	if m.ClassicToClassic == "" {
+		m.ClassicToClassic = "pass"
+	}
+	if m.BrowserToBrowser == "" {
+		m.BrowserToBrowser = "anchor"
+	}
+	if m.DTMF == "" {
+		m.DTMF = "pass"
+	}
+	if m.MaxCallDuration == 0 {
+		m.MaxCallDuration = 12 * time.Hour
+	}
 	a := &c.Auth
 	if a.Realm == "" && len(c.Domains) > 0 {
 		a.Realm = c.Domains[0]
@@ -235,6 +272,18 @@ func (c *Config) Validate() error {
 	}
 	if c.InviteTimeout < 100*time.Millisecond {
 		l.Add("invite_timeout", c.InviteTimeout, "must be >= 100ms")
+	}
+	if v := c.Media.ClassicToClassic; v != "pass" && v != "anchor" {
+		l.Add("media.classic_to_classic", v, "must be pass or anchor")
+	}
+	if v := c.Media.BrowserToBrowser; v != "pass" && v != "anchor" {
+		l.Add("media.browser_to_browser", v, "must be pass or anchor")
+	}
+	if v := c.Media.DTMF; v != "pass" && v != "rfc4733" {
+		l.Add("media.dtmf", v, "must be pass or rfc4733")
+	}
+	if c.Media.MaxCallDuration < time.Minute {
+		l.Add("media.max_call_duration", c.Media.MaxCallDuration, "must be >= 1m")
 	}
 	if c.MaxForwards < 1 || c.MaxForwards > 255 {
 		l.Add("max_forwards", c.MaxForwards, "must be between 1 and 255")

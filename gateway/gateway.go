@@ -26,6 +26,7 @@ import (
 	"github.com/sipedge/sipedge/gateway/auth"
 	"github.com/sipedge/sipedge/gateway/registrar"
 	"github.com/sipedge/sipedge/nat"
+	"github.com/sipedge/sipedge/rtpengine"
 	"github.com/sipedge/sipedge/ws"
 )
 
@@ -46,6 +47,9 @@ type Deps struct {
 	WS ws.Config
 	// NAT configures keepalives toward NATed UDP clients.
 	NAT nat.Config
+	// RTP is the rtpengine client that anchors media (nil: none). The
+	// gateway runs and closes it.
+	RTP *rtpengine.Client
 	// HTTP serves every path of the ws/wss listeners' HTTP servers other
 	// than the WebSocket endpoint (the softphone); nil answers 404.
 	HTTP http.Handler
@@ -71,7 +75,9 @@ type Gateway struct {
 	udpLaddr sip.Addr
 	udpConn  net.PacketConn
 
-	ws         *ws.Server // nil without ws/wss listeners
+	ws         *ws.Server        // nil without ws/wss listeners
+	rtp        *rtpengine.Client // nil without rtpengine nodes
+	dialogs    *dialogs
 	reqHandler func(*sip.Request, sip.ServerTransaction)
 	ackHandler func(*sip.Request, sip.ServerTransaction)
 
@@ -95,7 +101,8 @@ func New(cfg Config, deps Deps) (*Gateway, error) {
 	if deps.Logger == nil {
 		deps.Logger = slog.New(slog.DiscardHandler)
 	}
-	g := &Gateway{cfg: cfg, deps: deps, log: deps.Logger.With("component", "gateway"), users: map[string]bool{}}
+	g := &Gateway{cfg: cfg, deps: deps, log: deps.Logger.With("component", "gateway"), users: map[string]bool{},
+		rtp: deps.RTP, dialogs: newDialogs()}
 	for _, t := range cfg.Trusted {
 		p, err := ParsePrefix(t)
 		if err != nil {
@@ -286,6 +293,19 @@ func (g *Gateway) Run(ctx context.Context) error {
 	go func() {
 		defer wg.Done()
 		g.reg.Run(ctx, time.Second)
+	}()
+	if g.rtp != nil {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			_ = g.rtp.Run(ctx)
+		}()
+		closers = append(closers, g.rtp.Close)
+	}
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		g.expireDialogs(ctx)
 	}()
 	if ka := g.keepalive(); ka != nil {
 		wg.Add(1)

@@ -21,6 +21,13 @@ type testGW struct {
 // for its readiness hook.
 func startGW(t testing.TB, cfg Config) *testGW {
 	t.Helper()
+	return startGWWith(t, cfg, Deps{})
+}
+
+// startGWWith is startGW with extra dependencies; its listeners are added
+// to udp and tcp on 127.0.0.1:0.
+func startGWWith(t testing.TB, cfg Config, extra Deps) *testGW {
+	t.Helper()
 	cfg.SetDefaults()
 	if err := cfg.Validate(); err != nil {
 		t.Fatalf("config: %v", err)
@@ -30,11 +37,11 @@ func startGW(t testing.TB, cfg Config) *testGW {
 		lvl = slog.LevelDebug
 	}
 	ready := make(chan []Listener, 1)
-	g, err := New(cfg, Deps{
-		Logger:    slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: lvl})),
-		Listeners: []Listener{{Transport: "udp", Addr: "127.0.0.1:0"}, {Transport: "tcp", Addr: "127.0.0.1:0"}},
-		Ready:     func(b []Listener) { ready <- b },
-	})
+	deps := extra
+	deps.Logger = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: lvl}))
+	deps.Listeners = append([]Listener{{Transport: "udp", Addr: "127.0.0.1:0"}, {Transport: "tcp", Addr: "127.0.0.1:0"}}, extra.Listeners...)
+	deps.Ready = func(b []Listener) { ready <- b }
+	g, err := New(cfg, deps)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -12,6 +12,8 @@ import (
 
 	"github.com/emiago/sipgo"
 	"github.com/emiago/sipgo/sip"
+
+	"github.com/sipedge/sipedge/rtpengine"
 )
 
 // proxyTx is one stateful forwarding (RFC 3261 §16): the server transaction
@@ -23,8 +25,14 @@ type proxyTx struct {
 	base        *sip.Request // after route processing; cloned per branch
 	stx         sip.ServerTransaction
 	inFlow      string // WebSocket flow the request arrived on, if any
+	aSide       side   // kind of the leg the request came from
+	initial     bool   // out-of-dialog (no To tag)
+	offerSDP    string // the request's SDP offer (INVITE, UPDATE), if any
+	lateOffer   bool   // INVITE without SDP: the offer comes in the 2xx
 	hash        string
 	recordRoute bool
+
+	single bool // one group of one target: the branch may use base itself
 
 	mu        sync.Mutex
 	finalSent bool // a final response went upstream
@@ -38,7 +46,13 @@ type branch struct {
 	tgt target
 	req *sip.Request // as sent
 
+	bSide     side   // kind of the leg this branch goes to
+	anchored  bool   // rtpengine relays this branch's media
+	viaBranch string // our Via branch (rtpengine via-branch)
+
 	mu          sync.Mutex
+	sdpIn       []byte // last response SDP rewritten, and its rewrite
+	sdpOut      []byte
 	provisional bool // a 1xx arrived: CANCEL is allowed
 	cancelWant  bool // CANCEL once a 1xx arrives
 	cancelSent  bool
@@ -58,6 +72,15 @@ func (g *Gateway) forward(req, base *sip.Request, stx sip.ServerTransaction, has
 	if f := flowOf(stx); f != nil {
 		p.inFlow = f.ID()
 	}
+	p.aSide = sideOf(req.Transport())
+	p.initial = !hasTag(req.To().Params)
+	if req.Method == sip.INVITE || req.Method == sip.UPDATE {
+		if hasSDP(req.Body(), contentType(req)) {
+			p.offerSDP = string(req.Body())
+		} else if req.IsInvite() {
+			p.lateOffer = true
+		}
+	}
 	switch req.Method {
 	case sip.INVITE, sip.SUBSCRIBE, sip.REFER:
 		p.recordRoute = req.To() == nil || !hasTag(req.To().Params)
@@ -66,7 +89,9 @@ func (g *Gateway) forward(req, base *sip.Request, stx sip.ServerTransaction, has
 		_ = stx.Respond(sip.NewResponseFromRequest(req, 100, "Trying", nil))
 		stx.OnCancel(func(*sip.Request) { p.cancel() })
 	}
+	p.single = len(groups) == 1 && len(groups[0]) == 1
 	var results []*branch
+	defer p.cleanupMedia()
 	for i, grp := range groups {
 		results = p.fork(grp)
 		p.mu.Lock()
@@ -95,6 +120,10 @@ func (p *proxyTx) fork(grp group) []*branch {
 		p.branches = append(p.branches, b)
 	}
 	p.mu.Unlock()
+	if len(bs) == 1 {
+		bs[0].run()
+		return bs
+	}
 	for _, b := range bs {
 		wg.Add(1)
 		go func() {
@@ -109,7 +138,10 @@ func (p *proxyTx) fork(grp group) []*branch {
 // build makes the request this branch sends.
 func (b *branch) build() (*sip.Request, error) {
 	p, g := b.p, b.p.g
-	r := p.base.Clone()
+	r := p.base
+	if !p.single {
+		r = p.base.Clone()
+	}
 	if b.tgt.ruri != nil {
 		r.Recipient = *b.tgt.ruri.Clone()
 	}
@@ -141,6 +173,21 @@ func (b *branch) build() (*sip.Request, error) {
 		return nil, fmt.Errorf("%w: %s", ErrListenerNotFound, out)
 	}
 	r.PrependHeader(via)
+	b.viaBranch, _ = via.Params.Get("branch")
+	b.bSide = sideOf(out)
+	if (p.req.Method == sip.INVITE || p.req.Method == sip.UPDATE) && g.anchored(p.aSide, b.bSide) {
+		b.anchored = true
+		if p.offerSDP != "" {
+			res, err := g.rtp.Offer(context.Background(), rtpengine.OfferParams{
+				CallID: callID(p.req), FromTag: fromTag(p.req), ToTag: toTag(p.req),
+				ViaBranch: b.mediaBranch(), SDP: p.offerSDP, Options: g.recipe(b.bSide, p.req.Source()),
+			})
+			if err != nil {
+				return nil, mediaErr(err)
+			}
+			r.SetBody([]byte(res.SDP))
+		}
+	}
 	if mf := r.MaxForwards(); mf != nil {
 		mf.Dec()
 	}
@@ -205,12 +252,15 @@ func (b *branch) run() {
 					if tc != nil {
 						tc.Reset(g.cfg.InviteTimeout)
 					}
-					p.relayProvisional(res)
+					p.relayProvisional(b.media(res))
 				}
 			case res.IsSuccess():
-				p.relaySuccess(b, res)
+				p.relaySuccess(b, b.media(res))
 				if req.IsInvite() {
-					keep = tx.OnRetransmission(func(r *sip.Response) { p.relaySuccess(b, r) })
+					keep = tx.OnRetransmission(func(r *sip.Response) { p.relaySuccess(b, b.media(r)) })
+					if p.initial {
+						p.trackDialog(b, res)
+					}
 				}
 				b.setFinal(res, false)
 				return
@@ -304,21 +354,7 @@ func (b *branch) sendCancel() {
 		g.log.Debug("CANCEL send failed", "call_id", callID(c), "error", err)
 		return
 	}
-	g.wg.Add(1)
-	go func() { // drain the CANCEL's responses until its transaction ends
-		defer g.wg.Done()
-		defer tx.Terminate()
-		for {
-			select {
-			case res := <-tx.Responses():
-				if !res.IsProvisional() {
-					return
-				}
-			case <-tx.Done():
-				return
-			}
-		}
-	}()
+	g.drain(tx)
 }
 
 // cancel handles an upstream CANCEL: every pending branch is cancelled

@@ -6,6 +6,7 @@ import (
 
 	"github.com/emiago/sipgo/sip"
 
+	"github.com/sipedge/sipedge/rtpengine"
 	"github.com/sipedge/sipedge/ws"
 )
 
@@ -112,7 +113,16 @@ func (g *Gateway) inDialog(req *sip.Request, tx sip.ServerTransaction, p prepare
 	if err != nil {
 		return err
 	}
+	g.dialogs.sawRequest(callID(req), fromTag(req), req.CSeq().SeqNo)
+	if handled, err := g.dtmf(req, tx, t); handled || err != nil {
+		return err
+	}
 	g.forward(req, fwd, tx, p.hash, []group{{t}})
+	if req.Method == sip.BYE {
+		if d := g.dialogs.remove(callID(req)); d != nil && d.anchored {
+			g.deleteMedia(rtpengine.DeleteParams{CallID: d.callID})
+		}
+	}
 	return nil
 }
 

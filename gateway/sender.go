@@ -80,3 +80,23 @@ func (g *Gateway) write(req *sip.Request, t target) error {
 	}
 	return g.out.write(req)
 }
+
+// drain reads a client transaction we started on our own (CANCEL, BYE,
+// keepalive) until its final response or its end, in the background.
+func (g *Gateway) drain(tx sip.ClientTransaction) {
+	g.wg.Add(1)
+	go func() {
+		defer g.wg.Done()
+		defer tx.Terminate()
+		for {
+			select {
+			case res := <-tx.Responses():
+				if !res.IsProvisional() {
+					return
+				}
+			case <-tx.Done():
+				return
+			}
+		}
+	}()
+}

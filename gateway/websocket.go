@@ -24,6 +24,7 @@ func (g *Gateway) FlowClosed(f *ws.Flow) {
 	if n := g.reg.RemoveFlow(f.ID()); n > 0 {
 		g.log.Debug("flow closed, bindings removed", "flow", f.ID(), "src", f.Source(), "bindings", n)
 	}
+	g.endFlowDialogs(f.ID())
 }
 
 // flowOf returns the WebSocket flow a server transaction belongs to, or

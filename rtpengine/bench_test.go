@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"github.com/sipedge/sipedge/rtpengine/rtpenginetest"
 	"net"
 	"slices"
 	"strings"
@@ -26,7 +27,7 @@ import (
 //
 //	go test -run XXX -bench BenchmarkCycle -benchtime=3s ./rtpengine/
 func BenchmarkCycle(b *testing.B) {
-	d := startDaemonPorts(b, 4000, 4) // warnings only: logging costs the daemon CPU
+	d := rtpenginetest.StartDaemonPorts(b, 4000, 4) // warnings only: logging costs the daemon CPU
 	offerSDP := readSDP(b, "chrome-offer.sdp")
 	answerSDP := readSDP(b, "plain-answer.sdp")
 	port := d.UDP[strings.LastIndex(d.UDP, ":")+1:]

@@ -3,6 +3,7 @@ package rtpengine_test
 import (
 	"context"
 	"errors"
+	"github.com/sipedge/sipedge/rtpengine/rtpenginetest"
 	"net/netip"
 	"os"
 	"slices"
@@ -117,7 +118,7 @@ func checkBrowser(t *testing.T, s, setup string) *sdp.MediaDescription {
 // TestRealDaemon drives the real rtpengine through a browser ⇄ plain RTP
 // call over each transport: offer, answer, query, list, recording, delete.
 func TestRealDaemon(t *testing.T) {
-	d := startDaemon(t)
+	d := rtpenginetest.StartDaemon(t)
 	chromeOffer := readSDP(t, "chrome-offer.sdp")
 	plainAnswer := readSDP(t, "plain-answer.sdp")
 	plainOffer := readSDP(t, "plain-offer.sdp")

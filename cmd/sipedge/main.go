@@ -18,6 +18,7 @@ import (
 
 	"github.com/sipedge/sipedge/config"
 	"github.com/sipedge/sipedge/gateway"
+	"github.com/sipedge/sipedge/rtpengine"
 	webdemo "github.com/sipedge/sipedge/web-demo"
 )
 
@@ -113,8 +114,18 @@ func serve(ctx context.Context, cfg *config.Config, stderr io.Writer) error {
 			}
 		}
 	}
+	if len(cfg.RTPEngine.Nodes) > 0 {
+		rtp, err := rtpengine.New(cfg.RTPEngine, log)
+		if err != nil {
+			return err
+		}
+		deps.RTP = rtp
+	}
 	gw, err := gateway.New(cfg.Gateway, deps)
 	if err != nil {
+		if deps.RTP != nil {
+			_ = deps.RTP.Close()
+		}
 		return err
 	}
 	return gw.Run(ctx)

@@ -1,4 +1,4 @@
-package rtpengine_test
+package rtpenginetest
 
 import (
 	"bytes"
@@ -16,8 +16,8 @@ import (
 
 const rtpengineBin = "/usr/bin/rtpengine"
 
-// daemon is a real rtpengine started by a test on loopback.
-type daemon struct {
+// Daemon is a real rtpengine started by a test on loopback.
+type Daemon struct {
 	UDP string // "udp:127.0.0.1:PORT"
 	TCP string // "tcp:127.0.0.1:PORT"
 	Dir string // recording directory
@@ -44,8 +44,8 @@ func (l *lockedBuffer) String() string {
 	return l.b.String()
 }
 
-// freePort returns a port free for network on 127.0.0.1.
-func freePort(tb testing.TB, network string) int {
+// FreePort returns a port free for network on 127.0.0.1.
+func FreePort(tb testing.TB, network string) int {
 	tb.Helper()
 	if network == "udp" {
 		c, err := net.ListenPacket("udp", "127.0.0.1:0")
@@ -63,19 +63,19 @@ func freePort(tb testing.TB, network string) int {
 	return l.Addr().(*net.TCPAddr).Port
 }
 
-// startDaemon runs /usr/bin/rtpengine in userspace on loopback with a small
+// StartDaemon runs /usr/bin/rtpengine in userspace on loopback with a small
 // private media port range, waits until it answers a ping, and kills it
 // when the test ends. A missing binary fails the test.
-func startDaemon(tb testing.TB) daemon { return startDaemonPorts(tb, 100, 6) }
+func StartDaemon(tb testing.TB) Daemon { return StartDaemonPorts(tb, 100, 6) }
 
-// startDaemonPorts is startDaemon with a media port range of n ports and a
+// StartDaemonPorts is StartDaemon with a media port range of n ports and a
 // log level (6 info, 4 warnings only).
-func startDaemonPorts(tb testing.TB, n, logLevel int) daemon {
+func StartDaemonPorts(tb testing.TB, n, logLevel int) Daemon {
 	tb.Helper()
 	if _, err := os.Stat(rtpengineBin); err != nil {
 		tb.Fatalf("%s is required (Debian rtpengine-daemon; scripts/install-deps.sh installs it): %v", rtpengineBin, err)
 	}
-	udpPort, tcpPort := freePort(tb, "udp"), freePort(tb, "tcp")
+	udpPort, tcpPort := FreePort(tb, "udp"), FreePort(tb, "tcp")
 	base := 20000 + rand.IntN((40000-n)/100)*100 // within 20000..60000
 	dir := tb.TempDir()
 	args := []string{
@@ -102,7 +102,7 @@ func startDaemonPorts(tb testing.TB, n, logLevel int) daemon {
 			tb.Logf("rtpengine log:\n%s", tail(log.String(), 4000))
 		}
 	})
-	d := daemon{
+	d := Daemon{
 		UDP: fmt.Sprintf("udp:127.0.0.1:%d", udpPort),
 		TCP: fmt.Sprintf("tcp:127.0.0.1:%d", tcpPort),
 		Dir: dir,
