@@ -81,18 +81,29 @@ func TestSoftphoneRegister(t *testing.T) {
 // TestSoftphoneCall is issue 6's acceptance test, in a loopback-only
 // network namespace: the browser calls the echo extension and must receive
 // its own tone back (inbound packets over a threshold, audio energy above
-// zero, connection "connected"); two pages (alice, bob) call each other
-// and both receive audio; after the hang-ups rtpengine holds no session.
+// zero, connection "connected"); after the hang-up rtpengine holds no
+// session.
 func TestSoftphoneCall(t *testing.T) {
+	testMedia(t, "call")
+}
+
+// TestSoftphoneBrowserToBrowser: two pages (alice, bob) register, alice
+// calls bob, bob answers, both receive audio; after the hang-up rtpengine
+// holds no session.
+func TestSoftphoneBrowserToBrowser(t *testing.T) {
+	testMedia(t, "b2b")
+}
+
+func testMedia(t *testing.T, mode string) {
 	requireBrowserTools(t)
 	requireMediaBridge(t)
 	if !inNetns(t) {
 		return
 	}
 	s := startStack(t)
-	r := s.run("call")
+	r := s.run(mode)
 	r.OutDir = outDir(t)
-	res := runBrowser(t, r, 150*time.Second)
+	res := runBrowser(t, r, 120*time.Second)
 	t.Logf("audio stats: %v", res.Stats)
 
 	// Every call was hung up: rtpengine must hold no session (delete-delay 0).

@@ -6,8 +6,8 @@
 //                      WebSocket-lost and microphone-denied messages, screenshots
 //               "register" the gateway's WSS edge: wrong password, register,
 //                      no-route message
-//               "call" the whole stack with media: echo call with audio,
-//                      two users calling each other
+//               "call" the whole stack with media: echo call with audio
+//               "b2b"  two pages (alice, bob) call each other, both get audio
 //   baseURL     https://127.0.0.1:PORT/ (the page)
 //   wsURL       wss://127.0.0.1:PORT/ws (mode call) or a dead ws URL (mode ui)
 //   domain      SIP domain the users register in
@@ -185,7 +185,7 @@ async function modeRegister() {
   }
 }
 
-// modeCall needs the gateway's media bridge: echo audio, two users.
+// modeCall needs the gateway's media bridge: the echo extension's audio.
 async function modeCall() {
   const [alice, bob] = cfg.users;
   const browser = await launch(true);
@@ -202,8 +202,19 @@ async function modeCall() {
     await a.screenshot({ path: join(cfg.outDir, 'in-call.png') });
     await a.click('#hangup');
     await waitState(a, (s) => s.call === 'ended', 'echo call ends on hang up');
+  } finally {
+    await browser.close();
+  }
+}
 
-    // Two browsers: alice calls bob, both hear each other.
+// modeB2B: two pages (alice, bob) call each other, both receive audio.
+async function modeB2B() {
+  const [alice, bob] = cfg.users;
+  const browser = await launch(true);
+  try {
+    const a = await openPage(browser);
+    await fillAndRegister(a, alice);
+    await waitState(a, (s) => s.registration === 'registered', 'alice registers over WSS');
     const b = await openPage(browser);
     await fillAndRegister(b, bob);
     await waitState(b, (s) => s.registration === 'registered', 'bob registers over WSS');
@@ -219,7 +230,7 @@ async function modeCall() {
     await waitState(b, (s) => s.call === 'ended', 'bob sees the hang up');
     await waitState(a, (s) => s.call === 'ended', 'alice ends the call');
     const logA = (await state(a)).callLog;
-    check('call log has the calls', logA.length >= 2, logA.map((e) => `${e.direction} ${e.peer} ${e.result}`));
+    check('call log has the call', logA.length >= 1, logA.map((e) => `${e.direction} ${e.peer} ${e.result}`));
   } finally {
     await browser.close();
   }
@@ -229,6 +240,7 @@ try {
   if (cfg.mode === 'ui') await modeUI();
   else if (cfg.mode === 'register') await modeRegister();
   else if (cfg.mode === 'call') await modeCall();
+  else if (cfg.mode === 'b2b') await modeB2B();
   else throw new Error(`unknown mode ${cfg.mode}`);
   result.ok = true;
 } catch (err) {

@@ -49,7 +49,9 @@ func writeTone(t *testing.T, path string, secs int) {
 	b.WriteString("RIFF")
 	_ = binary.Write(&b, le, uint32(36+2*n))
 	b.WriteString("WAVEfmt ")
-	_ = binary.Write(&b, le, []any{uint32(16), uint16(1), uint16(1), uint32(rate), uint32(2 * rate), uint16(2), uint16(16)})
+	for _, v := range []any{uint32(16), uint16(1), uint16(1), uint32(rate), uint32(2 * rate), uint16(2), uint16(16)} {
+		_ = binary.Write(&b, le, v) // fmt chunk: PCM, mono, rate, byte rate, block align, bits
+	}
 	b.WriteString("data")
 	_ = binary.Write(&b, le, uint32(2*n))
 	for i := range n {

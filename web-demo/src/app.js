@@ -277,12 +277,17 @@ async function getMic() {
   }
 }
 
-function pcConfig() {
+// pcConfig is the RTCPeerConnection configuration. Our offers use
+// max-bundle (sipedge restores a=group:BUNDLE in the answer, which
+// rtpengine 10.5 drops). When answering, an offer that came through
+// rtpengine may lack the BUNDLE group, which Chromium refuses under
+// max-bundle; with one audio m-line, balanced negotiates the same thing.
+function pcConfig(answering = false) {
   const s = loadSettings();
   return {
     iceServers: s.stunUrl ? [{ urls: s.stunUrl }] : [],
     rtcpMuxPolicy: 'require',
-    bundlePolicy: 'max-bundle', // sipedge restores a=group:BUNDLE in answers
+    bundlePolicy: answering ? 'balanced' : 'max-bundle',
   };
 }
 
@@ -387,6 +392,10 @@ function bindSession(sess, direction, peer) {
   const startedAt = Date.now();
   iceTimeout(sess);
   sess.on('peerconnection', (ev) => watchPeerConnection(ev.peerconnection));
+  sess.on('peerconnection:setremotedescriptionfailed', (err) => {
+    console.error('setRemoteDescription failed:', err && err.message ? err.message : err);
+    showMessage(`The browser refused the other side's audio description: ${err && err.message ? err.message : err}`);
+  });
   sess.on('progress', () => {
     if (direction === 'out') { state.call = 'ringing'; render(); }
   });
@@ -491,7 +500,7 @@ async function answer() {
   attachMeter('local', stream);
   state.call = 'calling';
   render();
-  sess.answer({ mediaStream: stream, pcConfig: pcConfig() });
+  sess.answer({ mediaStream: stream, pcConfig: pcConfig(true) });
 }
 
 function hangup() {
