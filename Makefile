@@ -5,15 +5,23 @@ BIN       := bin/sipedge
 VERSION   ?= $(shell git describe --always --dirty 2>/dev/null || echo dev)
 TESTFLAGS ?= -race -timeout 20m
 
-.PHONY: all build deps test vet lint unit bench demo clean
+.PHONY: all build deps test vet lint unit bench demo clean web
 
 all: build
 
-build:
+build: web
 	$(GO) build -ldflags "-X main.version=$(VERSION)" -o $(BIN) ./cmd/sipedge
 
 deps:
 	./scripts/install-deps.sh
+
+# The demo softphone: JsSIP bundled by esbuild into web-demo/dist/, which
+# sipedge embeds. npm ci runs only when a package-lock.json changed.
+web: web-demo/dist/index.html
+web-demo/dist/index.html: web-demo/node_modules/.package-lock.json web-demo/build.mjs $(wildcard web-demo/src/*)
+	cd web-demo && npm run --silent build
+%/node_modules/.package-lock.json: %/package-lock.json
+	cd $* && npm ci --no-audit --no-fund
 
 vet:
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || (echo "gofmt needed:"; gofmt -l $$(git ls-files '*.go'); exit 1)
@@ -21,7 +29,7 @@ vet:
 	$(GOBIN)/staticcheck ./...
 
 # Every test, with the real peers (SIPp, rtpengine, Kamailio) installed first.
-test: deps build vet
+test: deps build vet test/browser/node_modules/.package-lock.json
 	SIPEDGE_BIN=$(CURDIR)/$(BIN) $(GO) test $(TESTFLAGS) ./...
 
 # Side-by-side performance runs (not part of make test); figures go in docs/benchmarks.md.

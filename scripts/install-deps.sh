@@ -3,11 +3,16 @@
 # Debian packages by name (apt-get), Go tools by module path (go install).
 set -euo pipefail
 
-pkgs=(sip-tester rtpengine-daemon kamailio openssl iproute2 procps)
+# chromium (+ a font for screenshots) runs the browser test; util-linux has unshare.
+pkgs=(sip-tester rtpengine-daemon kamailio openssl iproute2 procps chromium fonts-dejavu-core util-linux)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 done
+# node and npm build the demo softphone and drive Chromium (playwright-core);
+# any node >= 18 on PATH will do, so Debian's are installed only if none is.
+command -v node >/dev/null 2>&1 || missing+=(nodejs)
+command -v npm >/dev/null 2>&1 || missing+=(npm)
 if [ ${#missing[@]} -gt 0 ]; then
   echo "installing Debian packages: ${missing[*]}"
   SUDO=""

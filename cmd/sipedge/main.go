@@ -19,6 +19,7 @@ import (
 	"github.com/sipedge/sipedge/config"
 	"github.com/sipedge/sipedge/gateway"
 	"github.com/sipedge/sipedge/rtpengine"
+	webdemo "github.com/sipedge/sipedge/web-demo"
 )
 
 // version is set at build time with -ldflags "-X main.version=...".
@@ -88,7 +89,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 // serve wires the configuration into the gateway and runs it.
 func serve(ctx context.Context, cfg *config.Config, stderr io.Writer) error {
 	log := newLogger(cfg.Log, stderr)
-	deps := gateway.Deps{Logger: log, WS: cfg.WS, NAT: cfg.NAT}
+	deps := gateway.Deps{Logger: log, WS: cfg.WS, NAT: cfg.NAT, HTTP: webdemo.Handler()}
 	for _, l := range cfg.Listeners() {
 		deps.Listeners = append(deps.Listeners, gateway.Listener{Transport: l.Scheme, Addr: l.Addr, Path: l.Path})
 	}

@@ -1,0 +1,51 @@
+// Package browser holds the whole-system tests that drive a real Chromium
+// (Debian's /usr/bin/chromium through playwright-core from npm) against the
+// demo softphone that sipedge serves. softphone.mjs is the browser side;
+// the Go tests start the servers, run it and check what it reports.
+package browser
+
+import (
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"testing"
+)
+
+// sipedgeBin is the sipedge binary under test: $SIPEDGE_BIN (make test) or
+// one built by TestMain. Set once before any test runs; tests only read it.
+var sipedgeBin string
+
+func TestMain(m *testing.M) {
+	os.Exit(runMain(m))
+}
+
+func runMain(m *testing.M) int {
+	if bin := os.Getenv("SIPEDGE_BIN"); bin != "" {
+		sipedgeBin = bin
+		return m.Run()
+	}
+	if os.Getenv(netnsEnv) != "" {
+		fmt.Fprintln(os.Stderr, "browser: inside the test namespace without SIPEDGE_BIN")
+		return 1
+	}
+	dir, err := os.MkdirTemp("", "sipedge-browser-bin-")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "browser: temp dir:", err)
+		return 1
+	}
+	defer os.RemoveAll(dir)
+	sipedgeBin = filepath.Join(dir, "sipedge")
+	build := exec.Command("go", "build", "-o", sipedgeBin, "github.com/sipedge/sipedge/cmd/sipedge")
+	build.Stdout, build.Stderr = os.Stderr, os.Stderr
+	if err := build.Run(); err != nil {
+		fmt.Fprintln(os.Stderr, "browser: building sipedge:", err)
+		return 1
+	}
+	// The namespaced child process reuses this binary.
+	if err := os.Setenv("SIPEDGE_BIN", sipedgeBin); err != nil {
+		fmt.Fprintln(os.Stderr, "browser:", err)
+		return 1
+	}
+	return m.Run()
+}
