@@ -6,6 +6,7 @@ import (
 
 	"github.com/emiago/sipgo/sip"
 
+	"github.com/sipedge/sipedge/nat"
 	"github.com/sipedge/sipedge/rtpengine"
 )
 
@@ -27,7 +28,7 @@ func (g *Gateway) handleAck(req *sip.Request, tx sip.ServerTransaction) error {
 		return err
 	}
 	if top := fwd.Via(); top != nil {
-		setReceived(top, req.Source())
+		_, _ = nat.SetReceived(top, req.Source())
 	}
 	out, err := g.transportOf(t)
 	if err != nil {
@@ -45,7 +46,7 @@ func (g *Gateway) handleAck(req *sip.Request, tx sip.ServerTransaction) error {
 		// The answer to a late offer (the offer came in the 2xx).
 		ft, tt := rtpengine.LegTags(fromTag(req), toTag(req), true)
 		res, err := g.rtp.Answer(context.Background(), rtpengine.AnswerParams{
-			CallID: callID(req), FromTag: ft, ToTag: tt, SDP: string(fwd.Body()), Options: g.recipe(sideOf(out), req.Source()),
+			CallID: callID(req), FromTag: ft, ToTag: tt, SDP: string(fwd.Body()), Options: g.recipe(sideOf(out), sideOf(req.Transport()), req.Source()),
 		})
 		if err != nil {
 			g.log.Warn("rtpengine could not rewrite the ACK's SDP", "call_id", callID(req), "error", err)

@@ -107,13 +107,6 @@ func (ds *dialogs) takeExpired(cutoff time.Time) []*dialog {
 	return out
 }
 
-// len returns the number of tracked dialogs.
-func (ds *dialogs) len() int {
-	ds.mu.Lock()
-	defer ds.mu.Unlock()
-	return len(ds.byCall)
-}
-
 // endFlowDialogs ends every call that ran over a closed flow: the other
 // party gets a BYE from us and rtpengine forgets the call.
 func (g *Gateway) endFlowDialogs(flow string) {

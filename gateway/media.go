@@ -52,11 +52,17 @@ func (g *Gateway) anchored(a, b side) bool {
 }
 
 // recipe is how rtpengine rewrites an SDP that goes toward a leg of kind
-// toward, received from src (ip:port).
-func (g *Gateway) recipe(toward side, src string) rtpengine.Options {
+// toward, coming from a leg of kind from at src (ip:port). An SDP from a
+// browser always carries DTLS-reverse passive: otherwise rtpengine starts
+// DTLS as client toward the browser before the answer exists and the
+// browser's handshake never completes (reference chromium-rtpengine.md §1).
+func (g *Gateway) recipe(toward, from side, src string) rtpengine.Options {
 	o := rtpengine.ToPlainRTP()
 	if toward == browser {
 		o = rtpengine.ToBrowser()
+	}
+	if from == browser {
+		o.DTLSReverse = rtpengine.DTLSPassive
 	}
 	o.Flags = slices.Clone(o.Flags)
 	if g.cfg.Media.DTMF == "rfc4733" {

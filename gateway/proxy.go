@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net"
 	"strings"
 	"sync"
 	"time"
@@ -13,6 +12,7 @@ import (
 	"github.com/emiago/sipgo"
 	"github.com/emiago/sipgo/sip"
 
+	"github.com/sipedge/sipedge/nat"
 	"github.com/sipedge/sipedge/rtpengine"
 )
 
@@ -166,7 +166,10 @@ func (b *branch) build() (*sip.Request, error) {
 		}
 	}
 	if top := r.Via(); top != nil {
-		setReceived(top, p.req.Source())
+		_, _ = nat.SetReceived(top, p.req.Source())
+	}
+	if p.initial || p.req.IsInvite() {
+		aliasContacts(r, p.req.Source(), p.req.Transport())
 	}
 	via, ok := g.self.via(out, p.hash)
 	if !ok {
@@ -180,12 +183,18 @@ func (b *branch) build() (*sip.Request, error) {
 		if p.offerSDP != "" {
 			res, err := g.rtp.Offer(context.Background(), rtpengine.OfferParams{
 				CallID: callID(p.req), FromTag: fromTag(p.req), ToTag: toTag(p.req),
-				ViaBranch: b.mediaBranch(), SDP: p.offerSDP, Options: g.recipe(b.bSide, p.req.Source()),
+				ViaBranch: b.mediaBranch(), SDP: p.offerSDP, Options: g.recipe(b.bSide, p.aSide, p.req.Source()),
 			})
 			if err != nil {
 				return nil, mediaErr(err)
 			}
-			r.SetBody([]byte(res.SDP))
+			sdp := res.SDP
+			if b.bSide == browser {
+				// rtpengine writes a=mid but no group; max-bundle browsers
+				// refuse media outside a BUNDLE group.
+				sdp = rtpengine.EnsureBundle(sdp)
+			}
+			r.SetBody([]byte(sdp))
 		}
 	}
 	if mf := r.MaxForwards(); mf != nil {
@@ -400,6 +409,9 @@ func (b *branch) cancelBranch() {
 func (p *proxyTx) upstream(res *sip.Response) *sip.Response {
 	out := res.Clone()
 	out.RemoveHeader("Via")
+	if res.Contact() != nil {
+		aliasContacts(out, res.Source(), res.Transport())
+	}
 	out.SetTransport(p.req.Transport())
 	out.SetDestination(p.req.Source())
 	return out
@@ -522,27 +534,6 @@ func mergeChallenges(out *sip.Response, bs []*branch, best *sip.Response) {
 				out.AppendHeader(sip.HeaderClone(h))
 			}
 		}
-	}
-}
-
-// setReceived applies RFC 3261 §18.2.1 and RFC 3581 to the upstream Via:
-// received when the sent-by host is not the source address, rport filled
-// when the client asked for it.
-func setReceived(v *sip.ViaHeader, source string) {
-	host, port, err := net.SplitHostPort(source)
-	if err != nil {
-		return
-	}
-	if v.Params == nil {
-		v.Params = sip.NewParams()
-	}
-	if rp, ok := v.Params.Get("rport"); ok && rp == "" {
-		v.Params.Add("rport", port)
-		v.Params.Add("received", host)
-		return
-	}
-	if strings.Trim(v.Host, "[]") != host {
-		v.Params.Add("received", host)
 	}
 }
 

@@ -45,20 +45,23 @@ func (b *branch) media(res *sip.Response) *sip.Response {
 		var r rtpengine.Result
 		r, err = g.rtp.Answer(ctx, rtpengine.AnswerParams{
 			CallID: callID(res), FromTag: fromTag(p.req), ToTag: toTag(res), ViaBranch: b.mediaBranch(),
-			SDP: string(res.Body()), Options: g.recipe(p.aSide, b.tgt.addr),
+			SDP: string(res.Body()), Options: g.recipe(p.aSide, b.bSide, b.tgt.addr),
 		})
 		sdp = r.SDP
 		if err == nil && p.aSide == browser {
-			sdp = restoreBundle(sdp, p.offerSDP)
+			sdp = rtpengine.RestoreBundle(p.offerSDP, sdp)
 		}
 	case p.lateOffer && res.IsSuccess():
 		ft, tt := rtpengine.LegTags(fromTag(p.req), toTag(res), true)
 		var r rtpengine.Result
 		r, err = g.rtp.Offer(ctx, rtpengine.OfferParams{
 			CallID: callID(res), FromTag: ft, ToTag: tt,
-			SDP: string(res.Body()), Options: g.recipe(p.aSide, b.tgt.addr),
+			SDP: string(res.Body()), Options: g.recipe(p.aSide, b.bSide, b.tgt.addr),
 		})
 		sdp = r.SDP
+		if err == nil && p.aSide == browser {
+			sdp = rtpengine.EnsureBundle(sdp)
+		}
 	default:
 		return res
 	}

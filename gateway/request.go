@@ -106,7 +106,9 @@ func (g *Gateway) inDialog(req *sip.Request, tx sip.ServerTransaction, p prepare
 	if !p.ourRoute && !trusted {
 		return status(404, "Not Found", fmt.Errorf("%w: in-dialog request without our Route", ErrNotRelaying))
 	}
-	if fwd.Route() == nil && g.self.isSelf(fwd.Recipient) {
+	if fwd.Route() == nil && len(p.flows) == 0 && !fwd.Recipient.UriParams.Has(aliasParam) &&
+		(g.self.isSelf(fwd.Recipient) || g.self.domains[strings.ToLower(fwd.Recipient.Host)]) {
+		// Never look our own domain up in DNS for a dialog we are not in.
 		return status(404, "Not Found", fmt.Errorf("%w: in-dialog request addressed to the proxy", ErrNoRoute))
 	}
 	t, err := g.dialogHop(fwd, p, flowOf(tx))
@@ -143,10 +145,14 @@ func (g *Gateway) dialogHop(fwd *sip.Request, p prepared, in *ws.Flow) (target, 
 }
 
 // nextHop is where a request with a route set (or a plain Request-URI)
-// goes: the top Route, else the Request-URI.
+// goes: the top Route, else the real address a NATed party's Contact
+// carries as alias (removed from the Request-URI), else the Request-URI.
 func (g *Gateway) nextHop(fwd *sip.Request) (target, error) {
 	if r := fwd.Route(); r != nil {
 		return uriTarget(r.Address)
+	}
+	if t, ok := aliasTarget(&fwd.Recipient); ok {
+		return t, nil
 	}
 	return uriTarget(fwd.Recipient)
 }

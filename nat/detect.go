@@ -100,7 +100,7 @@ func contactReason(u sip.Uri, srcIP netip.Addr, srcPort uint16, udp bool) Reason
 	var r Reason
 	if ip != srcIP {
 		r |= ContactHost
-		if isPrivate(ip) && !isPrivate(srcIP) {
+		if IsPrivate(ip) && !IsPrivate(srcIP) {
 			r |= ContactPrivate
 		}
 		return r
@@ -118,8 +118,10 @@ func contactReason(u sip.Uri, srcIP netip.Addr, srcPort uint16, udp bool) Reason
 	return r
 }
 
-// cgnat is the RFC 6598 shared address space.
-func isPrivate(ip netip.Addr) bool {
+// IsPrivate reports addresses that are not reachable from outside a
+// site: RFC 1918, RFC 6598 (shared/CGNAT), IPv6 ULA, link-local and
+// loopback.
+func IsPrivate(ip netip.Addr) bool {
 	if ip.IsPrivate() || ip.IsLinkLocalUnicast() || ip.IsLoopback() {
 		return true
 	}

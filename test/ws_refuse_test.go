@@ -1,9 +1,11 @@
 package test
 
 import (
+	"errors"
 	"net/http"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -74,12 +76,15 @@ func TestWSRefusals(t *testing.T) {
 				defer conn.CloseNow()
 				closedBefore := len(logLines(e.gw, `msg="flow closed"`, "code=1009"))
 				big := "OPTIONS sip:example.test SIP/2.0\r\nX-Padding: " + strings.Repeat("a", 4096) + "\r\nContent-Length: 0\r\n\r\n"
-				if err := conn.Write(ctx, websocket.MessageText, []byte(big)); err != nil {
-					t.Fatalf("write: %v", err)
-				}
-				_, _, err = conn.Read(ctx)
-				if code := websocket.CloseStatus(err); code != websocket.StatusMessageTooBig {
-					t.Errorf("after a %d-byte message (read_limit 2048): read error %v (close code %d), want close 1009", len(big), err, code)
+				// sipedge may close (1009) while the frame is still being
+				// written; then the write fails and the client never reads
+				// the close frame. The close code is asserted from the
+				// client when it gets it, and always from sipedge's log.
+				if err := conn.Write(ctx, websocket.MessageText, []byte(big)); err == nil {
+					_, _, err = conn.Read(ctx)
+					if code := websocket.CloseStatus(err); code != websocket.StatusMessageTooBig && !isResetOrPipe(err) {
+						t.Errorf("after a %d-byte message (read_limit 2048): read error %v (close code %d), want close 1009", len(big), err, code)
+					}
 				}
 				waitLog(t, e.gw, 2*time.Second, closedBefore+1, `msg="flow closed"`, "code=1009", `reason="message too big"`)
 			})
@@ -113,4 +118,10 @@ func TestWSRefusals(t *testing.T) {
 			})
 		})
 	}
+}
+
+// isResetOrPipe reports a connection the peer already tore down.
+func isResetOrPipe(err error) bool {
+	return err != nil && (errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.EPIPE) ||
+		strings.Contains(err.Error(), "broken pipe") || strings.Contains(err.Error(), "connection reset"))
 }

@@ -30,7 +30,6 @@ const answer = "v=0\r\no=callee 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.
 type call struct {
 	inviteSent, inviteSeen time.Time
 	okSent, okSeen         time.Time
-	done                   bool
 }
 
 type run struct {
