@@ -29,7 +29,10 @@ vet:
 	$(GOBIN)/staticcheck ./...
 
 # Every test, with the real peers (SIPp, rtpengine, Kamailio) installed first.
-test: deps build vet test/browser/node_modules/.package-lock.json
+# npm packages of the test clients: Playwright (test/browser), JsSIP under Node (test/jssip).
+NODE_TEST_DEPS := test/browser/node_modules/.package-lock.json test/jssip/node_modules/.package-lock.json
+
+test: deps build vet $(NODE_TEST_DEPS)
 	SIPEDGE_BIN=$(CURDIR)/$(BIN) $(GO) test $(TESTFLAGS) ./...
 
 # Side-by-side performance runs (not part of make test); figures go in docs/benchmarks.md.

@@ -32,23 +32,3 @@ if [ ! -x "$GOBIN/staticcheck" ]; then
   echo "installing staticcheck"
   go install honnef.co/go/tools/cmd/staticcheck@latest
 fi
-
-# Node.js and the JsSIP test client's npm packages (test/jssip): JsSIP runs
-# under Node as the browser softphone of the WebSocket tests.
-if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
-  SUDO=""
-  [ "$(id -u)" -eq 0 ] || SUDO="sudo"
-  $SUDO apt-get update -qq
-  echo "installing Debian package nodejs"
-  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends nodejs >/dev/null
-  if ! command -v npm >/dev/null 2>&1; then
-    echo "installing Debian package npm"
-    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends npm >/dev/null
-  fi
-fi
-jssip_dir="$(cd "$(dirname "$0")/.." && pwd)/test/jssip"
-# npm ci only when node_modules is missing or older than the lock file.
-if [ ! -f "$jssip_dir/node_modules/.package-lock.json" ] || [ "$jssip_dir/package-lock.json" -nt "$jssip_dir/node_modules/.package-lock.json" ]; then
-  echo "installing test/jssip npm packages (npm ci)"
-  (cd "$jssip_dir" && npm ci --no-audit --no-fund --loglevel=error)
-fi
