@@ -277,17 +277,15 @@ async function getMic() {
   }
 }
 
-// pcConfig is the RTCPeerConnection configuration. Our offers use
-// max-bundle (sipedge restores a=group:BUNDLE in the answer, which
-// rtpengine 10.5 drops). When answering, an offer that came through
-// rtpengine may lack the BUNDLE group, which Chromium refuses under
-// max-bundle; with one audio m-line, balanced negotiates the same thing.
-function pcConfig(answering = false) {
+// pcConfig is the RTCPeerConnection configuration: max-bundle both ways.
+// sipedge restores a=group:BUNDLE in answers and adds it to offers coming
+// through rtpengine (rtpengine 10.5 writes a=mid but no group).
+function pcConfig() {
   const s = loadSettings();
   return {
     iceServers: s.stunUrl ? [{ urls: s.stunUrl }] : [],
     rtcpMuxPolicy: 'require',
-    bundlePolicy: answering ? 'balanced' : 'max-bundle',
+    bundlePolicy: 'max-bundle',
   };
 }
 
@@ -500,7 +498,7 @@ async function answer() {
   attachMeter('local', stream);
   state.call = 'calling';
   render();
-  sess.answer({ mediaStream: stream, pcConfig: pcConfig(true) });
+  sess.answer({ mediaStream: stream, pcConfig: pcConfig() });
 }
 
 function hangup() {
