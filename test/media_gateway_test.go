@@ -6,7 +6,6 @@ import (
 	"time"
 
 	"github.com/sipedge/sipedge/test/rtpecho"
-	"github.com/sipedge/sipedge/test/webrtcpeer"
 	"github.com/sipedge/sipedge/test/wsua"
 )
 
@@ -20,7 +19,7 @@ func TestMediaGWBrowserCallsClassic(t *testing.T) {
 	for _, hangup := range []string{"browser", "classic"} {
 		t.Run(hangup+" hangs up", func(t *testing.T) {
 			ctx := withTimeout(t, 15*time.Second)
-			b := m.newBrowser(ctx, t, webrtcpeer.Config{})
+			b := m.newBrowser(ctx, t, browserOptions{})
 			call, ec := m.browserCallsEcho(ctx, t, b)
 			if call.Invite.GetHeader("Proxy-Authorization") == nil {
 				t.Errorf("the browser's INVITE was not challenged (407): it went through without Proxy-Authorization")
@@ -45,7 +44,7 @@ func TestMediaGWClassicCallsBrowser(t *testing.T) {
 	for _, hangup := range []string{"classic", "browser"} {
 		t.Run(hangup+" hangs up", func(t *testing.T) {
 			ctx := withTimeout(t, 15*time.Second)
-			b := m.newBrowser(ctx, t, webrtcpeer.Config{})
+			b := m.newBrowser(ctx, t, browserOptions{})
 			ec, wc := m.echoCallsBrowser(ctx, t, b)
 			echoExchange(ctx, t, "call", b.peer, ec.Media, mgwPackets)
 			m.expectSession(ctx, t, ec.CallID)

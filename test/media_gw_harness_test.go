@@ -26,8 +26,8 @@ import (
 // not challenged while the browser's INVITEs are, with 407).
 
 const (
-	mgwEchoNumber = "600"     // routed to rtpecho
-	mgwUser       = "alice"   // the browser's user
+	mgwEchoNumber = "600"   // routed to rtpecho
+	mgwUser       = "alice" // the browser's user
 	mgwPassword   = "alice-pw"
 	mgwEchoIP     = "127.0.0.2" // rtpecho's SIP address (trusted)
 	mgwPackets    = 50          // 1 s of 20 ms packets per exchange
@@ -97,17 +97,35 @@ type browser struct {
 	ua   *wsua.UA
 }
 
-// newBrowser makes a peer (cfg) and a WSS UA for alice that answers
-// incoming calls with the peer (checking the offer is browser SDP first),
-// and registers it with digest authentication.
-func (m *mediaGW) newBrowser(ctx context.Context, t *testing.T, cfg webrtcpeer.Config) *browser {
+// browserOptions vary a browser.
+type browserOptions struct {
+	// Peer configures the pion peer.
+	Peer webrtcpeer.Config
+	// Renegotiate answers re-INVITEs with the peer (a new pion answer to
+	// rtpengine's re-offer); false re-sends the previous answer.
+	Renegotiate bool
+}
+
+// newBrowser makes a peer and a WSS UA for alice that answers incoming
+// calls with the peer (checking the offer is browser SDP first), and
+// registers it with digest authentication.
+func (m *mediaGW) newBrowser(ctx context.Context, t *testing.T, opts browserOptions) *browser {
 	t.Helper()
-	peer, err := webrtcpeer.NewPeer(cfg)
+	peer, err := webrtcpeer.NewPeer(opts.Peer)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = peer.Close() })
 	b := &browser{peer: peer}
+	var reanswer func(string) (string, error)
+	if opts.Renegotiate {
+		reanswer = func(offer string) (string, error) {
+			if err := browserSDPProblem(offer); err != nil {
+				t.Errorf("re-offer toward the browser: %v\n%s", err, offer)
+			}
+			return peer.AcceptOffer(offer)
+		}
+	}
 	ua, err := wsua.Dial(ctx, wsua.Config{
 		URL: m.wssURL, TLS: &tls.Config{RootCAs: m.pool, ServerName: "127.0.0.1", MinVersion: tls.VersionTLS12},
 		User: mgwUser, Domain: "example.test", Password: mgwPassword,
@@ -117,7 +135,8 @@ func (m *mediaGW) newBrowser(ctx context.Context, t *testing.T, cfg webrtcpeer.C
 			}
 			return peer.AcceptOffer(offer)
 		},
-		Log: testLogger(t, "wsua"),
+		Reanswer: reanswer,
+		Log:      testLogger(t, "wsua"),
 	})
 	if err != nil {
 		t.Fatalf("browser: %v", err)

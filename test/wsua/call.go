@@ -53,7 +53,7 @@ type Call struct {
 	reason    string
 	reinvites int
 	reoffers  []string
-	reanswer  string // the last answer to a re-INVITE
+	reanswers []string // the 200s' SDP to re-INVITEs
 }
 
 func newCall(ua *UA, callID string, outgoing bool) *Call {
@@ -83,6 +83,14 @@ func (c *Call) Reoffers() []string {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return append([]string(nil), c.reoffers...)
+}
+
+// Reanswers returns the SDP answers this UA sent in its 200s to
+// re-INVITEs, in order.
+func (c *Call) Reanswers() []string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return append([]string(nil), c.reanswers...)
 }
 
 // WaitAck waits for the ACK of an incoming call's 200 (an outgoing call
@@ -391,11 +399,11 @@ func (u *UA) answerReinvite(c *Call, req *sip.Request) {
 	offer := string(req.Body())
 	c.mu.Lock()
 	c.reoffers = append(c.reoffers, offer)
-	answer := c.reanswer
-	c.mu.Unlock()
-	if answer == "" {
-		answer = c.LocalSDP
+	answer := c.LocalSDP
+	if n := len(c.reanswers); n > 0 {
+		answer = c.reanswers[n-1]
 	}
+	c.mu.Unlock()
 	if u.cfg.Reanswer != nil && offer != "" {
 		a, err := u.cfg.Reanswer(offer)
 		if err != nil {
@@ -407,7 +415,7 @@ func (u *UA) answerReinvite(c *Call, req *sip.Request) {
 	}
 	c.mu.Lock()
 	c.reinvites++
-	c.reanswer = answer
+	c.reanswers = append(c.reanswers, answer)
 	c.mu.Unlock()
 	contact := sip.NewHeader("Contact", "<"+u.contact.String()+";ob>")
 	u.respond(req, 200, "OK", "", []byte(answer), contact, sip.NewHeader("Content-Type", "application/sdp"))
