@@ -67,6 +67,7 @@ func hangUp(ctx context.Context, t *testing.T, side string, wc *wsua.Call, ec *r
 		if err != nil || reason != rtpecho.EndByeReceived {
 			t.Fatalf("rtpecho after the browser's BYE: reason %q, err %v; want %q", reason, err, rtpecho.EndByeReceived)
 		}
+		checkByeFor(t, ec.ByeReceived(), wc, ec.ByeReceived().Recipient.HostPort())
 	default:
 		if err := ec.Hangup(ctx); err != nil {
 			t.Fatalf("rtpecho BYE: %v", err)

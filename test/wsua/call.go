@@ -77,6 +77,9 @@ func (c *Call) Reinvites() int {
 	return c.reinvites
 }
 
+// Tags returns the dialog's tags: this UA's and the far end's.
+func (c *Call) Tags() (local, remote string) { return c.localTag, c.remoteTag }
+
 // Reoffers returns the SDP offers of the re-INVITEs this UA received, in
 // order (answered or not).
 func (c *Call) Reoffers() []string {
