@@ -90,6 +90,6 @@ func dtmfCall(t *testing.T, m *mediaGW, dir string) {
 	if err := <-talking; err != nil && !errors.Is(err, context.Canceled) {
 		t.Errorf("browser send: %v", err)
 	}
-	hangUp(ctx, t, "browser", call, ec)
+	hangUp(ctx, t, "browser", call, ec, m.echo.Addr())
 	m.waitSessionGone(ctx, t, ec.CallID)
 }

@@ -153,8 +153,8 @@ func (m *mediaGW) newBrowser(ctx context.Context, t *testing.T, opts browserOpti
 	return b
 }
 
-// call has the browser call the echo number and apply the answer; it
-// checks what each side got and returns both ends of the call.
+// browserCallsEcho has the browser call the echo number and apply the
+// answer; it checks what each side got and returns both ends of the call.
 func (m *mediaGW) browserCallsEcho(ctx context.Context, t *testing.T, b *browser) (*wsua.Call, *rtpecho.Call) {
 	t.Helper()
 	offer, err := b.peer.CreateOffer()

@@ -61,7 +61,7 @@ func TestMediaGWHoldResume(t *testing.T) {
 			if b.peer.State() != "connected" {
 				t.Errorf("browser peer state %s after resume, want connected", b.peer.State())
 			}
-			hangUp(ctx, t, "classic", wc, ec)
+			hangUp(ctx, t, "classic", wc, ec, m.echo.Addr())
 			m.waitSessionGone(ctx, t, ec.CallID)
 		})
 	}
