@@ -36,6 +36,8 @@ type proxyConfig struct {
 	LogLevel      string         // log.level; default debug
 	WS            map[string]any // the ws: section as written (origins, read_limit, ...)
 	NAT           map[string]any // the nat: section as written (keepalive)
+	RTPEngine     map[string]any // the rtpengine: section as written (nodes, timeout)
+	Media         map[string]any // the media: section as written (dtmf, ...)
 }
 
 // proxyRoute is one entry of routes: a Request-URI user regex (empty: all)
@@ -104,6 +106,12 @@ func (c proxyConfig) yaml(t testing.TB) []byte {
 	}
 	if len(c.NAT) > 0 {
 		doc["nat"] = c.NAT
+	}
+	if len(c.RTPEngine) > 0 {
+		doc["rtpengine"] = c.RTPEngine
+	}
+	if len(c.Media) > 0 {
+		doc["media"] = c.Media
 	}
 	out, err := yaml.Marshal(doc)
 	if err != nil {

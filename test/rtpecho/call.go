@@ -29,6 +29,7 @@ type Call struct {
 	mu        sync.Mutex
 	reason    string
 	reinvites int
+	bye       *sip.Request // the BYE received, if any
 	acked     bool
 	lateOffer bool
 }
@@ -53,6 +54,14 @@ func (c *Call) Reinvites() int {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return c.reinvites
+}
+
+// ByeReceived returns the BYE that ended the call from the far end, or
+// nil.
+func (c *Call) ByeReceived() *sip.Request {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.bye
 }
 
 // WaitAck waits for the ACK of an incoming call (an outgoing call is

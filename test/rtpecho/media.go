@@ -7,8 +7,10 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"maps"
 	"net"
 	"net/netip"
+	"strings"
 	"sync"
 	"time"
 )
@@ -17,6 +19,10 @@ import (
 // known from an SDP.
 var ErrNoRemote = errors.New("rtpecho: remote RTP address unknown")
 
+// TelephoneEventPT is the payload type of telephone-event/8000 in offers
+// made with MediaConfig.TelephoneEvent.
+const TelephoneEventPT = 101
+
 // PacketInterval is the time between two RTP packets sent by Media.Send.
 const PacketInterval = 20 * time.Millisecond
 
@@ -24,6 +30,10 @@ const PacketInterval = 20 * time.Millisecond
 type MediaConfig struct {
 	// NoEcho turns the echo off: received packets are only counted.
 	NoEcho bool
+	// TelephoneEvent offers telephone-event/8000 (RFC 4733 DTMF, payload
+	// type 101) and keeps an offered telephone-event in answers. Received
+	// events are counted (MediaStats.ByPayloadType) and never echoed.
+	TelephoneEvent bool
 }
 
 // MediaStats are a Media endpoint's counters.
@@ -42,6 +52,11 @@ type MediaStats struct {
 	LastSource netip.AddrPort
 	// LastPayloadType is the payload type of the last received packet.
 	LastPayloadType uint8
+	// ByPayloadType counts received packets per payload type.
+	ByPayloadType map[uint8]int
+	// DTMF holds the digits of the RFC 4733 events received in full (end
+	// bit seen) on the negotiated telephone-event payload type, in order.
+	DTMF string
 }
 
 // Media is one plain RTP endpoint on 127.0.0.1 that echoes what it gets.
@@ -58,7 +73,10 @@ type Media struct {
 	version int
 	remote  Remote
 	pt      uint8
+	te      uint8  // negotiated telephone-event payload type, 0 for none
 	dir     string // our own direction
+	lastEnd uint32 // RTP timestamp of the last completed event
+	ended   bool   // an event has completed (lastEnd is valid)
 	stats   MediaStats
 	seq     uint16
 }
@@ -114,10 +132,17 @@ func (m *Media) read() {
 		m.stats.BytesIn += n
 		m.stats.LastSource = src
 		m.stats.LastPayloadType = buf[1] & 0x7f
+		if m.stats.ByPayloadType == nil {
+			m.stats.ByPayloadType = map[uint8]int{}
+		}
+		m.stats.ByPayloadType[buf[1]&0x7f]++
 		if isOwn(buf[:n], m.id) {
 			m.stats.OwnIn++
 		}
-		echo := !m.cfg.NoEcho && (m.dir == SendRecv || m.dir == SendOnly)
+		if m.te != 0 && buf[1]&0x7f == m.te {
+			m.event(buf[:n])
+		}
+		echo := !m.cfg.NoEcho && (m.dir == SendRecv || m.dir == SendOnly) && (m.te == 0 || buf[1]&0x7f != m.te)
 		m.mu.Unlock()
 		if !echo {
 			continue
@@ -130,6 +155,26 @@ func (m *Media) read() {
 	}
 }
 
+// event records a completed RFC 4733 event of packet pkt (end packets are
+// sent three times with one timestamp). m.mu is held.
+func (m *Media) event(pkt []byte) {
+	off := 12 + 4*int(pkt[0]&0x0f)
+	if len(pkt) < off+4 || pkt[off+1]&0x80 == 0 {
+		return
+	}
+	ts := binary.BigEndian.Uint32(pkt[4:])
+	if m.ended && ts == m.lastEnd {
+		return
+	}
+	m.ended, m.lastEnd = true, ts
+	if code := pkt[off]; int(code) < len(dtmfDigits) {
+		m.stats.DTMF += string(dtmfDigits[code])
+	}
+}
+
+// dtmfDigits maps RFC 4733 event codes 0-15 to their digits.
+const dtmfDigits = "0123456789*#ABCD"
+
 // Answer answers a plain RTP offer: it picks PCMU when offered (else PCMA,
 // else the first static payload type), mirrors the offered direction and
 // answers on this endpoint's port. A re-offer (hold/resume) gets an answer
@@ -140,11 +185,22 @@ func (m *Media) Answer(offer string) (string, error) {
 		return "", err
 	}
 	pt := choosePayload(r.Payloads)
+	pts, names := []uint8{pt}, map[uint8]string{pt: rtpmapOf(offer, pt)}
+	var te uint8
+	if m.cfg.TelephoneEvent {
+		for _, p := range r.Payloads {
+			if v := rtpmapOf(offer, p); strings.HasPrefix(strings.ToLower(v), "telephone-event/8000") {
+				te = p
+				pts, names[p] = append(pts, p), v
+				break
+			}
+		}
+	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	m.remote, m.pt, m.dir = r, pt, answerDirection(r.Direction)
+	m.remote, m.pt, m.te, m.dir = r, pt, te, answerDirection(r.Direction)
 	m.version++
-	return buildSDP(m.sess, m.version, m.Port(), []uint8{pt}, map[uint8]string{pt: rtpmapOf(offer, pt)}, m.dir), nil
+	return buildSDP(m.sess, m.version, m.Port(), pts, names, m.dir), nil
 }
 
 // Offer returns a plain RTP/AVP offer (PCMU and PCMA) with direction dir
@@ -158,6 +214,9 @@ func (m *Media) Offer(dir string) string {
 	defer m.mu.Unlock()
 	m.dir = dir
 	m.version++
+	if m.cfg.TelephoneEvent {
+		return buildSDP(m.sess, m.version, m.Port(), []uint8{0, 8, TelephoneEventPT}, map[uint8]string{TelephoneEventPT: "telephone-event/8000"}, dir)
+	}
 	return buildSDP(m.sess, m.version, m.Port(), []uint8{0, 8}, nil, dir)
 }
 
@@ -167,9 +226,15 @@ func (m *Media) SetAnswer(answer string) error {
 	if err != nil {
 		return err
 	}
+	var te uint8
+	for _, p := range r.Payloads[1:] {
+		if strings.HasPrefix(strings.ToLower(rtpmapOf(answer, p)), "telephone-event/") {
+			te = p
+		}
+	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	m.remote, m.pt = r, r.Payloads[0]
+	m.remote, m.pt, m.te = r, r.Payloads[0], te
 	return nil
 }
 
@@ -272,7 +337,9 @@ func (m *Media) WaitIn(ctx context.Context, n int) error {
 func (m *Media) Stats() MediaStats {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	return m.stats
+	s := m.stats
+	s.ByPayloadType = maps.Clone(m.stats.ByPayloadType)
+	return s
 }
 
 // Close closes the RTP socket and waits for the reader. It is idempotent.

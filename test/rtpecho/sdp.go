@@ -114,6 +114,9 @@ func buildSDP(sessID uint64, version int, port int, payloads []uint8, extra map[
 			fmt.Fprintf(&b, "a=rtpmap:%d %s\r\n", pt, m)
 		} else if m, ok := extra[pt]; ok {
 			fmt.Fprintf(&b, "a=rtpmap:%d %s\r\n", pt, m)
+			if strings.HasPrefix(strings.ToLower(m), "telephone-event/") {
+				fmt.Fprintf(&b, "a=fmtp:%d 0-16\r\n", pt)
+			}
 		}
 	}
 	fmt.Fprintf(&b, "a=ptime:20\r\na=%s\r\n", dir)

@@ -284,6 +284,9 @@ func (u *UA) onBye(req *sip.Request, tx sip.ServerTransaction) {
 		u.respond(req, tx, 481, "Call/Transaction Does Not Exist")
 		return
 	}
+	c.mu.Lock()
+	c.bye = req
+	c.mu.Unlock()
 	var err error
 	switch {
 	case c.srv != nil:

@@ -23,6 +23,13 @@ const (
 	CodecOpus = "opus" // payload type 111, 48000 Hz
 )
 
+// TelephoneEventPT is the payload type of telephone-event/8000 offered with
+// Config.TelephoneEvent.
+const TelephoneEventPT = 101
+
+// MimeTypeTelephoneEvent is the MIME type of RFC 4733 events.
+const MimeTypeTelephoneEvent = "audio/telephone-event"
+
 // PacketInterval is the time between two RTP packets sent by Send.
 const PacketInterval = 20 * time.Millisecond
 
@@ -38,6 +45,10 @@ type Config struct {
 	// SetupTimeout bounds CreateOffer and AcceptOffer's wait for ICE
 	// gathering. Default 5s.
 	SetupTimeout time.Duration
+	// TelephoneEvent also offers and accepts telephone-event/8000 (RFC
+	// 4733 DTMF, payload type 101), as Chromium does. The peer never
+	// sends it; received events are counted in Stats.Events.
+	TelephoneEvent bool
 }
 
 // Stats are a Peer's media counters.
@@ -54,8 +65,10 @@ type Stats struct {
 	Foreign int
 	// Tracks counts remote tracks (SSRCs) seen.
 	Tracks int
-	// PayloadType is the payload type of the last received packet.
+	// PayloadType is the payload type of the last received audio packet.
 	PayloadType uint8
+	// Events counts received telephone-event packets (Config.TelephoneEvent).
+	Events int
 }
 
 // Peer is a browser-like WebRTC audio endpoint.
@@ -110,6 +123,12 @@ func NewPeer(cfg Config) (*Peer, error) {
 	me := &webrtc.MediaEngine{}
 	if err := me.RegisterCodec(codec, webrtc.RTPCodecTypeAudio); err != nil {
 		return nil, fmt.Errorf("webrtcpeer: register codec: %w", err)
+	}
+	if cfg.TelephoneEvent {
+		te := webrtc.RTPCodecParameters{RTPCodecCapability: webrtc.RTPCodecCapability{MimeType: MimeTypeTelephoneEvent, ClockRate: 8000, SDPFmtpLine: "0-16"}, PayloadType: TelephoneEventPT}
+		if err := me.RegisterCodec(te, webrtc.RTPCodecTypeAudio); err != nil {
+			return nil, fmt.Errorf("webrtcpeer: register telephone-event: %w", err)
+		}
 	}
 	se := webrtc.SettingEngine{}
 	se.SetIncludeLoopbackCandidate(true)
@@ -183,6 +202,11 @@ func (p *Peer) onTrack(tr *webrtc.TrackRemote, _ *webrtc.RTPReceiver) {
 		}
 		sum := sha256.Sum256(pkt.Payload)
 		p.mu.Lock()
+		if p.cfg.TelephoneEvent && pkt.PayloadType == TelephoneEventPT {
+			p.stats.Events++
+			p.mu.Unlock()
+			continue
+		}
 		p.stats.PacketsReceived++
 		p.stats.BytesReceived += len(pkt.Payload)
 		p.stats.PayloadType = pkt.PayloadType

@@ -135,3 +135,24 @@ func FuzzCheckChromiumRules(f *testing.F) {
 		}
 	})
 }
+
+// TestTelephoneEventOffer: with Config.TelephoneEvent the offer lists
+// telephone-event/8000 on payload type 101 after the audio codec, as
+// Chromium's does; without it, only the codec.
+func TestTelephoneEventOffer(t *testing.T) {
+	for _, te := range []bool{true, false} {
+		p, err := webrtcpeer.NewPeer(webrtcpeer.Config{TelephoneEvent: te})
+		if err != nil {
+			t.Fatal(err)
+		}
+		offer, err := p.CreateOffer()
+		_ = p.Close()
+		if err != nil {
+			t.Fatal(err)
+		}
+		hasTE := strings.Contains(offer, "a=rtpmap:101 telephone-event/8000")
+		if hasTE != te || strings.Contains(offer, "UDP/TLS/RTP/SAVPF 0 101") != te {
+			t.Errorf("TelephoneEvent %v: offer has telephone-event %v:\n%s", te, hasTE, offer)
+		}
+	}
+}

@@ -52,6 +52,8 @@ type Call struct {
 	cseq      uint32
 	reason    string
 	reinvites int
+	reoffers  []string
+	reanswers []string // the 200s' SDP to re-INVITEs
 }
 
 func newCall(ua *UA, callID string, outgoing bool) *Call {
@@ -73,6 +75,25 @@ func (c *Call) Reinvites() int {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return c.reinvites
+}
+
+// Tags returns the dialog's tags: this UA's and the far end's.
+func (c *Call) Tags() (local, remote string) { return c.localTag, c.remoteTag }
+
+// Reoffers returns the SDP offers of the re-INVITEs this UA received, in
+// order (answered or not).
+func (c *Call) Reoffers() []string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return append([]string(nil), c.reoffers...)
+}
+
+// Reanswers returns the SDP answers this UA sent in its 200s to
+// re-INVITEs, in order.
+func (c *Call) Reanswers() []string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return append([]string(nil), c.reanswers...)
 }
 
 // WaitAck waits for the ACK of an incoming call's 200 (an outgoing call
@@ -309,11 +330,7 @@ func (u *UA) handleRequest(req *sip.Request) {
 			u.respond(req, 481, "Call/Transaction Does Not Exist", "", nil)
 			return
 		}
-		c.mu.Lock()
-		c.reinvites++
-		c.mu.Unlock()
-		contact := sip.NewHeader("Contact", "<"+u.contact.String()+";ob>")
-		u.respond(req, 200, "OK", "", []byte(c.LocalSDP), contact, sip.NewHeader("Content-Type", "application/sdp"))
+		u.answerReinvite(c, req)
 	case req.Method == sip.ACK:
 		if c := u.callOf(req); c != nil {
 			c.ackOnce.Do(func() { close(c.acked) })
@@ -376,4 +393,48 @@ func (u *UA) answerInvite(req *sip.Request) {
 	default:
 		u.log.Warn("incoming call channel full", "call_id", c.CallID)
 	}
+}
+
+// answerReinvite answers an in-dialog re-INVITE: 200 with Config.Reanswer's
+// SDP (or the previous answer), 488 when Reanswer fails. The re-INVITE is
+// counted before its 200 leaves.
+func (u *UA) answerReinvite(c *Call, req *sip.Request) {
+	offer := string(req.Body())
+	c.mu.Lock()
+	c.reoffers = append(c.reoffers, offer)
+	answer := c.LocalSDP
+	if n := len(c.reanswers); n > 0 {
+		answer = c.reanswers[n-1]
+	}
+	c.mu.Unlock()
+	if u.cfg.Reanswer != nil && offer != "" {
+		a, err := u.cfg.Reanswer(offer)
+		if err != nil {
+			u.log.Debug("reanswer callback", "error", err)
+			u.respond(req, 488, "Not Acceptable Here", "", nil)
+			return
+		}
+		answer = a
+	}
+	c.mu.Lock()
+	c.reinvites++
+	c.reanswers = append(c.reanswers, answer)
+	c.mu.Unlock()
+	contact := sip.NewHeader("Contact", "<"+u.contact.String()+";ob>")
+	u.respond(req, 200, "OK", "", []byte(answer), contact, sip.NewHeader("Content-Type", "application/sdp"))
+}
+
+// Request sends an in-dialog request (INFO, MESSAGE, OPTIONS, ...) with a
+// body of content type ctype (no body when empty) along the route set and
+// returns its final response.
+func (c *Call) Request(ctx context.Context, method sip.RequestMethod, ctype string, body []byte) (*sip.Response, error) {
+	if c.isEnded() {
+		return nil, ErrCallEnded
+	}
+	req, branch := c.inDialog(method, 0)
+	if len(body) > 0 {
+		req.AppendHeader(sip.NewHeader("Content-Type", ctype))
+		req.SetBody(body)
+	}
+	return c.ua.transact(ctx, req, branch, nil)
 }

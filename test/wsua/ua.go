@@ -33,6 +33,10 @@ type Config struct {
 	// Answer makes the SDP answer for an incoming INVITE's offer; nil or an
 	// error rejects the call with 488.
 	Answer func(offer string) (string, error)
+	// Reanswer makes the SDP answer for an in-dialog re-INVITE's offer
+	// (hold, resume, ICE restart); nil answers with the call's previous
+	// answer. An error rejects the re-INVITE with 488.
+	Reanswer func(offer string) (string, error)
 	// Timeout bounds each request's wait for its final response when the
 	// caller's context has no earlier deadline. Default 5s.
 	Timeout time.Duration

@@ -265,7 +265,32 @@ func TestUA(t *testing.T) {
 	if got.Outgoing || got.RemoteSDP != "carol-offer" || len(got.RouteSet) != 1 || got.Target != "sip:carol@127.0.0.1:5080" {
 		t.Errorf("incoming call %+v", got)
 	}
-	srv.write(ctx, mustParse(t, "BYE sip:x@y.invalid SIP/2.0\r\nVia: SIP/2.0/WS gw.test;branch=z9hG4bKgw3\r\nFrom: <sip:carol@example.test>;tag=caroltag\r\nTo: <sip:alice@example.test>;tag="+t2+"\r\nCall-ID: incoming-1\r\nCSeq: 8 BYE\r\nContent-Length: 0\r\n\r\n"))
+	// A re-INVITE without Config.Reanswer gets the previous answer.
+	srv.write(ctx, mustParse(t, "INVITE sip:x@y.invalid SIP/2.0\r\nVia: SIP/2.0/WS gw.test;branch=z9hG4bKgw4\r\nFrom: <sip:carol@example.test>;tag=caroltag\r\nTo: <sip:alice@example.test>;tag="+t2+"\r\nCall-ID: incoming-1\r\nCSeq: 8 INVITE\r\nContent-Type: application/sdp\r\nContent-Length: 13\r\n\r\ncarol-reoffer"))
+	if re := srv.readResponse(ctx, 200); string(re.Body()) != "answer-to:carol-offer" {
+		t.Errorf("re-INVITE answer %q, want the previous answer", re.Body())
+	}
+	if o, a, n := got.Reoffers(), got.Reanswers(), got.Reinvites(); len(o) != 1 || o[0] != "carol-reoffer" || len(a) != 1 || a[0] != "answer-to:carol-offer" || n != 1 {
+		t.Errorf("re-offers %q re-answers %q count %d", o, a, n)
+	}
+	// An in-dialog INFO from the UA follows the route set.
+	infoRes := make(chan *sip.Response, 1)
+	go func() {
+		res, err := got.Request(ctx, sip.INFO, "application/dtmf-relay", []byte("Signal=1\r\nDuration=100\r\n"))
+		if err != nil {
+			t.Errorf("INFO: %v", err)
+		}
+		infoRes <- res
+	}()
+	info := srv.readRequest(ctx, sip.INFO)
+	if info.Route() == nil || info.GetHeader("Content-Type").Value() != "application/dtmf-relay" || !strings.HasPrefix(string(info.Body()), "Signal=1") || info.Recipient.String() != "sip:carol@127.0.0.1:5080" {
+		t.Errorf("INFO as sent:\n%s", info)
+	}
+	srv.respond(ctx, info, 200, "OK", "")
+	if res := <-infoRes; res == nil || res.StatusCode != 200 {
+		t.Errorf("INFO response %v", res)
+	}
+	srv.write(ctx, mustParse(t, "BYE sip:x@y.invalid SIP/2.0\r\nVia: SIP/2.0/WS gw.test;branch=z9hG4bKgw3\r\nFrom: <sip:carol@example.test>;tag=caroltag\r\nTo: <sip:alice@example.test>;tag="+t2+"\r\nCall-ID: incoming-1\r\nCSeq: 9 BYE\r\nContent-Length: 0\r\n\r\n"))
 	srv.readResponse(ctx, 200)
 	if reason, err := got.WaitEnded(ctx); err != nil || reason != wsua.EndByeReceived {
 		t.Errorf("incoming call ended %q %v", reason, err)
