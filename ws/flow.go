@@ -51,8 +51,8 @@ type Flow struct {
 
 	mu       sync.Mutex
 	closed   bool
-	serverTx map[string]*sip.ServerTx // allocated on first use
-	clientTx map[string]*sip.ClientTx // allocated on first use
+	serverTx map[string]*sip.ServerTx // allocated on first use, nil again when empty
+	clientTx map[string]*sip.ClientTx // allocated on first use, nil again when empty
 }
 
 func newFlow(s *Server, transport string, r *http.Request, ip string) *Flow {
@@ -200,6 +200,9 @@ func (f *Flow) dropClientTx(key string, tx *sip.ClientTx) {
 	f.mu.Lock()
 	if f.clientTx[key] == tx {
 		delete(f.clientTx, key)
+		if len(f.clientTx) == 0 {
+			f.clientTx = nil // an idle flow holds no map
+		}
 	}
 	f.mu.Unlock()
 }
@@ -208,6 +211,9 @@ func (f *Flow) dropServerTx(key string, tx *sip.ServerTx) {
 	f.mu.Lock()
 	if f.serverTx[key] == tx {
 		delete(f.serverTx, key)
+		if len(f.serverTx) == 0 {
+			f.serverTx = nil // an idle flow holds no map
+		}
 	}
 	f.mu.Unlock()
 }

@@ -123,7 +123,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		transport = "WSS"
 	}
 	f := newFlow(s, transport, r, ip)
-	c, err := websocket.Accept(w, r, &websocket.AcceptOptions{
+	c, err := websocket.Accept(slimResponseWriter{ResponseWriter: w, srv: s}, r, &websocket.AcceptOptions{
 		Subprotocols:    []string{"sip"},
 		OriginPatterns:  s.cfg.Origins,
 		CompressionMode: websocket.CompressionDisabled,

@@ -17,7 +17,7 @@ type memoryStore struct {
 	shards [shardCount]shard
 
 	flowMu sync.Mutex
-	flows  map[string]map[string]int // flow id -> AOR -> bindings on that flow
+	flows  map[string]flowRefs // flow id -> bindings per AOR on that flow
 }
 
 type shard struct {
@@ -28,7 +28,7 @@ type shard struct {
 
 // NewMemoryStore returns an in-memory Store for a single node.
 func NewMemoryStore() Store {
-	s := &memoryStore{seed: maphash.MakeSeed(), flows: make(map[string]map[string]int)}
+	s := &memoryStore{seed: maphash.MakeSeed(), flows: make(map[string]flowRefs)}
 	for i := range s.shards {
 		s.shards[i].aors = make(map[string][]Binding)
 	}
@@ -76,10 +76,10 @@ func (s *memoryStore) reindex(aor string, old, new []Binding) {
 	defer s.flowMu.Unlock()
 	for i := range old {
 		if f := old[i].Source.FlowID; f != "" {
-			m := s.flows[f]
-			if m[aor]--; m[aor] <= 0 {
-				delete(m, aor)
-				if len(m) == 0 {
+			if r, ok := s.flows[f]; ok {
+				if r.add(aor, -1) {
+					s.flows[f] = r
+				} else {
 					delete(s.flows, f)
 				}
 			}
@@ -87,14 +87,63 @@ func (s *memoryStore) reindex(aor string, old, new []Binding) {
 	}
 	for i := range new {
 		if f := new[i].Source.FlowID; f != "" {
-			m := s.flows[f]
-			if m == nil {
-				m = make(map[string]int, 1)
-				s.flows[f] = m
-			}
-			m[aor]++
+			r := s.flows[f]
+			r.add(aor, 1)
+			s.flows[f] = r
 		}
 	}
+}
+
+// flowRefs counts the bindings per AOR on one flow. Nearly every flow
+// carries one AOR (a browser registers one user), so the first AOR is held
+// inline and a map is made only for a second one: an idle registered flow
+// costs one map entry here, not a map of its own.
+type flowRefs struct {
+	aor  string
+	n    int
+	more map[string]int // further AORs, nil until needed
+}
+
+// add changes aor's count by d and reports whether any binding is left.
+func (r *flowRefs) add(aor string, d int) bool {
+	switch {
+	case r.aor == aor || (r.n == 0 && r.aor == ""):
+		r.aor = aor
+		r.n += d
+	default:
+		if r.more == nil {
+			r.more = make(map[string]int, 1)
+		}
+		if r.more[aor] += d; r.more[aor] <= 0 {
+			delete(r.more, aor)
+		}
+	}
+	if r.n <= 0 && r.aor != "" {
+		// Promote an AOR from more (or clear the inline slot).
+		r.aor, r.n = "", 0
+		for a, n := range r.more {
+			r.aor, r.n = a, n
+			delete(r.more, a)
+			break
+		}
+	}
+	if len(r.more) == 0 {
+		r.more = nil
+	}
+	return r.n > 0
+}
+
+// aors returns the AORs with bindings on the flow.
+func (r flowRefs) aors() []string {
+	if r.n <= 0 {
+		return nil
+	}
+	out := make([]string, 0, 1+len(r.more))
+	out = append(out, r.aor)
+	for a := range r.more {
+		out = append(out, a)
+	}
+	return out
 }
 
 func hasFlow(bs []Binding) bool {
@@ -110,12 +159,10 @@ func hasFlow(bs []Binding) bool {
 func (s *memoryStore) FlowAORs(flowID string) []string {
 	s.flowMu.Lock()
 	defer s.flowMu.Unlock()
-	m := s.flows[flowID]
-	out := make([]string, 0, len(m))
-	for aor := range m {
-		out = append(out, aor)
+	if out := s.flows[flowID].aors(); out != nil {
+		return out
 	}
-	return out
+	return []string{}
 }
 
 // Expire implements Store.

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"sort"
 	"strings"
 	"testing"
 	"time"
@@ -468,5 +469,37 @@ func TestConfig(t *testing.T) {
 	r := New(bad, nil, nil) // must still be usable
 	if c := r.Config(); c.MaxExpires < c.MinExpires || c.DefaultExpires < c.MinExpires || c.MaxContacts < 1 {
 		t.Fatalf("clamped config unusable: %+v", c)
+	}
+}
+
+// TestFlowRefs walks the flow index entry through one AOR, several AORs
+// and back to none, checking the AORs it reports after each step.
+func TestFlowRefs(t *testing.T) {
+	steps := []struct {
+		aor  string
+		d    int
+		left bool
+		want []string
+	}{
+		{"a@x", 1, true, []string{"a@x"}},
+		{"a@x", 1, true, []string{"a@x"}},
+		{"b@x", 1, true, []string{"a@x", "b@x"}},
+		{"c@x", 1, true, []string{"a@x", "b@x", "c@x"}},
+		{"a@x", -2, true, []string{"b@x", "c@x"}},
+		{"b@x", -1, true, []string{"c@x"}},
+		{"d@x", -1, true, []string{"c@x"}}, // unknown AOR: no effect
+		{"c@x", -1, false, nil},
+		{"e@x", 1, true, []string{"e@x"}},
+	}
+	var r flowRefs
+	for i, s := range steps {
+		if left := r.add(s.aor, s.d); left != s.left {
+			t.Fatalf("step %d: add(%s, %d) = %v, want %v", i, s.aor, s.d, left, s.left)
+		}
+		got := r.aors()
+		sort.Strings(got)
+		if strings.Join(got, ",") != strings.Join(s.want, ",") {
+			t.Fatalf("step %d: aors = %v, want %v", i, got, s.want)
+		}
 	}
 }
