@@ -3,6 +3,7 @@ package gateway
 import (
 	"context"
 	"fmt"
+	"log/slog"
 
 	"github.com/emiago/sipgo/sip"
 
@@ -21,7 +22,12 @@ func (g *Gateway) handleAck(req *sip.Request, tx sip.ServerTransaction) error {
 	}
 	fwd := p.fwd
 	if !p.ourRoute && !g.trustedSource(req.Source()) {
-		return status(404, "Not Found", fmt.Errorf("%w: ACK without our Route", ErrNotRelaying))
+		// Typically the ACK for a 401/407 we sent, arriving after its
+		// transaction ended (reliable transports end it at once).
+		if g.log.Enabled(context.Background(), slog.LevelDebug) {
+			g.log.Debug("ACK absorbed: not for a dialog we route", "call_id", callID(req), "src", req.Source())
+		}
+		return nil
 	}
 	t, err := g.dialogHop(fwd, p, flowOf(tx))
 	if err != nil {

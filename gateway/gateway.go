@@ -199,6 +199,9 @@ func (g *Gateway) Run(ctx context.Context) error {
 		for _, c := range closers {
 			_ = c()
 		}
+		if g.rtp != nil {
+			_ = g.rtp.Close() // idempotent; the gateway owns the client
+		}
 	}()
 	type serveFn func() error
 	var serves []serveFn
@@ -300,7 +303,6 @@ func (g *Gateway) Run(ctx context.Context) error {
 			defer wg.Done()
 			_ = g.rtp.Run(ctx)
 		}()
-		closers = append(closers, g.rtp.Close)
 	}
 	wg.Add(1)
 	go func() {
@@ -324,14 +326,39 @@ func (g *Gateway) Run(ctx context.Context) error {
 		err = fmt.Errorf("gateway: serve: %w", err)
 	}
 	cancel()
+	// Listeners and WebSocket flows first: closing flows ends their calls
+	// (BYE to the other party, rtpengine delete). Give that background
+	// work a moment while rtpengine and the SIP stack are still up.
 	for _, c := range closers {
 		_ = c()
 	}
 	closers = nil
+	waitFor(&g.wg, shutdownGrace)
+	if g.rtp != nil {
+		_ = g.rtp.Close()
+	}
 	_ = g.ua.Close()
 	wg.Wait()
 	g.wg.Wait()
 	return err
+}
+
+// shutdownGrace bounds how long Run waits for calls being ended on shutdown.
+const shutdownGrace = 3 * time.Second
+
+// waitFor waits for wg, at most d.
+func waitFor(wg *sync.WaitGroup, d time.Duration) {
+	done := make(chan struct{})
+	go func() {
+		wg.Wait()
+		close(done)
+	}()
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-done:
+	case <-t.C:
+	}
 }
 
 // trustedSource reports whether src (ip:port) is in a trusted network.

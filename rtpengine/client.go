@@ -31,6 +31,9 @@ type Client struct {
 	wg        sync.WaitGroup
 	done      chan struct{}
 	closeOnce sync.Once
+	// closing is cancelled by Close so commands in flight end at once.
+	closing     context.Context
+	stopClosing context.CancelFunc
 }
 
 // New validates cfg (after SetDefaults), opens one socket per node and
@@ -56,6 +59,7 @@ func New(cfg Config, log *slog.Logger) (*Client, error) {
 		prefix: hex.EncodeToString(rnd[:]) + "_",
 		done:   make(chan struct{}),
 	}
+	c.closing, c.stopClosing = context.WithCancel(context.Background())
 	for _, nc := range cfg.Nodes {
 		network, hostport, _ := ParseAddress(nc.Address)
 		n := &node{
@@ -125,6 +129,7 @@ func (c *Client) pingAll(ctx context.Context) {
 func (c *Client) Close() error {
 	c.closeOnce.Do(func() {
 		close(c.done)
+		c.stopClosing()
 		for _, n := range c.nodes {
 			n.tr.close()
 		}
@@ -210,9 +215,17 @@ func (c *Client) send(ctx context.Context, n *node, command, cookie string, msg 
 		return Reply{}, ErrClosed
 	default:
 	}
+	// Close ends the wait at once (ErrClosed), without judging the node.
+	ctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	stop := context.AfterFunc(c.closing, func() { cancel(ErrClosed) })
+	defer stop()
 	start := time.Now()
 	body, err := n.exchange(ctx, cookie, msg)
 	if err != nil {
+		if errors.Is(context.Cause(ctx), ErrClosed) {
+			return Reply{}, ErrClosed
+		}
 		if cerr := ctx.Err(); cerr != nil {
 			if !errors.Is(cerr, context.DeadlineExceeded) {
 				return Reply{}, cerr

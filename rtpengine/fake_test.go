@@ -380,3 +380,36 @@ func TestCloseEndsCommands(t *testing.T) {
 		t.Errorf("after close: %v", err)
 	}
 }
+
+// TestCloseEndsCommandsInFlight: Close wakes a command waiting for a reply
+// with ErrClosed at once, without marking the node failed.
+func TestCloseEndsCommandsInFlight(t *testing.T) {
+	srv := rtpenginetest.New(t, "udp")
+	srv.SetFault("offer", rtpenginetest.Fault{DropAll: true})
+	cfg := rtpengine.Config{Nodes: []rtpengine.Node{{Address: srv.Addr()}}, Timeout: 5 * time.Second}
+	c, err := rtpengine.New(cfg, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	errc := make(chan error, 1)
+	go func() {
+		_, err := c.Offer(context.Background(), rtpengine.OfferParams{CallID: "close-1", FromTag: "a", SDP: "v=0\r\n"})
+		errc <- err
+	}()
+	for i := 0; srv.Count("offer") == 0 && i < 200; i++ {
+		time.Sleep(5 * time.Millisecond)
+	}
+	start := time.Now()
+	_ = c.Close()
+	select {
+	case err := <-errc:
+		if !errors.Is(err, rtpengine.ErrClosed) {
+			t.Fatalf("err = %v, want ErrClosed", err)
+		}
+		if d := time.Since(start); d > time.Second {
+			t.Fatalf("offer ended %s after Close", d)
+		}
+	case <-time.After(3 * time.Second):
+		t.Fatal("offer still waiting after Close")
+	}
+}
