@@ -43,7 +43,15 @@ func main() {
 	user := flag.String("user", "100", "Request-URI user routed to -callee")
 	rates := flag.String("rates", "50,100,200,400", "call rates to try (calls/s)")
 	dur := flag.Duration("duration", 5*time.Second, "how long each rate runs")
+	pingNG := flag.String("ping-ng", "", "only wait (at most 10s) until rtpengine answers an ng ping at this address, then exit")
 	flag.Parse()
+	if *pingNG != "" {
+		if err := waitPong(*pingNG, 10*time.Second); err != nil {
+			fmt.Fprintln(os.Stderr, "sigdelay:", err)
+			os.Exit(1)
+		}
+		return
+	}
 	if err := measure(*proxy, *calleeAddr, *user, *rates, *dur); err != nil {
 		fmt.Fprintln(os.Stderr, "sigdelay:", err)
 		os.Exit(1)
@@ -65,7 +73,7 @@ func measure(proxy, calleeAddr, user, rates string, dur time.Duration) error {
 	if err != nil {
 		return err
 	}
-	fmt.Printf("%8s %8s %8s %10s %10s %10s %10s %8s\n", "rate", "calls", "ok", "inv p50", "inv p99", "200 p50", "200 p99", "lost")
+	fmt.Printf("%8s %8s %8s %10s %10s %10s %10s %10s %10s %8s\n", "rate", "calls", "ok", "inv p50", "inv p95", "inv p99", "200 p50", "200 p95", "200 p99", "lost")
 	best := 0
 	for _, rs := range strings.Split(rates, ",") {
 		rate, err := strconv.Atoi(strings.TrimSpace(rs))
@@ -105,7 +113,7 @@ func measure(proxy, calleeAddr, user, rates string, dur time.Duration) error {
 			slices.Sort(d)
 			return fmt.Sprintf("%.2fms", float64(d[int(q*float64(len(d)-1))].Microseconds())/1000)
 		}
-		fmt.Printf("%8d %8d %8d %10s %10s %10s %10s %8d\n", rate, n, len(inv), p(inv, .5), p(inv, .99), p(ok, .5), p(ok, .99), lost)
+		fmt.Printf("%8d %8d %8d %10s %10s %10s %10s %10s %10s %8d\n", rate, n, len(inv), p(inv, .5), p(inv, .95), p(inv, .99), p(ok, .5), p(ok, .95), p(ok, .99), lost)
 		if len(inv) > 0 && lost == 0 {
 			slices.Sort(inv)
 			slices.Sort(ok)
@@ -116,6 +124,28 @@ func measure(proxy, calleeAddr, user, rates string, dur time.Duration) error {
 	}
 	fmt.Printf("highest rate with p99 < 5 ms both ways and no lost call: %d calls/s\n", best)
 	return nil
+}
+
+// waitPong pings rtpengine's ng port until it answers pong, at most d.
+func waitPong(addr string, d time.Duration) error {
+	c, err := net.Dial("udp", addr)
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	buf := make([]byte, 256)
+	end := time.Now().Add(d)
+	for i := 0; time.Now().Before(end); i++ {
+		if _, err := fmt.Fprintf(c, "p%d d7:command4:pinge", i); err != nil {
+			return err
+		}
+		_ = c.SetReadDeadline(time.Now().Add(100 * time.Millisecond))
+		if n, err := c.Read(buf); err == nil && strings.Contains(string(buf[:n]), "pong") {
+			return nil
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	return fmt.Errorf("rtpengine at %s did not answer a ping within %s", addr, d)
 }
 
 // drive sends INVITEs at rate for dur and returns how many.
