@@ -39,8 +39,13 @@ func (g *Gateway) respondError(req *sip.Request, tx sip.ServerTransaction, err e
 		se = status(500, "Server Internal Error", err)
 	}
 	lvl := slog.LevelInfo
-	if se.Code >= 500 {
+	switch {
+	case se.Code >= 500:
 		lvl = slog.LevelWarn
+	case se.Response != nil && (se.Code == 401 || se.Code == 407):
+		// A digest challenge is the normal first step of every
+		// registration and call, not a failure worth an info line.
+		lvl = slog.LevelDebug
 	}
 	if g.log.Enabled(context.Background(), lvl) {
 		g.log.Log(context.Background(), lvl, "request failed", "call_id", callID(req),

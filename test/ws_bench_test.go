@@ -274,9 +274,6 @@ func BenchmarkWSRegister(b *testing.B) {
 	pool := loadPool(b, certFile)
 	for _, transport := range []string{"ws", "wss"} {
 		b.Run(transport, func(b *testing.B) {
-			url := transport + "://" + gw.Addr(b, transport) + "/ws"
-			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
-			defer cancel()
 			var next, failed atomic.Int64
 			var firstErr atomic.Value
 			var wg sync.WaitGroup
@@ -287,11 +284,15 @@ func BenchmarkWSRegister(b *testing.B) {
 				go func() { // owner: this benchmark; waited below
 					defer wg.Done()
 					user := "u" + strconv.Itoa(w)
+					var tc *tls.Config
+					if transport == "wss" {
+						tc = &tls.Config{RootCAs: pool, ServerName: "127.0.0.1", MinVersion: tls.VersionTLS12}
+					}
 					for next.Add(1) <= int64(b.N) {
-						c, err := benchDial(ctx, url, benchSourceIP(w), wsDialOpts{Pool: pool})
+						c, err := dialLean(gw.Addr(b, transport), benchSourceIP(w), "/ws", tc, 10*time.Second)
 						if err == nil {
-							err = c.register(ctx, user, "pw")
-							_ = c.conn.Close(websocket.StatusNormalClosure, "")
+							err = c.register(user, "pw")
+							c.close()
 						}
 						if err != nil {
 							failed.Add(1)
