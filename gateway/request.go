@@ -68,6 +68,16 @@ func (g *Gateway) handle(req *sip.Request, tx sip.ServerTransaction) error {
 		// sipgo matched every CANCEL for a live INVITE transaction already.
 		return status(481, "Call/Transaction Does Not Exist", ErrNoTransaction)
 	}
+	if req.Method == sip.REGISTER && req.Route() == nil {
+		// Handled here, never forwarded: no working copy, no loop hash.
+		if err := sanity(req); err != nil {
+			return err
+		}
+		if mf := req.MaxForwards(); mf != nil && mf.Val() == 0 {
+			return status(483, "Too Many Hops", ErrTooManyHops)
+		}
+		return g.register(req, tx)
+	}
 	p, err := g.prepare(req)
 	if err != nil {
 		return err
@@ -81,7 +91,7 @@ func (g *Gateway) handle(req *sip.Request, tx sip.ServerTransaction) error {
 		return status(501, "Not Implemented", fmt.Errorf("%w: %s", ErrUnknownMethod, req.Method))
 	}
 	switch {
-	case req.Method == sip.REGISTER && fwd.Route() == nil:
+	case req.Method == sip.REGISTER && fwd.Route() == nil: // it named us in a Route
 		return g.register(req, tx)
 	case req.Method == sip.OPTIONS && g.forUs(fwd):
 		return g.options(req, tx)
