@@ -3,9 +3,9 @@ package test
 import (
 	"fmt"
 	"os"
-	"os/exec"
-	"path/filepath"
 	"testing"
+
+	"github.com/sipedge/sipedge/test/sipedgebin"
 )
 
 // sipedgeBin is the path of the sipedge binary under test. TestMain sets it
@@ -17,22 +17,12 @@ func TestMain(m *testing.M) {
 }
 
 func runMain(m *testing.M) int {
-	if bin := os.Getenv("SIPEDGE_BIN"); bin != "" {
-		sipedgeBin = bin
-		return m.Run()
-	}
-	dir, err := os.MkdirTemp("", "sipedge-test-bin-")
+	bin, cleanup, err := sipedgebin.Path()
 	if err != nil {
-		fmt.Fprintln(os.Stderr, "test: temp dir:", err)
+		fmt.Fprintln(os.Stderr, "test:", err)
 		return 1
 	}
-	defer os.RemoveAll(dir)
-	sipedgeBin = filepath.Join(dir, "sipedge")
-	build := exec.Command("go", "build", "-o", sipedgeBin, "github.com/sipedge/sipedge/cmd/sipedge")
-	build.Stdout, build.Stderr = os.Stderr, os.Stderr
-	if err := build.Run(); err != nil {
-		fmt.Fprintln(os.Stderr, "test: building sipedge:", err)
-		return 1
-	}
+	defer cleanup()
+	sipedgeBin = bin
 	return m.Run()
 }

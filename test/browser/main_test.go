@@ -7,9 +7,9 @@ package browser
 import (
 	"fmt"
 	"os"
-	"os/exec"
-	"path/filepath"
 	"testing"
+
+	"github.com/sipedge/sipedge/test/sipedgebin"
 )
 
 // sipedgeBin is the sipedge binary under test: $SIPEDGE_BIN (make test) or
@@ -21,27 +21,17 @@ func TestMain(m *testing.M) {
 }
 
 func runMain(m *testing.M) int {
-	if bin := os.Getenv("SIPEDGE_BIN"); bin != "" {
-		sipedgeBin = bin
-		return m.Run()
-	}
-	if os.Getenv(netnsEnv) != "" {
+	if os.Getenv("SIPEDGE_BIN") == "" && os.Getenv(netnsEnv) != "" {
 		fmt.Fprintln(os.Stderr, "browser: inside the test namespace without SIPEDGE_BIN")
 		return 1
 	}
-	dir, err := os.MkdirTemp("", "sipedge-browser-bin-")
+	bin, cleanup, err := sipedgebin.Path()
 	if err != nil {
-		fmt.Fprintln(os.Stderr, "browser: temp dir:", err)
+		fmt.Fprintln(os.Stderr, "browser:", err)
 		return 1
 	}
-	defer os.RemoveAll(dir)
-	sipedgeBin = filepath.Join(dir, "sipedge")
-	build := exec.Command("go", "build", "-o", sipedgeBin, "github.com/sipedge/sipedge/cmd/sipedge")
-	build.Stdout, build.Stderr = os.Stderr, os.Stderr
-	if err := build.Run(); err != nil {
-		fmt.Fprintln(os.Stderr, "browser: building sipedge:", err)
-		return 1
-	}
+	defer cleanup()
+	sipedgeBin = bin
 	// The namespaced child process reuses this binary.
 	if err := os.Setenv("SIPEDGE_BIN", sipedgeBin); err != nil {
 		fmt.Fprintln(os.Stderr, "browser:", err)

@@ -27,6 +27,8 @@ import (
 	"time"
 
 	"go.yaml.in/yaml/v3"
+
+	"github.com/sipedge/sipedge/rtpengine/rtpenginetest"
 )
 
 const (
@@ -146,31 +148,21 @@ func startProc(t *testing.T, name string, bin string, args ...string) (exited ch
 	return exited, out
 }
 
-// startRTPEngine runs rtpengine in userspace on loopback and returns its ng
-// port once it answers a ping.
+// startRTPEngine runs rtpengine in userspace on loopback
+// (rtpenginetest.StartDaemon) and returns its ng port once it answers a
+// ping.
 func startRTPEngine(t *testing.T) int {
 	t.Helper()
-	ng := freePort(t)
-	base := 30000 + mrand.IntN(200)*100
-	exited, out := startProc(t, "rtpengine", rtpengineBin,
-		"--config-file=none", "--table=-1", "--interface=127.0.0.1",
-		fmt.Sprintf("--listen-ng=127.0.0.1:%d", ng),
-		"--foreground", "--log-stderr", "--log-level=6",
-		fmt.Sprintf("--port-min=%d", base), fmt.Sprintf("--port-max=%d", base+99),
-		"--delete-delay=0", "--num-threads=2")
-	deadline := time.Now().Add(10 * time.Second)
-	for time.Now().Before(deadline) {
-		if reply, err := ngCommand(ng, "d7:command4:pinge", 100*time.Millisecond); err == nil && strings.Contains(reply, "pong") {
-			return ng
-		}
-		select {
-		case <-exited:
-			t.Fatalf("rtpengine exited:\n%s", out.String())
-		case <-time.After(20 * time.Millisecond):
-		}
+	d := rtpenginetest.StartDaemon(t)
+	_, p, err := net.SplitHostPort(strings.TrimPrefix(d.UDP, "udp:"))
+	if err != nil {
+		t.Fatal(err)
 	}
-	t.Fatal("rtpengine did not answer a ping within 10s")
-	return 0
+	port, err := strconv.Atoi(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return port
 }
 
 // ngCommand sends one bencoded ng command and returns the reply after the
