@@ -172,8 +172,10 @@ func (r *run) drive(c net.PacketConn, proxy *net.UDPAddr, user string, rate int,
 	return n
 }
 
-// serveCallee answers every INVITE 200 at once and every BYE 200.
-func (r *run) serveCallee(ctx context.Context, c net.PacketConn) {
+// receive reads SIP messages from c until ctx ends or c fails (its read
+// deadline is set to stop it), passing each parsed one to fn with its
+// source and arrival time.
+func receive(ctx context.Context, c net.PacketConn, fn func(m sip.Message, from net.Addr, at time.Time)) {
 	buf := make([]byte, 65535)
 	p := sip.NewParser()
 	for ctx.Err() == nil {
@@ -181,14 +183,19 @@ func (r *run) serveCallee(ctx context.Context, c net.PacketConn) {
 		if err != nil {
 			return
 		}
-		now := time.Now()
-		m, err := p.ParseSIP(buf[:n])
-		if err != nil {
-			continue
+		at := time.Now()
+		if m, err := p.ParseSIP(buf[:n]); err == nil {
+			fn(m, from, at)
 		}
+	}
+}
+
+// serveCallee answers every INVITE 200 at once and every BYE 200.
+func (r *run) serveCallee(ctx context.Context, c net.PacketConn) {
+	receive(ctx, c, func(m sip.Message, from net.Addr, now time.Time) {
 		req, ok := m.(*sip.Request)
 		if !ok {
-			continue
+			return
 		}
 		var res *sip.Response
 		switch req.Method {
@@ -205,7 +212,7 @@ func (r *run) serveCallee(ctx context.Context, c net.PacketConn) {
 		case sip.BYE:
 			res = sip.NewResponseFromRequest(req, 200, "OK", nil)
 		default:
-			continue
+			return
 		}
 		if req.Method == sip.INVITE {
 			r.mu.Lock()
@@ -215,26 +222,15 @@ func (r *run) serveCallee(ctx context.Context, c net.PacketConn) {
 			r.mu.Unlock()
 		}
 		_, _ = c.WriteTo([]byte(res.String()), from)
-	}
+	})
 }
 
 // serveCaller takes the 200s, sends ACK and BYE along the route set.
 func (r *run) serveCaller(ctx context.Context, c net.PacketConn, proxy *net.UDPAddr) {
-	buf := make([]byte, 65535)
-	p := sip.NewParser()
-	for ctx.Err() == nil {
-		n, _, err := c.ReadFrom(buf)
-		if err != nil {
-			return
-		}
-		now := time.Now()
-		m, err := p.ParseSIP(buf[:n])
-		if err != nil {
-			continue
-		}
+	receive(ctx, c, func(m sip.Message, _ net.Addr, now time.Time) {
 		res, ok := m.(*sip.Response)
 		if !ok || res.StatusCode != 200 || res.CSeq().MethodName != sip.INVITE {
-			continue
+			return
 		}
 		id := res.CallID().Value()
 		r.mu.Lock()
@@ -245,7 +241,7 @@ func (r *run) serveCaller(ctx context.Context, c net.PacketConn, proxy *net.UDPA
 		}
 		r.mu.Unlock()
 		if !first {
-			continue
+			return
 		}
 		var routes []string
 		for _, h := range res.GetHeaders("Record-Route") {
@@ -273,5 +269,5 @@ func (r *run) serveCaller(ctx context.Context, c net.PacketConn, proxy *net.UDPA
 				"Call-ID: "+id, "CSeq: "+seq, "Content-Length: 0", "", "")
 			_, _ = c.WriteTo([]byte(strings.Join(hdr, "\r\n")), proxy)
 		}
-	}
+	})
 }
