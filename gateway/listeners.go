@@ -31,17 +31,7 @@ func (g *Gateway) keepalive() *nat.Keepalive {
 	if kc.Method == nat.MethodOff || kc.Method == "" || g.udpConn == nil {
 		return nil
 	}
-	targets := func() []string {
-		seen := map[string]bool{}
-		var out []string
-		for _, b := range g.reg.Snapshot() {
-			if b.Source.Transport == "udp" && b.Source.NAT && !seen[b.Source.Addr] {
-				seen[b.Source.Addr] = true
-				out = append(out, b.Source.Addr)
-			}
-		}
-		return out
-	}
+	targets := func() []string { return g.reg.NATSources("udp") }
 	send := nat.CRLFSender(g.udpConn)
 	if kc.Method == nat.MethodOptions {
 		send = g.sendOptionsPing

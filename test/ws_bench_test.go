@@ -39,6 +39,8 @@ import (
 //
 //	SIPEDGE_BENCH_CONNS   idle connections to open (default 10000)
 //	SIPEDGE_BENCH_WORKERS concurrent clients for REGISTER/s (default 64)
+//	SIPEDGE_BENCH_SETTLE  seconds the idle connections are held before RSS
+//	                      is read (default 2), with a reading every 10 s
 
 // benchEnv returns the integer environment variable name, or def.
 func benchEnv(name string, def int) int {
@@ -239,9 +241,27 @@ func BenchmarkWSIdleConnections(b *testing.B) {
 		}
 		wg.Wait()
 		setup := time.Since(start)
-		// Let sipedge settle (transactions of the last REGISTERs end).
+		// Let sipedge settle (transactions of the last REGISTERs end),
+		// then follow RSS while the connections stay idle: the runtime
+		// returns the handshakes' freed memory to the OS gradually.
 		pause(2 * time.Second)
 		rssAfter := procStatusKB(pid, "VmRSS")
+		settle := time.Duration(benchEnv("SIPEDGE_BENCH_SETTLE", 0)) * time.Second
+		for waited := 2 * time.Second; waited < settle; {
+			step := min(10*time.Second, settle-waited)
+			pause(step)
+			waited += step
+			rssAfter = procStatusKB(pid, "VmRSS")
+			b.Logf("idle %v: VmRSS %d KiB (%.1f KiB/conn)", waited, rssAfter,
+				float64(rssAfter-rssBefore)/float64(max(n-1-int(failed.Load()), 1)))
+		}
+		if os.Getenv("SIPEDGE_BENCH_GCTRACE") != "" {
+			for _, line := range strings.Split(gw.Log(), "\n") {
+				if strings.HasPrefix(line, "gc ") || strings.Contains(line, "scvg") {
+					b.Log(line)
+				}
+			}
+		}
 		heapAfter, gcs := lastLiveHeapMB(gw)
 		open := n - 1 - int(failed.Load())
 		if failed.Load() > 0 {

@@ -69,3 +69,25 @@ func BenchmarkLookup(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkNATSources measures the keepalive's periodic walk over 10,000
+// bindings of which none is NATed (browsers on WebSocket): it must not
+// copy the store.
+func BenchmarkNATSources(b *testing.B) {
+	r := New(testConfig(), nil, nil)
+	req := sample(b, "jssip_ws.sip")
+	now := time.Now()
+	for i := range 10000 {
+		src := Source{Addr: "203.0.113.1:5000", Transport: "wss", FlowID: fmt.Sprintf("flow-%d", i)}
+		if _, err := r.Register(req, fmt.Sprintf("user%d@example.com", i), src, now); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportAllocs()
+	b.ResetTimer()
+	for range b.N {
+		if got := r.NATSources("udp"); len(got) != 0 {
+			b.Fatalf("NATSources = %d addresses", len(got))
+		}
+	}
+}

@@ -214,3 +214,20 @@ func (s *memoryStore) All() []Binding {
 	}
 	return out
 }
+
+// Each implements Store.
+func (s *memoryStore) Each(fn func(b *Binding) bool) {
+	for i := range s.shards {
+		sh := &s.shards[i]
+		sh.mu.Lock()
+		for _, bs := range sh.aors {
+			for j := range bs {
+				if !fn(&bs[j]) {
+					sh.mu.Unlock()
+					return
+				}
+			}
+		}
+		sh.mu.Unlock()
+	}
+}

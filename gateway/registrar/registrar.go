@@ -245,6 +245,30 @@ func (r *Registrar) Run(ctx context.Context, interval time.Duration) {
 // it periodically.
 func (r *Registrar) Sweep(now time.Time) int { return r.store.Expire(now) }
 
+// NATSources returns the distinct source addresses of the bindings that
+// were registered from behind NAT over transport ("udp" for keepalives).
+// It walks the store without copying it, so a periodic caller costs only
+// the addresses it gets back.
+func (r *Registrar) NATSources(transport string) []string {
+	var out []string
+	var seen map[string]struct{}
+	r.store.Each(func(b *Binding) bool {
+		if !b.Source.NAT || b.Source.Transport != transport {
+			return true
+		}
+		if _, dup := seen[b.Source.Addr]; dup {
+			return true
+		}
+		if seen == nil {
+			seen = make(map[string]struct{})
+		}
+		seen[b.Source.Addr] = struct{}{}
+		out = append(out, b.Source.Addr)
+		return true
+	})
+	return out
+}
+
 // Snapshot returns a copy of all bindings, expired ones not yet swept
 // included (for admin and tests).
 func (r *Registrar) Snapshot() []Binding {

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"slices"
 	"sort"
 	"strings"
 	"testing"
@@ -501,5 +502,45 @@ func TestFlowRefs(t *testing.T) {
 		if strings.Join(got, ",") != strings.Join(s.want, ",") {
 			t.Fatalf("step %d: aors = %v, want %v", i, got, s.want)
 		}
+	}
+}
+
+func TestNATSources(t *testing.T) {
+	natUDP := Source{Addr: "198.51.100.7:40000", Transport: "udp", NAT: true}
+	natTCP := Source{Addr: "198.51.100.8:40001", Transport: "tcp", FlowID: "tcp-9", NAT: true}
+	for _, tt := range []struct {
+		name string
+		regs []struct {
+			file, aor string
+			src       Source
+		}
+		want []string
+	}{
+		{name: "empty"},
+		{name: "no NAT", regs: []struct {
+			file, aor string
+			src       Source
+		}{{"sipp_udp.sip", "alice@example.com", udp}, {"jssip_ws.sip", "bob@example.com", ws1}}},
+		{name: "NATed UDP only, once per address", regs: []struct {
+			file, aor string
+			src       Source
+		}{
+			{"sipp_udp.sip", "alice@example.com", natUDP},
+			{"sipp_udp.sip", "bob@example.com", natUDP},
+			{"multi_q.sip", "carol@example.com", natTCP},
+			{"jssip_ws.sip", "dave@example.com", ws1},
+		}, want: []string{natUDP.Addr}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			r := New(testConfig(), nil, nil)
+			for _, reg := range tt.regs {
+				if _, err := r.Register(sample(t, reg.file), reg.aor, reg.src, t0); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if got := r.NATSources("udp"); !slices.Equal(got, tt.want) {
+				t.Fatalf("NATSources(udp) = %q, want %q", got, tt.want)
+			}
+		})
 	}
 }

@@ -27,4 +27,9 @@ type Store interface {
 	Expire(now time.Time) int
 	// All returns every binding (a snapshot copy).
 	All() []Binding
+	// Each calls fn with every binding, expired ones not yet swept
+	// included, until fn returns false; nothing is copied. fn runs under
+	// the store's lock: it must be fast, must not call the store, and must
+	// not keep or modify the binding.
+	Each(fn func(b *Binding) bool)
 }
