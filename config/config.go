@@ -43,6 +43,30 @@ type Config struct {
 
 	// Log sets the log output.
 	Log Log `yaml:"log"`
+
+	// Runtime sets how much memory the Go runtime may hold (the analogue of
+	// Kamailio's -m/-M).
+	Runtime Runtime `yaml:"runtime"`
+}
+
+// Runtime tunes the Go garbage collector. The defaults leave Go's own
+// pacing: the heap may grow to twice the live data between collections, so
+// the resident size (RSS) is about twice what the connections and calls
+// really hold. A memory limit makes the collector work harder instead as
+// the process approaches it.
+type Runtime struct {
+	// MemoryLimitMB is a soft limit, in MiB, on all memory the Go runtime
+	// holds (heap, stacks, runtime metadata). Near it the collector runs
+	// more often and returns freed memory to the OS; it is not a hard cap
+	// (live data beyond it is kept, the collector then spends up to half
+	// the CPU). Set it to the memory you give sipedge, minus headroom.
+	// 0 (default) = none, or the GOMEMLIMIT environment variable if set.
+	MemoryLimitMB int64 `yaml:"memory_limit_mb"`
+	// GCPercent is the heap growth, in percent of the live heap, that
+	// triggers a collection. Lower saves memory and costs CPU. -1 turns
+	// collection off until MemoryLimitMB is reached (needs a limit).
+	// 0 (default) = Go's default 100, or the GOGC environment variable.
+	GCPercent int `yaml:"gc_percent"`
 }
 
 // Log configures log/slog output on standard error.

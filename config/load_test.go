@@ -80,6 +80,8 @@ func TestLoadBroken(t *testing.T) {
 			"testdata/broken.yaml:12: auth.algorithms[0] (SHA-1): must be MD5 or SHA-256",
 			"testdata/broken.yaml:13: invite_timeout (1ms): must be >= 100ms",
 			"testdata/broken.yaml:14: log.level (loud):",
+			"testdata/broken.yaml:15: runtime.memory_limit_mb (-5): must be >= 0",
+			"testdata/broken.yaml:15: runtime.gc_percent (-3): must be -1 (off), 0 (default) or a positive percentage",
 		}},
 		{"testdata/unknown-key.yaml", []string{`testdata/unknown-key.yaml:3: unknown field "rutes"`}},
 	}
@@ -126,4 +128,33 @@ func FuzzParse(f *testing.F) {
 	f.Fuzz(func(t *testing.T, b []byte) {
 		_, _ = Parse("fuzz.yaml", b)
 	})
+}
+
+func TestValidateRuntime(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		rt   Runtime
+		want string // "" = valid
+	}{
+		{"defaults", Runtime{}, ""},
+		{"limit only", Runtime{MemoryLimitMB: 512}, ""},
+		{"limit and off", Runtime{MemoryLimitMB: 512, GCPercent: -1}, ""},
+		{"lower percent", Runtime{GCPercent: 50}, ""},
+		{"negative limit", Runtime{MemoryLimitMB: -1}, "runtime.memory_limit_mb (-1): must be >= 0"},
+		{"off without limit", Runtime{GCPercent: -1}, "runtime.gc_percent (-1): -1 turns collection off: it needs runtime.memory_limit_mb"},
+		{"bad percent", Runtime{GCPercent: -7}, "runtime.gc_percent (-7): must be -1 (off)"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c := Config{Listen: []string{"udp://127.0.0.1:5060"}, Runtime: tc.rt}
+			c.Gateway.Domains = []string{"example.test"}
+			c.SetDefaults()
+			err := c.Validate()
+			switch {
+			case tc.want == "" && err != nil:
+				t.Fatalf("Validate() = %v, want nil", err)
+			case tc.want != "" && (err == nil || !strings.Contains(err.Error(), tc.want)):
+				t.Fatalf("Validate() = %v, want %q", err, tc.want)
+			}
+		})
+	}
 }

@@ -52,5 +52,14 @@ func (c *Config) Validate() error {
 	default:
 		l.Add("log.format", c.Log.Format, "must be text or json")
 	}
+	if c.Runtime.MemoryLimitMB < 0 {
+		l.Add("runtime.memory_limit_mb", c.Runtime.MemoryLimitMB, "must be >= 0 (0 = no limit)")
+	}
+	switch gc := c.Runtime.GCPercent; {
+	case gc < -1:
+		l.Add("runtime.gc_percent", gc, "must be -1 (off), 0 (default) or a positive percentage")
+	case gc == -1 && c.Runtime.MemoryLimitMB <= 0:
+		l.Add("runtime.gc_percent", gc, "-1 turns collection off: it needs runtime.memory_limit_mb")
+	}
 	return l.Err()
 }

@@ -38,6 +38,7 @@ type proxyConfig struct {
 	NAT           map[string]any // the nat: section as written (keepalive)
 	RTPEngine     map[string]any // the rtpengine: section as written (nodes, timeout)
 	Media         map[string]any // the media: section as written (dtmf, ...)
+	Runtime       map[string]any // the runtime: section as written (memory_limit_mb, gc_percent)
 }
 
 // proxyRoute is one entry of routes: a Request-URI user regex (empty: all)
@@ -106,6 +107,9 @@ func (c proxyConfig) yaml(t testing.TB) []byte {
 	}
 	if len(c.NAT) > 0 {
 		doc["nat"] = c.NAT
+	}
+	if len(c.Runtime) > 0 {
+		doc["runtime"] = c.Runtime
 	}
 	if len(c.RTPEngine) > 0 {
 		doc["rtpengine"] = c.RTPEngine

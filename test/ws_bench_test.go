@@ -39,6 +39,7 @@ import (
 //
 //	SIPEDGE_BENCH_CONNS   idle connections to open (default 10000)
 //	SIPEDGE_BENCH_WORKERS concurrent clients for REGISTER/s (default 64)
+//	SIPEDGE_BENCH_MEMLIMIT_MB sipedge's runtime.memory_limit_mb (default: none)
 //	SIPEDGE_BENCH_SETTLE  seconds the idle connections are held before RSS
 //	                      is read (default 2), with a reading every 10 s
 
@@ -63,7 +64,12 @@ func benchEdge(b *testing.B, users int) (*sipedgeProc, string) {
 	for i := range users {
 		u["u"+strconv.Itoa(i)] = "pw"
 	}
+	var rt map[string]any
+	if mb := benchEnv("SIPEDGE_BENCH_MEMLIMIT_MB", 0); mb > 0 {
+		rt = map[string]any{"memory_limit_mb": mb}
+	}
 	gw := startSipedge(b, proxyConfig{
+		Runtime:    rt,
 		Listen:     []string{"udp://127.0.0.1:0", "ws://127.0.0.1:0/ws", "wss://127.0.0.1:0/ws"},
 		Users:      u,
 		Algorithms: []string{"MD5"},
@@ -78,6 +84,9 @@ func benchEdge(b *testing.B, users int) (*sipedgeProc, string) {
 			"idle_timeout":  "1h",
 		},
 	})
+	if rt != nil && !strings.Contains(gw.Log(), "msg=runtime memory_limit_mb=") {
+		b.Fatalf("sipedge did not log its runtime settings:\n%s", gw.Log())
+	}
 	return gw, certFile
 }
 

@@ -12,6 +12,7 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"runtime/debug"
 	"syscall"
 
 	"github.com/emiago/sipgo/sip"
@@ -89,6 +90,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 // serve wires the configuration into the gateway and runs it.
 func serve(ctx context.Context, cfg *config.Config, stderr io.Writer) error {
 	log := newLogger(cfg.Log, stderr)
+	applyRuntime(cfg.Runtime, log)
 	deps := gateway.Deps{Logger: log, WS: cfg.WS, NAT: cfg.NAT, HTTP: webdemo.Handler()}
 	for _, l := range cfg.Listeners() {
 		deps.Listeners = append(deps.Listeners, gateway.Listener{Transport: l.Scheme, Addr: l.Addr, Path: l.Path})
@@ -129,6 +131,20 @@ func serve(ctx context.Context, cfg *config.Config, stderr io.Writer) error {
 		return err
 	}
 	return gw.Run(ctx)
+}
+
+// applyRuntime sets the garbage collector's memory limit and percentage
+// from the configuration; zero values leave Go's (and GOMEMLIMIT/GOGC's).
+func applyRuntime(c config.Runtime, log *slog.Logger) {
+	if c.MemoryLimitMB > 0 {
+		debug.SetMemoryLimit(c.MemoryLimitMB << 20)
+	}
+	if c.GCPercent != 0 {
+		debug.SetGCPercent(c.GCPercent)
+	}
+	if c.MemoryLimitMB > 0 || c.GCPercent != 0 {
+		log.Info("runtime", "memory_limit_mb", c.MemoryLimitMB, "gc_percent", c.GCPercent)
+	}
 }
 
 func newLogger(c config.Log, w io.Writer) *slog.Logger {
