@@ -34,11 +34,12 @@ const (
 	natPortMax   = 29999          // so the public port always differs from natClientSIP
 )
 
-// natRuleset is the router's nftables configuration: masquerade what the
-// private network sends out of the WAN side, with the source port mapped
-// into natPortMin-natPortMax, and forward from the WAN only what belongs
-// to a connection the LAN opened, as a home router does.
-var natRuleset = fmt.Sprintf(`table ip nat {
+// natRuleset returns the router's nftables configuration: masquerade what
+// the private network sends out of the WAN side, with the source port
+// mapped into natPortMin-natPortMax, and forward from the WAN only what
+// belongs to a connection the LAN opened, as a home router does.
+func natRuleset() string {
+	return fmt.Sprintf(`table ip nat {
 	chain postrouting {
 		type nat hook postrouting priority srcnat; policy accept;
 		oifname "wan0" ip saddr 10.0.0.0/24 meta l4proto { udp, tcp } masquerade to :%d-%d
@@ -52,6 +53,7 @@ table ip filter {
 	}
 }
 `, natPortMin, natPortMax)
+}
 
 // unshareNetArgs returns the unshare(1) options that make a new network
 // namespace: root may do it directly; anyone else needs a user namespace
@@ -221,7 +223,7 @@ func newNATLab(t *testing.T) *natLab {
 	r.run(t, nil, "ip", "addr", "add", natRouterLAN+"/24", "dev", "lan0")
 	r.run(t, nil, "ip", "link", "set", "lan0", "up")
 	r.run(t, nil, "sysctl", "-q", "-w", "net.ipv4.ip_forward=1")
-	r.run(t, strings.NewReader(natRuleset), "nft", "-f", "-")
+	r.run(t, strings.NewReader(natRuleset()), "nft", "-f", "-")
 
 	c.run(t, nil, "ip", "link", "set", "lo", "up")
 	c.run(t, nil, "ip", "addr", "add", natClientIP+"/24", "dev", "eth0")
