@@ -3,8 +3,9 @@
 # Debian packages by name (apt-get), Go tools by module path (go install).
 set -euo pipefail
 
-# chromium (+ a font for screenshots) runs the browser test; util-linux has unshare.
-pkgs=(sip-tester rtpengine-daemon kamailio openssl iproute2 procps chromium fonts-dejavu-core util-linux)
+# chromium (+ a font for screenshots) runs the browser test; util-linux has unshare
+# and nsenter, nftables the NAT of TestNATMasquerade.
+pkgs=(sip-tester rtpengine-daemon kamailio openssl iproute2 procps chromium fonts-dejavu-core util-linux nftables)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

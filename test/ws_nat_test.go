@@ -20,8 +20,8 @@ import (
 const netnsEnv = "SIPEDGE_TEST_NETNS"
 
 // inNetns re-runs the calling test (by name) in a new network namespace
-// that has only a loopback interface (unshare -n, which needs root), and
-// reports whether the caller is already inside it. Outside, it runs the
+// that has only a loopback interface (unshare -n as root, else unshare -rn),
+// and reports whether the caller is already inside it. Outside, it runs the
 // child, logs its output, fails the test if the child failed, and returns
 // false: the caller returns. Tests that put private or documentation
 // addresses (192.168.x, 192.0.2.x) into SIP messages run there, so that a
@@ -41,15 +41,16 @@ func inNetns(t *testing.T) bool {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cmd := exec.CommandContext(ctx, "unshare", "--net", "--", "sh", "-c", `ip link set lo up && exec "$@"`, "sh",
+	args := append(unshareNetArgs(), "--", "sh", "-c", `ip link set lo up && exec "$@"`, "sh",
 		self, "-test.run", "^"+t.Name()+"$", "-test.count=1", "-test.v")
+	cmd := exec.CommandContext(ctx, "unshare", args...)
 	cmd.Env = append(os.Environ(), netnsEnv+"=1", "SIPEDGE_BIN="+sipedgeBin)
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out
 	err = cmd.Run()
 	t.Logf("in a private network namespace:\n%s", out.String())
 	if err != nil {
-		t.Fatalf("%s in a private network namespace (unshare --net, needs root): %v", t.Name(), err)
+		t.Fatalf("%s in a private network namespace (unshare %s: needs root, or user namespaces for unshare -rn): %v", t.Name(), strings.Join(unshareNetArgs(), " "), err)
 	}
 	if !strings.Contains(out.String(), "--- PASS: "+t.Name()) {
 		t.Fatalf("%s did not pass in the network namespace", t.Name())
