@@ -4,7 +4,7 @@
 # connection) and REGISTER/s over WS and WSS with a new connection per
 # registration. Figures go to docs/benchmarks.md (## WebSocket edge).
 #
-#   CONNS=10000 REGS=5000 WORKERS=64 test/bench/ws.sh
+#   CONNS=10000 REGS=5000 WORKERS=64 SETTLE=32 test/bench/ws.sh
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
@@ -25,9 +25,19 @@ if [ ! -x "$bin" ]; then
 fi
 export SIPEDGE_BIN="$bin"
 
-echo "== $CONNS idle registered WSS connections"
-SIPEDGE_BENCH_CONNS="$CONNS" go test -run '^$' -bench '^BenchmarkWSIdleConnections$' -benchtime=1x -timeout 15m ./test/ \
-  | grep -v 'level=INFO'
+# Idle connections are held SETTLE seconds (RSS printed every 10 s), once with
+# Go's default GC pacing and once with a memory budget of 16 KiB per
+# connection (runtime.memory_limit_mb = CONNS x 16 KiB).
+SETTLE="${SETTLE:-32}"
+budget=$((CONNS * 16 / 1024))
+echo "== $CONNS idle registered WSS connections, default GC pacing"
+SIPEDGE_BENCH_CONNS="$CONNS" SIPEDGE_BENCH_SETTLE="$SETTLE" \
+  go test -v -run '^$' -bench '^BenchmarkWSIdleConnections$' -benchtime=1x -timeout 15m ./test/ \
+  | grep -E 'idle |WSS connections|^Benchmark|^(ok|FAIL|---)'
+echo "== $CONNS idle registered WSS connections, runtime.memory_limit_mb: $budget"
+SIPEDGE_BENCH_CONNS="$CONNS" SIPEDGE_BENCH_SETTLE="$SETTLE" SIPEDGE_BENCH_MEMLIMIT_MB="$budget" \
+  go test -v -run '^$' -bench '^BenchmarkWSIdleConnections$' -benchtime=1x -timeout 15m ./test/ \
+  | grep -E 'idle |WSS connections|^Benchmark|^(ok|FAIL|---)'
 echo "== REGISTER/s, new connection per registration, $WORKERS clients, $REGS registrations"
 SIPEDGE_BENCH_WORKERS="$WORKERS" go test -run '^$' -bench '^BenchmarkWSRegister$' -benchtime="${REGS}x" -count=3 -timeout 15m ./test/ \
   | grep -v 'level=INFO'
