@@ -94,8 +94,9 @@ func benchEdge(b *testing.B, users int) (*sipedgeProc, string) {
 //	SIPEDGE_BENCH_TARGET_PATH upgrade path (default /ws)
 //	SIPEDGE_BENCH_TARGET_CERT PEM certificate to trust for wss://
 //	SIPEDGE_BENCH_TARGET_PIDS its process ids (space or comma separated);
-//	                          memory is summed over them and all their
-//	                          descendants (Kamailio forks its workers)
+//	                          memory and CPU time are summed over them and
+//	                          all their descendants (Kamailio forks its
+//	                          workers)
 type benchTarget struct {
 	addr  map[string]string // transport (ws, wss) -> host:port
 	path  string
@@ -501,6 +502,29 @@ func benchIdleExternal(b *testing.B, t *benchTarget, n int) {
 	}
 }
 
+// treeCPU returns the user plus system CPU time of roots and their
+// descendants (/proc/PID/stat, clock ticks of 10 ms).
+func treeCPU(roots []int) time.Duration {
+	var ticks int64
+	for _, pid := range procTree(roots) {
+		data, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+		if err != nil {
+			continue
+		}
+		// Fields after the command name (which may hold spaces): state is
+		// field 3, utime and stime are 14 and 15.
+		s := string(data)
+		f := strings.Fields(s[strings.LastIndexByte(s, ')')+1:])
+		if len(f) < 13 {
+			continue
+		}
+		u, _ := strconv.ParseInt(f[11], 10, 64)
+		st, _ := strconv.ParseInt(f[12], 10, 64)
+		ticks += u + st
+	}
+	return time.Duration(ticks) * 10 * time.Millisecond
+}
+
 // BenchmarkWSRegister measures REGISTER/s with a new connection per
 // registration: SIPEDGE_BENCH_WORKERS clients each loop dial, REGISTER
 // (401, then 200 with digest), close. b.N is the number of registrations.
@@ -530,6 +554,10 @@ func BenchmarkWSRegister(b *testing.B) {
 			var firstErr error // errors differ in type: atomic.Value would panic
 			var once sync.Once
 			var wg sync.WaitGroup
+			var cpu0 time.Duration
+			if target != nil {
+				cpu0 = treeCPU(target.roots)
+			}
 			b.ResetTimer()
 			start := time.Now()
 			for w := range workers {
@@ -561,6 +589,9 @@ func BenchmarkWSRegister(b *testing.B) {
 				b.Errorf("%d of %d registrations failed, first: %v", f, b.N, firstErr)
 			}
 			b.ReportMetric(float64(b.N)/elapsed.Seconds(), "reg/s")
+			if target != nil && len(target.roots) > 0 {
+				b.ReportMetric(float64((treeCPU(target.roots)-cpu0).Microseconds())/float64(b.N), "µs-target-cpu/reg")
+			}
 		})
 	}
 }

@@ -14,8 +14,11 @@
 #
 # Environment: CONNS (10000), REGS (5000), WORKERS (64), BENCHES
 # ("idle register"), TCP_WORKERS Kamailio's tcp_children (4), KAM_SHM and
-# KAM_PKG its shared and per-process memory in MB (2048, 32), SIPEDGE_BIN
-# (bin/sipedge; the test binary wants one even when it does not start it).
+# KAM_PKG its shared and per-process memory in MB (2048, 32), KAM_MEM its
+# memory manager (-x: qm, the packaged default, fm or tlsf),
+# KAM_TLS_FORK_FIX=0 runs Kamailio without kamailio-tls-fork.c (to see the
+# OpenSSL 3 crash it works around), SIPEDGE_BIN (bin/sipedge; the test
+# binary wants one even when it does not start it).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 here="$PWD/test/bench"
@@ -27,6 +30,8 @@ BENCHES="${BENCHES:-idle register}"
 TCP_WORKERS="${TCP_WORKERS:-4}"
 KAM_SHM="${KAM_SHM:-2048}"
 KAM_PKG="${KAM_PKG:-32}"
+KAM_MEM="${KAM_MEM:-qm}"
+KAM_TLS_FORK_FIX="${KAM_TLS_FORK_FIX:-1}"
 moddir=/usr/lib/x86_64-linux-gnu/kamailio/modules
 
 for f in /usr/sbin/kamailio "$moddir/websocket.so" "$moddir/tls.so" /usr/bin/openssl /usr/bin/gcc; do
@@ -105,8 +110,10 @@ start_kamailio() {
   local ws wss
   ws="$(free_port)"; wss="$(free_port)"
   mkdir -p "$work/run-$1"
-  LD_PRELOAD="$work/kamailio-tls-fork.so" /usr/sbin/kamailio -DD -E -f "$here/kamailio-ws.cfg" \
-    -Y "$work/run-$1" -w "$work/run-$1" -m "$KAM_SHM" -M "$KAM_PKG" \
+  local preload="$work/kamailio-tls-fork.so"
+  [ "$KAM_TLS_FORK_FIX" = 1 ] || preload=""
+  LD_PRELOAD="$preload" /usr/sbin/kamailio -DD -E -f "$here/kamailio-ws.cfg" \
+    -Y "$work/run-$1" -w "$work/run-$1" -x "$KAM_MEM" -m "$KAM_SHM" -M "$KAM_PKG" \
     -A "WS_LISTEN=tcp:127.0.0.1:$ws" -A "WSS_LISTEN=tls:127.0.0.1:$wss" -A "TLS_CFG=\"$work/tls.cfg\"" \
     -A "USERS=$(( CONNS > WORKERS ? CONNS : WORKERS ))" -A "TCP_WORKERS=$TCP_WORKERS" \
     >"$work/kamailio-$1.log" 2>&1 &
@@ -129,7 +136,7 @@ check_kamailio() {
 status=0
 for bench in $BENCHES; do
   start_kamailio "$bench"
-  echo "== kamailio $(/usr/sbin/kamailio -v | head -1 | awk '{print $3}') pid $kam_pid, tcp_children $TCP_WORKERS, -m $KAM_SHM -M $KAM_PKG"
+  echo "== kamailio $(/usr/sbin/kamailio -v | head -1 | awk '{print $3}') pid $kam_pid, tcp_children $TCP_WORKERS, -x $KAM_MEM -m $KAM_SHM -M $KAM_PKG, tls fork fix $KAM_TLS_FORK_FIX"
   case $bench in
     idle)
       echo "== $CONNS idle registered WSS connections"
