@@ -5,7 +5,8 @@ set -euo pipefail
 
 # chromium (+ a font for screenshots) runs the browser test; util-linux has unshare
 # and nsenter, nftables the NAT of TestNATMasquerade.
-pkgs=(sip-tester rtpengine-daemon kamailio openssl iproute2 procps chromium fonts-dejavu-core util-linux nftables)
+# kamailio-*-modules and gcc: the Kamailio WebSocket peer (test/bench/kamailio-ws.sh).
+pkgs=(sip-tester rtpengine-daemon kamailio kamailio-websocket-modules kamailio-tls-modules gcc openssl iproute2 procps chromium fonts-dejavu-core util-linux nftables)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -42,6 +42,10 @@ import (
 //	SIPEDGE_BENCH_MEMLIMIT_MB sipedge's runtime.memory_limit_mb (default: none)
 //	SIPEDGE_BENCH_SETTLE  seconds the idle connections are held before RSS
 //	                      is read (default 2), with a reading every 10 s
+//
+// With SIPEDGE_BENCH_TARGET_WS or SIPEDGE_BENCH_TARGET_WSS set, the same
+// two benchmarks measure that external edge instead of starting sipedge
+// (Kamailio: test/bench/kamailio-ws.sh); see benchTarget.
 
 // benchEnv returns the integer environment variable name, or def.
 func benchEnv(name string, def int) int {
@@ -88,6 +92,152 @@ func benchEdge(b *testing.B, users int) (*sipedgeProc, string) {
 		b.Fatalf("sipedge did not log its runtime settings:\n%s", gw.Log())
 	}
 	return gw, certFile
+}
+
+// benchTarget is an external WebSocket edge that the benchmarks measure
+// instead of sipedge, with the same load generators, so that figures
+// compare like for like. Its users are u0..uN with password "pw".
+//
+//	SIPEDGE_BENCH_TARGET_WS   host:port of its ws:// listener
+//	SIPEDGE_BENCH_TARGET_WSS  host:port of its wss:// listener
+//	SIPEDGE_BENCH_TARGET_PATH upgrade path (default /ws)
+//	SIPEDGE_BENCH_TARGET_CERT PEM certificate to trust for wss://
+//	SIPEDGE_BENCH_TARGET_PIDS its process ids (space or comma separated);
+//	                          memory and CPU time are summed over them and
+//	                          all their descendants (Kamailio forks its
+//	                          workers)
+type benchTarget struct {
+	addr  map[string]string // transport (ws, wss) -> host:port
+	path  string
+	pool  *x509.CertPool // nil without SIPEDGE_BENCH_TARGET_CERT
+	roots []int
+}
+
+// externalTarget returns the target the environment names, or nil when
+// the benchmarks are to start sipedge.
+func externalTarget(b *testing.B) *benchTarget {
+	b.Helper()
+	t := &benchTarget{addr: map[string]string{}, path: os.Getenv("SIPEDGE_BENCH_TARGET_PATH")}
+	for _, tr := range []string{"ws", "wss"} {
+		if a := os.Getenv("SIPEDGE_BENCH_TARGET_" + strings.ToUpper(tr)); a != "" {
+			t.addr[tr] = a
+		}
+	}
+	if len(t.addr) == 0 {
+		return nil
+	}
+	if t.path == "" {
+		t.path = "/ws"
+	}
+	if f := os.Getenv("SIPEDGE_BENCH_TARGET_CERT"); f != "" {
+		t.pool = loadPool(b, f)
+	}
+	for _, f := range strings.FieldsFunc(os.Getenv("SIPEDGE_BENCH_TARGET_PIDS"), func(r rune) bool { return r == ',' || r == ' ' }) {
+		pid, err := strconv.Atoi(f)
+		if err != nil || pid <= 0 {
+			b.Fatalf("SIPEDGE_BENCH_TARGET_PIDS: %q is not a process id", f)
+		}
+		t.roots = append(t.roots, pid)
+	}
+	return t
+}
+
+// need returns the target's address for transport, failing b when the
+// environment gives none (or, for wss, no certificate to trust).
+func (t *benchTarget) need(b testing.TB, transport string) string {
+	b.Helper()
+	a, ok := t.addr[transport]
+	if !ok {
+		b.Fatalf("SIPEDGE_BENCH_TARGET_%s is not set", strings.ToUpper(transport))
+	}
+	if transport == "wss" && t.pool == nil {
+		b.Fatal("SIPEDGE_BENCH_TARGET_CERT is not set")
+	}
+	return a
+}
+
+// checkAuth fails b unless the target refuses a wrong password and
+// accepts the right one over transport: a peer that skipped the digest
+// check would look faster than it is.
+func (t *benchTarget) checkAuth(b *testing.B, transport string, tc *tls.Config) {
+	b.Helper()
+	for _, pw := range []string{"wrong", "pw"} {
+		c, err := dialLean(t.need(b, transport), "127.0.0.1", t.path, tc, 10*time.Second)
+		if err != nil {
+			b.Fatalf("%s: %v", transport, err)
+		}
+		err = c.register("u0", pw)
+		c.close()
+		if pw == "pw" && err != nil {
+			b.Fatalf("%s: register u0: %v", transport, err)
+		}
+		if pw != "pw" && err == nil {
+			b.Fatalf("%s: register u0 with a wrong password succeeded", transport)
+		}
+	}
+}
+
+// procTree returns roots and all their descendants, from
+// /proc/PID/task/TID/children (at most 4096 processes).
+func procTree(roots []int) []int {
+	seen := map[int]bool{}
+	queue := append([]int(nil), roots...)
+	var out []int
+	for len(queue) > 0 && len(out) < 4096 {
+		pid := queue[0]
+		queue = queue[1:]
+		if seen[pid] {
+			continue
+		}
+		seen[pid] = true
+		out = append(out, pid)
+		tasks, _ := filepath.Glob(fmt.Sprintf("/proc/%d/task/*/children", pid))
+		for _, f := range tasks {
+			data, _ := os.ReadFile(f)
+			for _, c := range strings.Fields(string(data)) {
+				if n, err := strconv.Atoi(c); err == nil {
+					queue = append(queue, n)
+				}
+			}
+		}
+	}
+	return out
+}
+
+// treeMem is the memory of a process tree, KiB.
+type treeMem struct {
+	pss, rss, procs int
+}
+
+// readTreeMem sums Pss and Rss of /proc/PID/smaps_rollup over roots and
+// their descendants. Pss charges each shared page (Kamailio's shared
+// memory is mapped by every worker) once in all, split over its mappers,
+// so the sum counts it once; the Rss sum counts it in every process.
+func readTreeMem(roots []int) treeMem {
+	var m treeMem
+	for _, pid := range procTree(roots) {
+		f, err := os.Open(fmt.Sprintf("/proc/%d/smaps_rollup", pid))
+		if err != nil {
+			continue
+		}
+		sc := bufio.NewScanner(f)
+		for sc.Scan() {
+			k, v, ok := strings.Cut(sc.Text(), ":")
+			if !ok {
+				continue
+			}
+			n, _ := strconv.Atoi(strings.TrimSuffix(strings.TrimSpace(v), " kB"))
+			switch k {
+			case "Pss":
+				m.pss += n
+			case "Rss":
+				m.rss += n
+			}
+		}
+		_ = f.Close()
+		m.procs++
+	}
+	return m
 }
 
 // benchWS is a bare client: dial, REGISTER with the digest round, and
@@ -206,6 +356,10 @@ func lastLiveHeapMB(p *sipedgeProc) (int, int) {
 // connection. Run with -benchtime=1x.
 func BenchmarkWSIdleConnections(b *testing.B) {
 	n := benchEnv("SIPEDGE_BENCH_CONNS", 10000)
+	if t := externalTarget(b); t != nil {
+		benchIdleExternal(b, t, n)
+		return
+	}
 	b.Setenv("GODEBUG", "gctrace=1")
 	gw, certFile := benchEdge(b, n)
 	pool := loadPool(b, certFile)
@@ -224,31 +378,8 @@ func BenchmarkWSIdleConnections(b *testing.B) {
 		}
 		rssBefore := procStatusKB(pid, "VmRSS")
 		heapBefore, _ := lastLiveHeapMB(gw)
-		conns := make([]*benchWS, n)
-		var failed atomic.Int64
-		var firstErr atomic.Value
-		sem := make(chan struct{}, 64)
-		var wg sync.WaitGroup
 		start := time.Now()
-		for i := 1; i < n; i++ {
-			sem <- struct{}{}
-			wg.Add(1)
-			go func() { // owner: this loop; waited below
-				defer wg.Done()
-				defer func() { <-sem }()
-				c, err := benchDial(ctx, url, benchSourceIP(i), wsDialOpts{Pool: pool})
-				if err == nil {
-					err = c.register(ctx, "u"+strconv.Itoa(i), "pw")
-				}
-				if err != nil {
-					failed.Add(1)
-					firstErr.CompareAndSwap(nil, err)
-					return
-				}
-				conns[i] = c
-			}()
-		}
-		wg.Wait()
+		conns, failed, firstErr := openIdleConns(ctx, url, pool, n)
 		setup := time.Since(start)
 		// Let sipedge settle (transactions of the last REGISTERs end),
 		// then follow RSS while the connections stay idle: the runtime
@@ -262,7 +393,7 @@ func BenchmarkWSIdleConnections(b *testing.B) {
 			waited += step
 			rssAfter = procStatusKB(pid, "VmRSS")
 			b.Logf("idle %v: VmRSS %d KiB (%.1f KiB/conn)", waited, rssAfter,
-				float64(rssAfter-rssBefore)/float64(max(n-1-int(failed.Load()), 1)))
+				float64(rssAfter-rssBefore)/float64(max(n-1-failed, 1)))
 		}
 		if os.Getenv("SIPEDGE_BENCH_GCTRACE") != "" {
 			for _, line := range strings.Split(gw.Log(), "\n") {
@@ -272,9 +403,9 @@ func BenchmarkWSIdleConnections(b *testing.B) {
 			}
 		}
 		heapAfter, gcs := lastLiveHeapMB(gw)
-		open := n - 1 - int(failed.Load())
-		if failed.Load() > 0 {
-			b.Errorf("%d of %d connections failed, first: %v", failed.Load(), n-1, firstErr.Load())
+		open := n - 1 - failed
+		if failed > 0 {
+			b.Errorf("%d of %d connections failed, first: %v", failed, n-1, firstErr)
 		}
 		b.ReportMetric(float64(open), "conns")
 		if open > 0 {
@@ -294,18 +425,148 @@ func BenchmarkWSIdleConnections(b *testing.B) {
 	}
 }
 
+// openIdleConns opens connections 1..n-1 to url (64 at a time), each
+// registered as its own user u<i>, and returns them (nil where one
+// failed), how many failed and the first error.
+func openIdleConns(ctx context.Context, url string, pool *x509.CertPool, n int) ([]*benchWS, int, error) {
+	conns := make([]*benchWS, n)
+	var failed atomic.Int64
+	var firstErr error // errors differ in type: atomic.Value would panic
+	var once sync.Once
+	sem := make(chan struct{}, 64)
+	var wg sync.WaitGroup
+	for i := 1; i < n; i++ {
+		sem <- struct{}{}
+		wg.Add(1)
+		go func() { // owner: this loop; waited below
+			defer wg.Done()
+			defer func() { <-sem }()
+			c, err := benchDial(ctx, url, benchSourceIP(i), wsDialOpts{Pool: pool})
+			if err == nil {
+				err = c.register(ctx, "u"+strconv.Itoa(i), "pw")
+			}
+			if err != nil {
+				failed.Add(1)
+				once.Do(func() { firstErr = err })
+				return
+			}
+			conns[i] = c
+		}()
+	}
+	wg.Wait()
+	return conns, int(failed.Load()), firstErr
+}
+
+// benchIdleExternal is BenchmarkWSIdleConnections against an external
+// target: the memory figure is the Pss summed over its processes
+// (SIPEDGE_BENCH_TARGET_PIDS and their descendants) after minus before.
+func benchIdleExternal(b *testing.B, t *benchTarget, n int) {
+	url := "wss://" + t.need(b, "wss") + t.path
+	if len(t.roots) == 0 {
+		b.Fatal("SIPEDGE_BENCH_TARGET_PIDS is not set")
+	}
+	for range b.N {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
+		warm, err := benchDial(ctx, url, benchSourceIP(0), wsDialOpts{Pool: t.pool})
+		if err != nil {
+			b.Fatal(err)
+		}
+		if err := warm.register(ctx, "u0", "pw"); err != nil {
+			b.Fatal(err)
+		}
+		before := readTreeMem(t.roots)
+		start := time.Now()
+		conns, failed, firstErr := openIdleConns(ctx, url, t.pool, n)
+		setup := time.Since(start)
+		pause(2 * time.Second)
+		after := readTreeMem(t.roots)
+		settle := time.Duration(benchEnv("SIPEDGE_BENCH_SETTLE", 0)) * time.Second
+		for waited := 2 * time.Second; waited < settle; {
+			step := min(10*time.Second, settle-waited)
+			pause(step)
+			waited += step
+			after = readTreeMem(t.roots)
+			b.Logf("idle %v: Pss %d KiB (%.1f KiB/conn)", waited, after.pss,
+				float64(after.pss-before.pss)/float64(max(n-1-failed, 1)))
+		}
+		open := n - 1 - failed
+		if failed > 0 {
+			b.Errorf("%d of %d connections failed, first: %v", failed, n-1, firstErr)
+		}
+		b.ReportMetric(float64(open), "conns")
+		if open > 0 {
+			b.ReportMetric(float64(after.pss-before.pss)/float64(open), "KiB-PSS/conn")
+		}
+		b.ReportMetric(setup.Seconds(), "s-setup")
+		b.Logf("%d idle registered WSS connections: target Pss %d -> %d KiB (%.1f KiB/conn) over %d processes; Rss summed per process (shared pages counted in each) %d -> %d KiB; setup %v",
+			open, before.pss, after.pss, float64(after.pss-before.pss)/float64(max(open, 1)), after.procs,
+			before.rss, after.rss, setup.Round(time.Millisecond))
+		for _, c := range conns {
+			if c != nil {
+				c.conn.CloseNow()
+			}
+		}
+		warm.conn.CloseNow()
+		cancel()
+	}
+}
+
+// treeCPU returns the user plus system CPU time of roots and their
+// descendants (/proc/PID/stat, clock ticks of 10 ms).
+func treeCPU(roots []int) time.Duration {
+	var ticks int64
+	for _, pid := range procTree(roots) {
+		data, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+		if err != nil {
+			continue
+		}
+		// Fields after the command name (which may hold spaces): state is
+		// field 3, utime and stime are 14 and 15.
+		s := string(data)
+		f := strings.Fields(s[strings.LastIndexByte(s, ')')+1:])
+		if len(f) < 13 {
+			continue
+		}
+		u, _ := strconv.ParseInt(f[11], 10, 64)
+		st, _ := strconv.ParseInt(f[12], 10, 64)
+		ticks += u + st
+	}
+	return time.Duration(ticks) * 10 * time.Millisecond
+}
+
 // BenchmarkWSRegister measures REGISTER/s with a new connection per
 // registration: SIPEDGE_BENCH_WORKERS clients each loop dial, REGISTER
 // (401, then 200 with digest), close. b.N is the number of registrations.
 func BenchmarkWSRegister(b *testing.B) {
 	workers := benchEnv("SIPEDGE_BENCH_WORKERS", 64)
-	gw, certFile := benchEdge(b, workers)
-	pool := loadPool(b, certFile)
+	target := externalTarget(b)
+	var addrOf func(testing.TB, string) string // transport -> host:port
+	var pool *x509.CertPool
+	path := "/ws"
+	if target != nil {
+		addrOf, pool, path = target.need, target.pool, target.path
+	} else {
+		gw, certFile := benchEdge(b, workers)
+		addrOf, pool = gw.Addr, loadPool(b, certFile)
+	}
 	for _, transport := range []string{"ws", "wss"} {
 		b.Run(transport, func(b *testing.B) {
+			addr := addrOf(b, transport)
+			if target != nil {
+				var tc *tls.Config
+				if transport == "wss" {
+					tc = &tls.Config{RootCAs: pool, ServerName: "127.0.0.1", MinVersion: tls.VersionTLS12}
+				}
+				target.checkAuth(b, transport, tc)
+			}
 			var next, failed atomic.Int64
-			var firstErr atomic.Value
+			var firstErr error // errors differ in type: atomic.Value would panic
+			var once sync.Once
 			var wg sync.WaitGroup
+			var cpu0 time.Duration
+			if target != nil {
+				cpu0 = treeCPU(target.roots)
+			}
 			b.ResetTimer()
 			start := time.Now()
 			for w := range workers {
@@ -318,14 +579,14 @@ func BenchmarkWSRegister(b *testing.B) {
 						tc = &tls.Config{RootCAs: pool, ServerName: "127.0.0.1", MinVersion: tls.VersionTLS12}
 					}
 					for next.Add(1) <= int64(b.N) {
-						c, err := dialLean(gw.Addr(b, transport), benchSourceIP(w), "/ws", tc, 10*time.Second)
+						c, err := dialLean(addr, benchSourceIP(w), path, tc, 10*time.Second)
 						if err == nil {
 							err = c.register(user, "pw")
 							c.close()
 						}
 						if err != nil {
 							failed.Add(1)
-							firstErr.CompareAndSwap(nil, err)
+							once.Do(func() { firstErr = err })
 						}
 					}
 				}()
@@ -334,9 +595,12 @@ func BenchmarkWSRegister(b *testing.B) {
 			elapsed := time.Since(start)
 			b.StopTimer()
 			if f := failed.Load(); f > 0 {
-				b.Errorf("%d of %d registrations failed, first: %v", f, b.N, firstErr.Load())
+				b.Errorf("%d of %d registrations failed, first: %v", f, b.N, firstErr)
 			}
 			b.ReportMetric(float64(b.N)/elapsed.Seconds(), "reg/s")
+			if target != nil && len(target.roots) > 0 {
+				b.ReportMetric(float64((treeCPU(target.roots)-cpu0).Microseconds())/float64(b.N), "µs-target-cpu/reg")
+			}
 		})
 	}
 }
