@@ -56,8 +56,9 @@ type Server struct {
 
 	bufs sync.Pool // *bytes.Buffer for reading and writing messages
 
-	wg        sync.WaitGroup // readers, pings, handlers, closers
+	wg        sync.WaitGroup // readers, workers, closers
 	stop      chan struct{}
+	work      chan func() // hands work to an idle worker (workers.go)
 	sweepDone chan struct{}
 	closeOnce sync.Once
 }
@@ -80,6 +81,7 @@ func NewServer(cfg Config, h Handler, log *slog.Logger) *Server {
 		flows:     make(map[string]*Flow),
 		perIP:     make(map[string]int),
 		stop:      make(chan struct{}),
+		work:      make(chan func()),
 		sweepDone: make(chan struct{}),
 	}
 	go s.sweeper()
@@ -232,22 +234,6 @@ func (s *Server) remove(f *Flow) {
 	delete(s.flows, f.id)
 	s.mu.Unlock()
 	s.release(f.ip)
-}
-
-// spawn runs fn in a goroutine owned by the Server, unless it is closing.
-func (s *Server) spawn(fn func()) bool {
-	s.mu.Lock()
-	if s.closing {
-		s.mu.Unlock()
-		return false
-	}
-	s.wg.Add(1)
-	s.mu.Unlock()
-	go func() {
-		defer s.wg.Done()
-		fn()
-	}()
-	return true
 }
 
 func (s *Server) hostAllowed(host string) bool {
