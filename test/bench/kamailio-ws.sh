@@ -16,7 +16,8 @@
 # ("idle register"), TCP_WORKERS Kamailio's tcp_children (4), KAM_SHM and
 # KAM_PKG its shared and per-process memory in MB (2048, 32), KAM_MEM its
 # memory manager (-x: qm, the packaged default, fm or tlsf),
-# KAM_TLS_FORK_FIX=0 runs Kamailio without kamailio-tls-fork.c (to see the
+# KAM_CPUS pins Kamailio to those CPUs (taskset list, e.g. 0), for a run
+# with the load generator on the other core. KAM_TLS_FORK_FIX=0 runs Kamailio without kamailio-tls-fork.c (to see the
 # OpenSSL 3 crash it works around), SIPEDGE_BIN (bin/sipedge; the test
 # binary wants one even when it does not start it).
 set -euo pipefail
@@ -112,7 +113,9 @@ start_kamailio() {
   mkdir -p "$work/run-$1"
   local preload="$work/kamailio-tls-fork.so"
   [ "$KAM_TLS_FORK_FIX" = 1 ] || preload=""
-  LD_PRELOAD="$preload" /usr/sbin/kamailio -DD -E -f "$here/kamailio-ws.cfg" \
+  local pin=()
+  [ -z "${KAM_CPUS:-}" ] || pin=(taskset -c "$KAM_CPUS")
+  LD_PRELOAD="$preload" "${pin[@]}" /usr/sbin/kamailio -DD -E -f "$here/kamailio-ws.cfg" \
     -Y "$work/run-$1" -w "$work/run-$1" -x "$KAM_MEM" -m "$KAM_SHM" -M "$KAM_PKG" \
     -A "WS_LISTEN=tcp:127.0.0.1:$ws" -A "WSS_LISTEN=tls:127.0.0.1:$wss" -A "TLS_CFG=\"$work/tls.cfg\"" \
     -A "USERS=$(( CONNS > WORKERS ? CONNS : WORKERS ))" -A "TCP_WORKERS=$TCP_WORKERS" \
