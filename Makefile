@@ -39,6 +39,8 @@ test: deps build vet $(NODE_TEST_DEPS)
 bench: deps build
 	./test/bench/run.sh
 	./test/bench/media.sh
+	./test/bench/ws.sh
+	./test/bench/kamailio-ws.sh
 
 demo: deps build
 	./scripts/demo.sh
