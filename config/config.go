@@ -83,6 +83,7 @@ func (c *Config) SetDefaults() {
 	c.RTPEngine.SetDefaults()
 	c.WS.SetDefaults()
 	c.NAT.SetDefaults()
+	c.TLS.SetDefaults()
 	if c.Log.Level == "" {
 		c.Log.Level = "info"
 	}

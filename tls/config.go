@@ -22,6 +22,25 @@ type Config struct {
 	// CA is a PEM bundle of certificate authorities used to verify TLS next
 	// hops (trunks, PBXs). Default: the system's roots.
 	CA string `yaml:"ca"`
+	// MinVersion is the oldest TLS version accepted and offered: "1.2"
+	// (default) or "1.3".
+	MinVersion string `yaml:"min_version"`
+}
+
+// SetDefaults fills zero fields with their documented defaults.
+func (c *Config) SetDefaults() {
+	if c.MinVersion == "" {
+		c.MinVersion = "1.2"
+	}
+}
+
+// minVersion returns MinVersion as a crypto/tls constant (TLS 1.2 when
+// unset or unknown; Validate reports unknown values).
+func (c Config) minVersion() uint16 {
+	if c.MinVersion == "1.3" {
+		return stdtls.VersionTLS13
+	}
+	return stdtls.VersionTLS12
 }
 
 // Enabled reports whether a certificate is configured.
@@ -47,6 +66,11 @@ func (c Config) Validate() error {
 			}
 		}
 	}
+	switch c.MinVersion {
+	case "", "1.2", "1.3":
+	default:
+		l.Add("min_version", c.MinVersion, `must be "1.2" or "1.3"`)
+	}
 	if c.CA != "" {
 		if b, err := os.ReadFile(c.CA); err != nil {
 			l.Add("ca", c.CA, "cannot read: %v", err)
@@ -58,22 +82,19 @@ func (c Config) Validate() error {
 }
 
 // ServerConfig loads the certificate and returns a server configuration
-// with TLS 1.2 as the minimum version.
+// serving it (see Certificates for one that can be reloaded).
 func (c Config) ServerConfig() (*stdtls.Config, error) {
-	cert, err := stdtls.LoadX509KeyPair(c.Cert, c.Key)
+	certs, err := c.LoadCertificates()
 	if err != nil {
-		return nil, fmt.Errorf("tls: load %s: %w", c.Cert, err)
+		return nil, err
 	}
-	return &stdtls.Config{
-		Certificates: []stdtls.Certificate{cert},
-		MinVersion:   stdtls.VersionTLS12,
-	}, nil
+	return certs.ServerConfig(), nil
 }
 
-// ClientConfig returns the configuration used to dial TLS next hops: TLS
-// 1.2 or later, verified against CA (or the system roots).
+// ClientConfig returns the configuration used to dial TLS next hops:
+// MinVersion or later, verified against CA (or the system roots).
 func (c Config) ClientConfig() (*stdtls.Config, error) {
-	tc := &stdtls.Config{MinVersion: stdtls.VersionTLS12}
+	tc := &stdtls.Config{MinVersion: c.minVersion()}
 	if c.CA != "" {
 		b, err := os.ReadFile(c.CA)
 		if err != nil {

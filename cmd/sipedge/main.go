@@ -13,6 +13,7 @@ import (
 	"os"
 	"os/signal"
 	"runtime/debug"
+	"sync"
 	"syscall"
 
 	"github.com/emiago/sipgo/sip"
@@ -20,6 +21,7 @@ import (
 	"github.com/sipedge/sipedge/config"
 	"github.com/sipedge/sipedge/gateway"
 	"github.com/sipedge/sipedge/rtpengine"
+	edgetls "github.com/sipedge/sipedge/tls"
 	webdemo "github.com/sipedge/sipedge/web-demo"
 )
 
@@ -96,11 +98,16 @@ func serve(ctx context.Context, cfg *config.Config, stderr io.Writer) error {
 		deps.Listeners = append(deps.Listeners, gateway.Listener{Transport: l.Scheme, Addr: l.Addr, Path: l.Path})
 	}
 	if cfg.TLS.Enabled() {
-		tc, err := cfg.TLS.ServerConfig()
+		certs, err := cfg.TLS.LoadCertificates()
 		if err != nil {
 			return err
 		}
-		deps.TLS = tc
+		deps.TLS = certs.ServerConfig()
+		log.Info("tls certificate", "subject", certs.Subject(), "not_after", certs.NotAfter())
+		ctx2, cancel := context.WithCancel(ctx)
+		reloads := reloadOnHangup(ctx2, certs, log)
+		defer reloads.Wait()
+		defer cancel()
 	}
 	ctc, err := cfg.TLS.ClientConfig()
 	if err != nil {
@@ -131,6 +138,33 @@ func serve(ctx context.Context, cfg *config.Config, stderr io.Writer) error {
 		return err
 	}
 	return gw.Run(ctx)
+}
+
+// reloadOnHangup reloads the TLS certificate on every SIGHUP (e.g. from a
+// certbot deploy hook) until ctx ends; the caller waits on the result.
+// Connections already up keep their certificate.
+func reloadOnHangup(ctx context.Context, certs *edgetls.Certificates, log *slog.Logger) *sync.WaitGroup {
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() { // owner: serve; stopped by ctx, waited by serve
+		defer wg.Done()
+		defer signal.Stop(hup)
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-hup:
+				if err := certs.Reload(); err != nil {
+					log.Error("tls certificate reload failed; the old one stays in use", "error", err)
+					continue
+				}
+				log.Info("tls certificate reloaded", "subject", certs.Subject(), "not_after", certs.NotAfter())
+			}
+		}
+	}()
+	return &wg
 }
 
 // applyRuntime sets the garbage collector's memory limit and percentage
