@@ -154,3 +154,32 @@ func registerDigest(t *testing.T, c *udpClient, user, password, algorithm, conta
 		t.Fatalf("REGISTER with %s credentials: got %d %s, want 200", algorithm, res.StatusCode, res.Reason)
 	}
 }
+
+// sipResponse writes a response to req as a test UA does: Via copied,
+// Record-Route copied (not in a 100), From, To (with toTag added unless it
+// has one), Call-ID and CSeq copied; a Contact and an SDP body when given.
+func sipResponse(req *sip.Request, code int, reason, toTag, contact, body string) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "SIP/2.0 %d %s\r\n", code, reason)
+	for _, v := range req.GetHeaders("Via") {
+		fmt.Fprintf(&b, "Via: %s\r\n", v.Value())
+	}
+	if code > 100 {
+		for _, rr := range req.GetHeaders("Record-Route") {
+			fmt.Fprintf(&b, "Record-Route: %s\r\n", rr.Value())
+		}
+	}
+	to := req.To().Value()
+	if toTag != "" && !strings.Contains(to, "tag=") {
+		to += ";tag=" + toTag
+	}
+	fmt.Fprintf(&b, "From: %s\r\nTo: %s\r\nCall-ID: %s\r\nCSeq: %s\r\n", req.From().Value(), to, req.CallID().Value(), req.CSeq().Value())
+	if contact != "" {
+		fmt.Fprintf(&b, "Contact: <%s>\r\n", contact)
+	}
+	if body != "" {
+		b.WriteString("Content-Type: application/sdp\r\n")
+	}
+	fmt.Fprintf(&b, "Content-Length: %d\r\n\r\n%s", len(body), body)
+	return b.String()
+}

@@ -463,29 +463,11 @@ func (d *wsDialog) WaitBye() {
 // respond answers req; toTag and body are optional.
 func (u *wsUA) respond(req *sip.Request, code int, reason, toTag, body string) {
 	u.t.Helper()
-	var b strings.Builder
-	fmt.Fprintf(&b, "SIP/2.0 %d %s\r\n", code, reason)
-	for _, v := range req.GetHeaders("Via") {
-		fmt.Fprintf(&b, "Via: %s\r\n", v.Value())
-	}
-	if code > 100 {
-		for _, rr := range req.GetHeaders("Record-Route") {
-			fmt.Fprintf(&b, "Record-Route: %s\r\n", rr.Value())
-		}
-	}
-	to := req.To().Value()
-	if toTag != "" && !strings.Contains(to, "tag=") {
-		to += ";tag=" + toTag
-	}
-	fmt.Fprintf(&b, "From: %s\r\nTo: %s\r\nCall-ID: %s\r\nCSeq: %s\r\n", req.From().Value(), to, req.CallID().Value(), req.CSeq().Value())
+	contact := ""
 	if req.Method == sip.INVITE && code >= 180 && code < 300 {
-		fmt.Fprintf(&b, "Contact: <%s>\r\n", u.contact())
+		contact = u.contact()
 	}
-	if body != "" {
-		fmt.Fprintf(&b, "Content-Type: application/sdp\r\n")
-	}
-	fmt.Fprintf(&b, "Content-Length: %d\r\n\r\n%s", len(body), body)
-	u.send(b.String())
+	u.send(sipResponse(req, code, reason, toTag, contact, body))
 }
 
 // Answer waits for an INVITE, rings, answers 200 with SDP and waits for

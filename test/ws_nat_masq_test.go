@@ -141,12 +141,12 @@ func TestNATMasquerade(t *testing.T) {
 	if inv.Recipient.Host != natClientIP || inv.Recipient.Port != natClientSIP || inv.Recipient.User != "carol" {
 		t.Errorf("INVITE Request-URI %s, want the registered Contact %s", inv.Recipient.String(), contact)
 	}
-	c.send(t, natAnswer(inv, 200, "OK", randHex(5), contact, natSDP))
+	c.send(t, sipResponse(inv, 200, "OK", randHex(5), contact, natSDP))
 	// ACK and BYE are addressed to our private Contact; sipedge must send
 	// them to the router's mapping too, or they never arrive.
 	c.recvRequest(t, sip.ACK, 10*time.Second)
 	bye := c.recvRequest(t, sip.BYE, 10*time.Second)
-	c.send(t, natAnswer(bye, 200, "OK", "", "", ""))
+	c.send(t, sipResponse(bye, 200, "OK", "", "", ""))
 	uac.expectAllSuccessful(t, 1)
 }
 
@@ -154,33 +154,6 @@ func TestNATMasquerade(t *testing.T) {
 // without STUN writes it (no media flows in this test).
 const natSDP = "v=0\r\no=- 1 1 IN IP4 " + natClientIP + "\r\ns=-\r\nc=IN IP4 " + natClientIP +
 	"\r\nt=0 0\r\nm=audio 7078 RTP/AVP 0\r\na=rtpmap:0 PCMU/8000\r\n"
-
-// natAnswer writes a response to req: Via, Record-Route, From, To (with
-// toTag added unless it has one), Call-ID and CSeq copied; Contact and an
-// SDP body when given.
-func natAnswer(req *sip.Request, code int, reason, toTag, contact, body string) string {
-	var b strings.Builder
-	fmt.Fprintf(&b, "SIP/2.0 %d %s\r\n", code, reason)
-	for _, v := range req.GetHeaders("Via") {
-		fmt.Fprintf(&b, "Via: %s\r\n", v.Value())
-	}
-	for _, rr := range req.GetHeaders("Record-Route") {
-		fmt.Fprintf(&b, "Record-Route: %s\r\n", rr.Value())
-	}
-	to := req.To().Value()
-	if toTag != "" && !strings.Contains(to, "tag=") {
-		to += ";tag=" + toTag
-	}
-	fmt.Fprintf(&b, "From: %s\r\nTo: %s\r\nCall-ID: %s\r\nCSeq: %s\r\n", req.From().Value(), to, req.CallID().Value(), req.CSeq().Value())
-	if contact != "" {
-		fmt.Fprintf(&b, "Contact: <%s>\r\n", contact)
-	}
-	if body != "" {
-		b.WriteString("Content-Type: application/sdp\r\n")
-	}
-	fmt.Fprintf(&b, "Content-Length: %d\r\n\r\n%s", len(body), body)
-	return b.String()
-}
 
 // send writes msg from the client's socket to sipedge.
 func (c *udpClient) send(t *testing.T, msg string) {

@@ -139,29 +139,13 @@ func (c *udpClient) recvRequest(t *testing.T, method sip.RequestMethod, within t
 // reply answers req from the client's socket to sipedge.
 func (c *udpClient) reply(t *testing.T, req *sip.Request, code int, reason, toTag, body string) {
 	t.Helper()
-	var b strings.Builder
-	fmt.Fprintf(&b, "SIP/2.0 %d %s\r\n", code, reason)
-	for _, v := range req.GetHeaders("Via") {
-		fmt.Fprintf(&b, "Via: %s\r\n", v.Value())
-	}
-	for _, rr := range req.GetHeaders("Record-Route") {
-		fmt.Fprintf(&b, "Record-Route: %s\r\n", rr.Value())
-	}
-	to := req.To().Value()
-	if toTag != "" && !strings.Contains(to, "tag=") {
-		to += ";tag=" + toTag
-	}
-	fmt.Fprintf(&b, "From: %s\r\nTo: %s\r\nCall-ID: %s\r\nCSeq: %s\r\n", req.From().Value(), to, req.CallID().Value(), req.CSeq().Value())
+	// The client still believes in its private address, as a NATed phone
+	// does; sipedge must route in-dialog requests to the source.
+	contact := ""
 	if req.Method == sip.INVITE {
-		// The client still believes in its private address, as a NATed
-		// phone does; sipedge must route in-dialog requests to the source.
-		b.WriteString("Contact: <sip:carol@192.168.1.10:5060>\r\n")
+		contact = "sip:carol@192.168.1.10:5060"
 	}
-	if body != "" {
-		b.WriteString("Content-Type: application/sdp\r\n")
-	}
-	fmt.Fprintf(&b, "Content-Length: %d\r\n\r\n%s", len(body), body)
-	if _, err := c.conn.WriteToUDP([]byte(b.String()), c.remote); err != nil {
+	if _, err := c.conn.WriteToUDP([]byte(sipResponse(req, code, reason, toTag, contact, body)), c.remote); err != nil {
 		t.Fatal(err)
 	}
 }

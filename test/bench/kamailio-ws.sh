@@ -39,18 +39,8 @@ for f in /usr/sbin/kamailio "$moddir/websocket.so" "$moddir/tls.so" /usr/bin/ope
   [ -e "$f" ] || { echo "kamailio-ws: $f missing (run scripts/install-deps.sh)" >&2; exit 1; }
 done
 
-# Each connection is one descriptor in Kamailio and one in the client.
-want=$((CONNS * 2 + 1024))
-if [ "$(ulimit -n)" != unlimited ] && [ "$(ulimit -n)" -lt "$want" ]; then
-  ulimit -n "$want" 2>/dev/null || ulimit -n "$(ulimit -Hn)"
-fi
-echo "ulimit -n: $(ulimit -n)"
-
-bin="${SIPEDGE_BIN:-$PWD/bin/sipedge}"
-if [ ! -x "$bin" ]; then
-  go build -o "$bin" ./cmd/sipedge
-fi
-export SIPEDGE_BIN="$bin"
+# shellcheck source=ws-common.sh
+. test/bench/ws-common.sh
 
 work="$(mktemp -d /tmp/kamailio-ws.XXXXXX)"
 kam_pid=""

@@ -12,18 +12,8 @@ CONNS="${CONNS:-10000}"
 REGS="${REGS:-5000}"
 WORKERS="${WORKERS:-64}"
 
-# Each connection is one descriptor in sipedge and one in the client.
-want=$((CONNS * 2 + 1024))
-if [ "$(ulimit -n)" != unlimited ] && [ "$(ulimit -n)" -lt "$want" ]; then
-  ulimit -n "$want" 2>/dev/null || ulimit -n "$(ulimit -Hn)"
-fi
-echo "ulimit -n: $(ulimit -n)"
-
-bin="${SIPEDGE_BIN:-$PWD/bin/sipedge}"
-if [ ! -x "$bin" ]; then
-  go build -o "$bin" ./cmd/sipedge
-fi
-export SIPEDGE_BIN="$bin"
+# shellcheck source=ws-common.sh
+. test/bench/ws-common.sh
 
 # Idle connections are held SETTLE seconds (RSS printed every 10 s), once with
 # Go's default GC pacing and once with a memory budget of 16 KiB per
