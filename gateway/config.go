@@ -127,6 +127,12 @@ type RegistrarConfig struct {
 	// MaxContacts caps the bindings per address of record; more get 403.
 	// Default 10.
 	MaxContacts int `yaml:"max_contacts"`
+	// FlowGrace is how long the bindings of a WebSocket connection stay
+	// after it closes. Meanwhile requests to them get 430 Flow Failed (RFC
+	// 5626: the client is expected back on a new connection), and the same
+	// +sip.instance registering on a new connection replaces them. 0
+	// (default) removes them at once, so requests get 480. At most 10m.
+	FlowGrace time.Duration `yaml:"flow_grace"`
 }
 
 // AuthConfig holds digest authentication settings (RFC 3261 §22, RFC 8760).
@@ -261,6 +267,9 @@ func (c *Config) Validate() error {
 	}
 	if reg.MaxContacts < 1 {
 		l.Add("registrar.max_contacts", reg.MaxContacts, "must be >= 1")
+	}
+	if reg.FlowGrace < 0 || reg.FlowGrace > 10*time.Minute {
+		l.Add("registrar.flow_grace", reg.FlowGrace, "must be 0s..10m")
 	}
 	for i, a := range c.Auth.Algorithms {
 		if a != "MD5" && a != "SHA-256" {

@@ -1,6 +1,8 @@
 package gateway
 
 import (
+	"time"
+
 	"github.com/emiago/sipgo/sip"
 
 	"github.com/sipedge/sipedge/ws"
@@ -19,9 +21,14 @@ func (g *Gateway) ServeSIP(req *sip.Request, tx sip.ServerTransaction) {
 }
 
 // FlowClosed implements ws.Handler: a closed WebSocket takes its
-// registrations with it (the browser re-registers on a new one).
+// registrations with it (the browser re-registers on a new one), at once
+// or after registrar.flow_grace, and its calls end.
 func (g *Gateway) FlowClosed(f *ws.Flow) {
-	if n := g.reg.RemoveFlow(f.ID()); n > 0 {
+	if grace := g.cfg.Registrar.FlowGrace; grace > 0 {
+		if n := g.reg.ExpireFlow(f.ID(), time.Now().Add(grace)); n > 0 {
+			g.log.Debug("flow closed, bindings kept for the grace period", "flow", f.ID(), "src", f.Source(), "bindings", n, "grace", grace)
+		}
+	} else if n := g.reg.RemoveFlow(f.ID()); n > 0 {
 		g.log.Debug("flow closed, bindings removed", "flow", f.ID(), "src", f.Source(), "bindings", n)
 	}
 	g.endFlowDialogs(f.ID())

@@ -39,6 +39,7 @@ type proxyConfig struct {
 	RTPEngine     map[string]any // the rtpengine: section as written (nodes, timeout)
 	Media         map[string]any // the media: section as written (dtmf, ...)
 	Runtime       map[string]any // the runtime: section as written (memory_limit_mb, gc_percent)
+	Registrar     map[string]any // the registrar: section as written (flow_grace, ...)
 }
 
 // proxyRoute is one entry of routes: a Request-URI user regex (empty: all)
@@ -110,6 +111,9 @@ func (c proxyConfig) yaml(t testing.TB) []byte {
 	}
 	if len(c.Runtime) > 0 {
 		doc["runtime"] = c.Runtime
+	}
+	if len(c.Registrar) > 0 {
+		doc["registrar"] = c.Registrar
 	}
 	if len(c.RTPEngine) > 0 {
 		doc["rtpengine"] = c.RTPEngine

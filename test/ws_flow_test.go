@@ -115,6 +115,42 @@ func TestWSDisconnect(t *testing.T) {
 	}
 }
 
+// TestWSDisconnectGrace runs with registrar.flow_grace: a client's binding
+// outlives its closed WebSocket for the grace period, during which an INVITE
+// to it gets 430 Flow Failed at once (RFC 5626); then it goes, and an
+// INVITE gets 480.
+func TestWSDisconnectGrace(t *testing.T) {
+	const grace = 2 * time.Second
+	e := startWSEdge(t, func(c *proxyConfig) {
+		c.Registrar = map[string]any{"flow_grace": grace.String()}
+	})
+	opts := wsDialOpts{Pool: e.pool, LocalIP: wsBrowserIP}
+	ua := newWSUA(t, e.url("wss"), "alice", "alice-secret", opts)
+	ua.Register()
+	probe := newWSUA(t, e.url("wss"), "alice", "alice-secret", opts)
+	ua.Close()
+	closed := time.Now()
+	if got := probe.Bindings(); len(got) != 1 {
+		t.Fatalf("bindings just after the close: %q, want the one in its grace period", got)
+	}
+	code, took := udpInvite(t, e.gwUDP, "sip:alice@example.test")
+	if code != 430 || took >= time.Second {
+		t.Fatalf("INVITE within the grace period: %d after %v, want 430 at once", code, took)
+	}
+	// The registrar sweeps once a second: gone within grace + 1 s.
+	for deadline := closed.Add(grace + 3*time.Second); len(probe.Bindings()) != 0; pause(20 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("binding still there %v after the close (grace %v)", time.Since(closed), grace)
+		}
+	}
+	if gone := time.Since(closed); gone < grace-200*time.Millisecond {
+		t.Fatalf("binding gone %v after the close, before the %v grace", gone, grace)
+	}
+	if code, took := udpInvite(t, e.gwUDP, "sip:alice@example.test"); code != 480 || took >= time.Second {
+		t.Fatalf("INVITE after the grace period: %d after %v, want 480 at once", code, took)
+	}
+}
+
 // TestWSReconnectSameInstance registers alice with one +sip.instance on a
 // first connection, then again on a second connection (a browser that
 // reconnected): the 200 must list one binding, not two; closing the first

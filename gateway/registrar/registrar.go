@@ -221,6 +221,35 @@ func (r *Registrar) RemoveFlow(flowID string) int {
 	return n
 }
 
+// ExpireFlow makes the bindings on flowID expire at the latest at at (a
+// grace period after their connection closed) and returns how many it
+// shortened. Until then they are found, and a request to one of them
+// finds its flow gone (430 Flow Failed).
+func (r *Registrar) ExpireFlow(flowID string, at time.Time) int {
+	if flowID == "" {
+		return 0
+	}
+	n := 0
+	for _, aor := range r.store.FlowAORs(flowID) {
+		changed := 0
+		err := r.store.Update(aor, func(cur []Binding) ([]Binding, error) {
+			changed = 0
+			next := slices.Clone(cur)
+			for i := range next {
+				if next[i].Source.FlowID == flowID && next[i].Expires.After(at) {
+					next[i].Expires = at
+					changed++
+				}
+			}
+			return next, nil
+		})
+		if err == nil {
+			n += changed
+		}
+	}
+	return n
+}
+
 // Run sweeps expired bindings every interval until ctx is done. The caller
 // owns the goroutine that runs it.
 func (r *Registrar) Run(ctx context.Context, interval time.Duration) {

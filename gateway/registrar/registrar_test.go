@@ -544,3 +544,47 @@ func TestNATSources(t *testing.T) {
 		})
 	}
 }
+
+func TestExpireFlow(t *testing.T) {
+	r := New(testConfig(), nil, nil)
+	for _, reg := range []struct {
+		file, aor string
+		src       Source
+	}{
+		{"jssip_ws.sip", "alice@example.com", ws1},
+		{"sipp_udp.sip", "alice@example.com", udp},
+		{"path.sip", "bob@example.com", ws2},
+	} {
+		if _, err := r.Register(sample(t, reg.file), reg.aor, reg.src, t0); err != nil {
+			t.Fatal(err)
+		}
+	}
+	grace := 30 * time.Second
+	if n := r.ExpireFlow("", t0.Add(grace)); n != 0 {
+		t.Fatalf(`ExpireFlow("") = %d`, n)
+	}
+	if n := r.ExpireFlow("ws-1", t0.Add(grace)); n != 1 {
+		t.Fatalf("ExpireFlow(ws-1) = %d, want 1", n)
+	}
+	// A later call cannot lengthen what is already shorter.
+	if n := r.ExpireFlow("ws-1", t0.Add(time.Hour)); n != 0 {
+		t.Fatalf("second ExpireFlow(ws-1) = %d, want 0", n)
+	}
+	for _, tt := range []struct {
+		at         time.Duration
+		alice, bob int
+	}{
+		{grace - time.Second, 2, 1}, // within the grace: still found
+		{grace + time.Second, 1, 1}, // after it: only the UDP binding
+	} {
+		if got := len(r.Lookup("alice@example.com", t0.Add(tt.at))); got != tt.alice {
+			t.Errorf("alice at +%v: %d bindings, want %d", tt.at, got, tt.alice)
+		}
+		if got := len(r.Lookup("bob@example.com", t0.Add(tt.at))); got != tt.bob {
+			t.Errorf("bob at +%v: %d bindings, want %d", tt.at, got, tt.bob)
+		}
+	}
+	if n := r.Sweep(t0.Add(grace + time.Second)); n != 1 {
+		t.Fatalf("Sweep after the grace = %d, want 1", n)
+	}
+}
