@@ -247,6 +247,7 @@ func (g *Gateway) Run(ctx context.Context) error {
 				return fmt.Errorf("gateway: listen %s %s: %w", l.Transport, l.Addr, err)
 			}
 			bound = append(bound, Listener{Transport: l.Transport, Addr: ln.Addr().String(), Path: l.Path})
+			ln = g.ws.Guard(ln)
 			if l.Transport == "wss" {
 				if g.deps.TLS == nil {
 					_ = ln.Close()

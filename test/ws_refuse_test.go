@@ -2,6 +2,7 @@ package test
 
 import (
 	"errors"
+	"net"
 	"net/http"
 	"strconv"
 	"strings"
@@ -113,6 +114,50 @@ func TestWSRefusals(t *testing.T) {
 				waitLog(t, e.gw, 2*time.Second, before+1, `msg="websocket refused"`, `reason="too many connections from this address"`, "status=429", "ip="+ip)
 				// Another address is not affected.
 				if got := handshake(t, transport, wsDialOpts{LocalIP: "127.0.0.9"}); got != 101 {
+					t.Errorf("a connection from another address: status %d, want 101", got)
+				}
+			})
+
+			t.Run("tcp flood", func(t *testing.T) {
+				// Connections that never start TLS or HTTP: past the flow cap
+				// plus the accept slack (16), sipedge closes them at accept,
+				// before spending a handshake on them, and says so once.
+				ip := map[string]string{"ws": "127.0.0.10", "wss": "127.0.0.11"}[transport]
+				addr := e.gw.Addr(t, transport)
+				d := net.Dialer{Timeout: 2 * time.Second, LocalAddr: &net.TCPAddr{IP: net.ParseIP(ip)}}
+				open := func() net.Conn {
+					t.Helper()
+					c, err := d.Dial("tcp", addr)
+					if err != nil {
+						t.Fatal(err)
+					}
+					t.Cleanup(func() { _ = c.Close() })
+					return c
+				}
+				closedWithin := func(c net.Conn, d time.Duration) bool {
+					_ = c.SetReadDeadline(time.Now().Add(d))
+					_, err := c.Read(make([]byte, 1))
+					var ne net.Error
+					return err != nil && !(errors.As(err, &ne) && ne.Timeout())
+				}
+				before := len(logLines(e.gw, "connections refused at accept", "last_ip="+ip))
+				// Quickly: silent connections are dropped after the 10 s
+				// header timeout, which would free their slots.
+				allowed := make([]net.Conn, perIP+16)
+				for i := range allowed {
+					allowed[i] = open()
+				}
+				if c := open(); !closedWithin(c, time.Second) {
+					t.Fatalf("silent connection %d from %s was not closed at accept", perIP+17, ip)
+				}
+				for i, c := range allowed {
+					if closedWithin(c, 5*time.Millisecond) {
+						t.Fatalf("silent connection %d of %d allowed from %s was closed", i+1, len(allowed), ip)
+					}
+				}
+				waitLog(t, e.gw, 2*time.Second, before+1, "connections refused at accept", `reason="too many connections"`, "last_ip="+ip)
+				// Another address is not affected.
+				if got := handshake(t, transport, wsDialOpts{LocalIP: "127.0.0.12"}); got != 101 {
 					t.Errorf("a connection from another address: status %d, want 101", got)
 				}
 			})

@@ -52,7 +52,10 @@ type Server struct {
 	flows   map[string]*Flow
 	perIP   map[string]int // open or upgrading connections per source IP
 	total   int            // sum of perIP
-	sweep   []*Flow        // reused snapshot buffer, sweeper goroutine only
+	// TCP connections let through by Guard, upgraded or not.
+	tcpPerIP map[string]int
+	tcpTotal int
+	sweep    []*Flow // reused snapshot buffer, sweeper goroutine only
 
 	bufs sync.Pool // *bytes.Buffer for reading and writing messages
 
@@ -80,6 +83,7 @@ func NewServer(cfg Config, h Handler, log *slog.Logger) *Server {
 		parser:    p,
 		flows:     make(map[string]*Flow),
 		perIP:     make(map[string]int),
+		tcpPerIP:  make(map[string]int),
 		stop:      make(chan struct{}),
 		work:      make(chan func()),
 		sweepDone: make(chan struct{}),
