@@ -62,6 +62,12 @@ type Config struct {
 	// WriteTimeout bounds one message write to a client; a client that does
 	// not read for this long is dropped. Default 10s.
 	WriteTimeout time.Duration `yaml:"write_timeout"`
+
+	// MaxMessageRate caps the SIP messages one connection may send, per
+	// second on average, in bursts of up to twice that. A connection over
+	// it is closed with code 1008 (policy violation). A browser sends a
+	// few a second at most. Default 200; range 1..100000.
+	MaxMessageRate int `yaml:"max_message_rate"`
 }
 
 // Defaults documented on Config.
@@ -73,6 +79,7 @@ const (
 	DefaultPongTimeout   = 10 * time.Second
 	DefaultIdleTimeout   = 10 * time.Minute
 	DefaultWriteTimeout  = 10 * time.Second
+	DefaultMessageRate   = 200
 )
 
 // SetDefaults fills zero fields with their documented defaults.
@@ -97,6 +104,9 @@ func (c *Config) SetDefaults() {
 	}
 	if c.WriteTimeout == 0 {
 		c.WriteTimeout = DefaultWriteTimeout
+	}
+	if c.MaxMessageRate == 0 {
+		c.MaxMessageRate = DefaultMessageRate
 	}
 }
 
@@ -144,6 +154,9 @@ func (c *Config) Validate() error {
 	}
 	if c.WriteTimeout <= 0 {
 		l.Add("write_timeout", c.WriteTimeout, "must be > 0")
+	}
+	if c.MaxMessageRate < 1 || c.MaxMessageRate > 100000 {
+		l.Add("max_message_rate", c.MaxMessageRate, "must be 1..100000 messages a second")
 	}
 	return l.Err()
 }

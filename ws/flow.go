@@ -48,6 +48,9 @@ type Flow struct {
 	lastActive atomic.Int64 // Unix ns of the last message or pong
 	pinging    atomic.Bool
 	cause      atomic.Pointer[closeCause]
+	// The message budget (Config.MaxMessageRate); readLoop's own.
+	tokens   float64
+	tokensAt int64
 
 	mu       sync.Mutex
 	closed   bool
@@ -267,12 +270,37 @@ func (f *Flow) readLoop() {
 			f.readErr(err)
 			return
 		}
-		f.lastActive.Store(now())
-		f.handleMessage(buf.Bytes())
+		t := now()
+		f.lastActive.Store(t)
+		switch {
+		case f.cause.Load() != nil:
+			// Closing: the close handshake needs this loop to read on
+			// until the peer's close frame; what comes before it is dropped.
+		case !f.allow(t):
+			f.closeWith(websocket.StatusPolicyViolation, "message rate exceeded", true)
+		default:
+			f.handleMessage(buf.Bytes())
+		}
 		if buf.Cap() <= maxPooledBuf {
 			f.srv.bufs.Put(buf)
 		}
 	}
+}
+
+// allow takes one message from the flow's budget: MaxMessageRate a second
+// on average, bursts of twice that. t is Unix ns.
+func (f *Flow) allow(t int64) bool {
+	rate := float64(f.srv.cfg.MaxMessageRate)
+	if f.tokensAt == 0 {
+		f.tokens, f.tokensAt = 2*rate, t
+	}
+	f.tokens = min(2*rate, f.tokens+float64(t-f.tokensAt)/1e9*rate)
+	f.tokensAt = t
+	if f.tokens < 1 {
+		return false
+	}
+	f.tokens--
+	return true
 }
 
 // readErr records why reading stopped when sipedge did not close the flow.

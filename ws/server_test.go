@@ -449,3 +449,35 @@ func TestServerClose(t *testing.T) {
 		t.Fatalf("upgrade after Close: %d", got)
 	}
 }
+
+func TestMessageRateClosesFlooder(t *testing.T) {
+	const rate = 5 // bursts of 10
+	ts := startServer(t, Config{MaxMessageRate: rate}, false)
+	c := ts.dial(t)
+	reg := string(sample(t, "jssip-register.sip"))
+	for i := range 40 {
+		// Distinct branches: new requests, not retransmissions.
+		msg := strings.Replace(reg, "branch=z9hG4bK", fmt.Sprintf("branch=z9hG4bK%dx", i), 1)
+		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+		err := c.Write(ctx, websocket.MessageText, []byte(msg))
+		cancel()
+		if err != nil {
+			break // closed under us: fine, the close code is checked below
+		}
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	var err error
+	for err == nil {
+		_, _, err = c.Read(ctx) // the 200s, then the close
+	}
+	if code := websocket.CloseStatus(err); code != websocket.StatusPolicyViolation {
+		t.Fatalf("close status %v (%v), want 1008", code, err)
+	}
+	<-ts.h.closed
+	ts.log.waitLog(t, "flow closed", "code=1008", "message rate exceeded")
+	// The burst (twice the rate) got through, nothing much beyond it.
+	if n := len(ts.h.requests()); n < 2*rate || n > 2*rate+2 {
+		t.Fatalf("%d requests reached the handler, want about %d", n, 2*rate)
+	}
+}
