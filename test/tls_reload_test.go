@@ -105,3 +105,18 @@ func TestTLSCertificateReload(t *testing.T) {
 		t.Fatalf("REGISTER after the failed reload: %v", err)
 	}
 }
+
+// TestHangupWithoutTLS sends SIGHUP to a sipedge with no certificate: it
+// must say there is nothing to reload and keep serving (SIGHUP's default
+// action would have ended the process).
+func TestHangupWithoutTLS(t *testing.T) {
+	gw := startSipedge(t, proxyConfig{Users: map[string]string{"alice": "pw"}})
+	if err := gw.cmd.Process.Signal(syscall.SIGHUP); err != nil {
+		t.Fatal(err)
+	}
+	waitLog(t, gw, 5*time.Second, 1, "nothing to reload")
+	c := newUDPClient(t, gw.Addr(t, "udp"))
+	if res := c.register(t, "alice", "", ""); res.StatusCode != 401 {
+		t.Fatalf("REGISTER after SIGHUP: %d, want the 401 challenge", res.StatusCode)
+	}
+}

@@ -97,18 +97,19 @@ func serve(ctx context.Context, cfg *config.Config, stderr io.Writer) error {
 	for _, l := range cfg.Listeners() {
 		deps.Listeners = append(deps.Listeners, gateway.Listener{Transport: l.Scheme, Addr: l.Addr, Path: l.Path})
 	}
+	var certs *edgetls.Certificates
 	if cfg.TLS.Enabled() {
-		certs, err := cfg.TLS.LoadCertificates()
-		if err != nil {
+		var err error
+		if certs, err = cfg.TLS.LoadCertificates(); err != nil {
 			return err
 		}
 		deps.TLS = certs.ServerConfig()
 		log.Info("tls certificate", "subject", certs.Subject(), "not_after", certs.NotAfter())
-		ctx2, cancel := context.WithCancel(ctx)
-		reloads := reloadOnHangup(ctx2, certs, log)
-		defer reloads.Wait()
-		defer cancel()
 	}
+	hupCtx, cancel := context.WithCancel(ctx)
+	reloads := reloadOnHangup(hupCtx, certs, log)
+	defer reloads.Wait()
+	defer cancel()
 	ctc, err := cfg.TLS.ClientConfig()
 	if err != nil {
 		return err
@@ -142,7 +143,8 @@ func serve(ctx context.Context, cfg *config.Config, stderr io.Writer) error {
 
 // reloadOnHangup reloads the TLS certificate on every SIGHUP (e.g. from a
 // certbot deploy hook) until ctx ends; the caller waits on the result.
-// Connections already up keep their certificate.
+// Connections already up keep their certificate. Without a certificate
+// (certs nil) a SIGHUP is logged and otherwise ignored, never fatal.
 func reloadOnHangup(ctx context.Context, certs *edgetls.Certificates, log *slog.Logger) *sync.WaitGroup {
 	hup := make(chan os.Signal, 1)
 	signal.Notify(hup, syscall.SIGHUP)
@@ -156,6 +158,10 @@ func reloadOnHangup(ctx context.Context, certs *edgetls.Certificates, log *slog.
 			case <-ctx.Done():
 				return
 			case <-hup:
+				if certs == nil {
+					log.Info("SIGHUP: no tls certificate configured, nothing to reload")
+					continue
+				}
 				if err := certs.Reload(); err != nil {
 					log.Error("tls certificate reload failed; the old one stays in use", "error", err)
 					continue
