@@ -13,6 +13,7 @@ import (
 	"github.com/emiago/sipgo/sip"
 
 	"github.com/sipedge/sipedge/config/field"
+	"github.com/sipedge/sipedge/gateway/registrar"
 )
 
 // Config is the proxy core's part of the configuration file. The zero value
@@ -114,19 +115,11 @@ type RouteMatch struct {
 	Domain string `yaml:"domain"`
 }
 
-// RegistrarConfig holds registration limits (RFC 3261 §10).
+// RegistrarConfig is the registrar section: the registration limits
+// (registrar.Config: min_expires, max_expires, default_expires,
+// max_contacts) and what the gateway does when a connection closes.
 type RegistrarConfig struct {
-	// MinExpires is the shortest registration accepted; a shorter non-zero
-	// expiry gets 423 Interval Too Brief with Min-Expires. Default 60s.
-	MinExpires time.Duration `yaml:"min_expires"`
-	// MaxExpires caps a registration's lifetime; longer requests are cut to
-	// it. Default 3600s.
-	MaxExpires time.Duration `yaml:"max_expires"`
-	// DefaultExpires applies when the REGISTER gives no expiry. Default 3600s.
-	DefaultExpires time.Duration `yaml:"default_expires"`
-	// MaxContacts caps the bindings per address of record; more get 403.
-	// Default 10.
-	MaxContacts int `yaml:"max_contacts"`
+	registrar.Config `yaml:",inline"`
 	// FlowGrace is how long the bindings of a WebSocket connection stay
 	// after it closes. Meanwhile requests to them get 430 Flow Failed (RFC
 	// 5626: the client is expected back on a new connection), and the same
@@ -165,19 +158,7 @@ func (c *Config) SetDefaults() {
 	if c.MaxForwards == 0 {
 		c.MaxForwards = 70
 	}
-	r := &c.Registrar
-	if r.MinExpires == 0 {
-		r.MinExpires = 60 * time.Second
-	}
-	if r.MaxExpires == 0 {
-		r.MaxExpires = 3600 * time.Second
-	}
-	if r.DefaultExpires == 0 {
-		r.DefaultExpires = 3600 * time.Second
-	}
-	if r.MaxContacts == 0 {
-		r.MaxContacts = 10
-	}
+	c.Registrar.Config.SetDefaults()
 	m := &c.Media
 	if m.ClassicToClassic == "" {
 		m.ClassicToClassic = "pass"
@@ -255,21 +236,9 @@ func (c *Config) Validate() error {
 			}
 		}
 	}
-	reg := c.Registrar
-	if reg.MinExpires < 0 {
-		l.Add("registrar.min_expires", reg.MinExpires, "must be >= 0")
-	}
-	if reg.MaxExpires < reg.MinExpires {
-		l.Add("registrar.max_expires", reg.MaxExpires, "must be >= registrar.min_expires (%s)", reg.MinExpires)
-	}
-	if reg.DefaultExpires < reg.MinExpires || reg.DefaultExpires > reg.MaxExpires {
-		l.Add("registrar.default_expires", reg.DefaultExpires, "must lie between min_expires and max_expires")
-	}
-	if reg.MaxContacts < 1 {
-		l.Add("registrar.max_contacts", reg.MaxContacts, "must be >= 1")
-	}
-	if reg.FlowGrace < 0 || reg.FlowGrace > 10*time.Minute {
-		l.Add("registrar.flow_grace", reg.FlowGrace, "must be 0s..10m")
+	l.Merge("registrar", c.Registrar.Config.Validate())
+	if g := c.Registrar.FlowGrace; g < 0 || g > 10*time.Minute {
+		l.Add("registrar.flow_grace", g, "must be 0s..10m")
 	}
 	for i, a := range c.Auth.Algorithms {
 		if a != "MD5" && a != "SHA-256" {

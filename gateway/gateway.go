@@ -138,12 +138,7 @@ func New(cfg Config, deps Deps) (*Gateway, error) {
 		return nil, fmt.Errorf("gateway: %w", err)
 	}
 	g.auth = a
-	g.reg = registrar.New(registrar.Config{
-		MinExpires:     cfg.Registrar.MinExpires,
-		MaxExpires:     cfg.Registrar.MaxExpires,
-		DefaultExpires: cfg.Registrar.DefaultExpires,
-		MaxContacts:    cfg.Registrar.MaxContacts,
-	}, registrar.NewMemoryStore(), g.log.With("component", "registrar"))
+	g.reg = registrar.New(cfg.Registrar.Config, registrar.NewMemoryStore(), g.log.With("component", "registrar"))
 
 	sipLog := slog.New(truncatingHandler{deps.Logger.Handler()}).With("component", "sip")
 	uaOpts := []sipgo.UserAgentOption{
