@@ -13,6 +13,7 @@ import (
 
 	"github.com/sipedge/sipedge/rtpengine"
 	"github.com/sipedge/sipedge/rtpengine/rtpenginetest"
+	"github.com/sipedge/sipedge/test/loopback"
 )
 
 // wsPeer is a browser-like SIP client on a raw WebSocket.
@@ -202,7 +203,7 @@ func waitGone(t *testing.T, inList func(string) bool, callID string) {
 // TestRTPEngineDown: with no rtpengine answering, a browser's call gets 503
 // within the configured timeout, never a hang.
 func TestRTPEngineDown(t *testing.T) {
-	dead := "udp:127.0.0.1:" + itoa(rtpenginetest.FreePort(t, "udp"))
+	dead := "udp:127.0.0.1:" + itoa(loopback.FreePort(t))
 	gw, _, _ := mediaGW(t, dead)
 	w := dialWS(t, gw.addr["ws"])
 	start := time.Now()

@@ -3,6 +3,8 @@ package test
 import (
 	"testing"
 	"time"
+
+	"github.com/sipedge/sipedge/test/loopback"
 )
 
 // callConfig is a proxy that trusts loopback and sends every call to hops.
@@ -79,7 +81,7 @@ func TestFailover(t *testing.T) {
 	}{
 		{"refused tcp", func(t *testing.T) (string, func()) {
 			// Nothing listens there: the TCP connect fails at once.
-			return sipURI(freePort(t), "tcp"), func() {}
+			return sipURI(loopback.FreePort(t), "tcp"), func() {}
 		}},
 		{"503", func(t *testing.T) (string, func()) {
 			bad := startSIPp(t, sippRun{Name: "uas503", Scenario: "uas_503.xml"})

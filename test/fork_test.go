@@ -3,6 +3,8 @@ package test
 import (
 	"fmt"
 	"testing"
+
+	"github.com/sipedge/sipedge/test/loopback"
 )
 
 // TestForkTwoContacts registers two SIPp UAS contacts for bob and calls
@@ -19,7 +21,7 @@ func TestForkTwoContacts(t *testing.T) {
 	// UAS then listens on, so source address and Contact agree.
 	var ports [2]int
 	for i := range ports {
-		ports[i] = freePort(t)
+		ports[i] = loopback.FreePort(t)
 		reg := startSIPp(t, sippRun{Name: fmt.Sprintf("register%d", i), Scenario: "uac_register.xml", Port: ports[i],
 			Remote: gw.Addr(t, "udp"), Service: "bob", Args: []string{"-au", "bob", "-ap", "bob-secret"}})
 		reg.expectAllSuccessful(t, 1)

@@ -21,6 +21,3 @@ func startRTPEngine(t *testing.T) *rtpengineProc {
 	t.Helper()
 	return &rtpengineProc{NG: rtpenginetest.StartDaemon(t).UDP}
 }
-
-// freeUDPPort returns a UDP port free on 127.0.0.1.
-func freeUDPPort(t *testing.T) int { return rtpenginetest.FreePort(t, "udp") }

@@ -11,6 +11,7 @@ import (
 
 	"github.com/emiago/sipgo"
 
+	"github.com/sipedge/sipedge/test/loopback"
 	"github.com/sipedge/sipedge/test/rtpecho"
 	"github.com/sipedge/sipedge/test/wsua"
 )
@@ -74,7 +75,7 @@ func TestMediaGWRTPEngineDown(t *testing.T) {
 		addr string
 	}{
 		{"silent node", "udp:" + silent.conn.LocalAddr().String()},
-		{"closed port", fmt.Sprintf("udp:127.0.0.1:%d", freeUDPPort(t))},
+		{"closed port", fmt.Sprintf("udp:127.0.0.1:%d", loopback.FreePort(t))},
 	} {
 		t.Run(node.name, func(t *testing.T) {
 			m := startMediaGW(t, mgwOptions{RTPEngine: map[string]any{"nodes": []string{node.addr}, "timeout": mgwDownTimeout.String()}})

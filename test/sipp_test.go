@@ -6,7 +6,6 @@ import (
 	"encoding/csv"
 	"errors"
 	"fmt"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -14,6 +13,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/sipedge/sipedge/test/loopback"
 )
 
 // sippBin is where Debian's sip-tester installs SIPp.
@@ -67,28 +68,6 @@ func requireSIPp(t *testing.T) {
 	}
 }
 
-// freePort returns a loopback port that is free for both UDP and TCP at the
-// time of the call.
-func freePort(t *testing.T) int {
-	t.Helper()
-	for range 50 {
-		l, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			t.Fatal(err)
-		}
-		port := l.Addr().(*net.TCPAddr).Port
-		u, err := net.ListenPacket("udp", fmt.Sprintf("127.0.0.1:%d", port))
-		_ = l.Close()
-		if err != nil {
-			continue
-		}
-		_ = u.Close()
-		return port
-	}
-	t.Fatal("no free port pair found in 50 tries")
-	return 0
-}
-
 // startSIPp starts SIPp as described by r, with statistics, error and
 // screen traces in a fresh directory. For a UAS (no Remote) it returns once
 // SIPp's socket is bound. The process is killed when the test ends.
@@ -111,7 +90,7 @@ func startSIPp(t *testing.T, r sippRun) *sippProc {
 		r.Name = strings.TrimSuffix(r.Scenario, ".xml")
 	}
 	if r.Port == 0 {
-		r.Port = freePort(t)
+		r.Port = loopback.FreePort(t)
 	}
 	scen, err := filepath.Abs(filepath.Join("testdata", "sipp", r.Scenario))
 	if err != nil {

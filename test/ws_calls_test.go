@@ -4,6 +4,8 @@ import (
 	"crypto/x509"
 	"testing"
 	"time"
+
+	"github.com/sipedge/sipedge/test/loopback"
 )
 
 // wsBrowserIP is the source address WebSocket clients dial from: not in
@@ -31,7 +33,7 @@ type wsEdge struct {
 func startWSEdge(t *testing.T, mod func(*proxyConfig)) *wsEdge {
 	t.Helper()
 	certFile, keyFile, pool := writeTestCert(t, t.TempDir())
-	e := &wsEdge{pool: pool, certFile: certFile, uasPort: freePort(t), byePort: freePort(t), callUser: "15551234", byeUser: "15559999"}
+	e := &wsEdge{pool: pool, certFile: certFile, uasPort: loopback.FreePort(t), byePort: loopback.FreePort(t), callUser: "15551234", byeUser: "15559999"}
 	cfg := proxyConfig{
 		Listen:  []string{"udp://127.0.0.1:0", "ws://127.0.0.1:0/ws", "wss://127.0.0.1:0/ws"},
 		Users:   map[string]string{"alice": "alice-secret", "bob": "bob-secret", "carol": "carol-secret"},

@@ -12,6 +12,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/sipedge/sipedge/test/loopback"
 )
 
 const rtpengineBin = "/usr/bin/rtpengine"
@@ -44,25 +46,6 @@ func (l *lockedBuffer) String() string {
 	return l.b.String()
 }
 
-// FreePort returns a port free for network on 127.0.0.1.
-func FreePort(tb testing.TB, network string) int {
-	tb.Helper()
-	if network == "udp" {
-		c, err := net.ListenPacket("udp", "127.0.0.1:0")
-		if err != nil {
-			tb.Fatal(err)
-		}
-		defer c.Close()
-		return c.LocalAddr().(*net.UDPAddr).Port
-	}
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		tb.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
-}
-
 // StartDaemon runs /usr/bin/rtpengine in userspace on loopback with a small
 // private media port range, waits until it answers a ping, and kills it
 // when the test ends. A missing binary fails the test.
@@ -75,7 +58,7 @@ func StartDaemonPorts(tb testing.TB, n, logLevel int) Daemon {
 	if _, err := os.Stat(rtpengineBin); err != nil {
 		tb.Fatalf("%s is required (Debian rtpengine-daemon; scripts/install-deps.sh installs it): %v", rtpengineBin, err)
 	}
-	udpPort, tcpPort := FreePort(tb, "udp"), FreePort(tb, "tcp")
+	udpPort, tcpPort := loopback.FreePort(tb), loopback.FreePort(tb)
 	base := 20000 + rand.IntN((40000-n)/100)*100 // within 20000..60000
 	dir := tb.TempDir()
 	args := []string{

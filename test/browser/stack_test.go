@@ -19,9 +19,11 @@ import (
 	"testing"
 	"time"
 
-	"github.com/sipedge/sipedge/rtpengine/rtpenginetest"
-	"github.com/sipedge/sipedge/tls/tlstest"
 	"go.yaml.in/yaml/v3"
+
+	"github.com/sipedge/sipedge/rtpengine/rtpenginetest"
+	"github.com/sipedge/sipedge/test/loopback"
+	"github.com/sipedge/sipedge/tls/tlstest"
 )
 
 const (
@@ -88,28 +90,6 @@ func tail(s string, n int) string {
 		return "..." + s[len(s)-n:]
 	}
 	return s
-}
-
-// freePort returns a loopback port free for UDP and TCP at the time of the
-// call (the namespace is private, so nobody else takes it).
-func freePort(t *testing.T) int {
-	t.Helper()
-	for range 50 {
-		l, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			t.Fatal(err)
-		}
-		port := l.Addr().(*net.TCPAddr).Port
-		u, err := net.ListenPacket("udp", fmt.Sprintf("127.0.0.1:%d", port))
-		_ = l.Close()
-		if err != nil {
-			continue
-		}
-		_ = u.Close()
-		return port
-	}
-	t.Fatal("no free port found in 50 tries")
-	return 0
 }
 
 // startProc starts a child process whose output is kept for the failure
@@ -183,7 +163,7 @@ func ngCommand(port int, dict string, wait time.Duration) (string, error) {
 // answers INVITEs with PCMU and sends every RTP packet back to its sender.
 func startEcho(t *testing.T) int {
 	t.Helper()
-	port, media := freePort(t), freePort(t)
+	port, media := loopback.FreePort(t), loopback.FreePort(t)
 	exited, out := startProc(t, "sipp echo", sippBin, "-sn", "uas", "-i", "127.0.0.1", "-p", strconv.Itoa(port),
 		"-mi", "127.0.0.1", "-mp", strconv.Itoa(media), "-rtp_echo", "-nostdin")
 	_ = exited
