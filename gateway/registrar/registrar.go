@@ -195,30 +195,10 @@ func byPreference(a, b Binding) int {
 // RemoveFlow drops every binding bound to flowID (its connection closed)
 // and returns how many it dropped. An empty flowID (UDP) drops nothing.
 func (r *Registrar) RemoveFlow(flowID string) int {
-	if flowID == "" {
-		return 0
-	}
-	n := 0
-	for _, aor := range r.store.FlowAORs(flowID) {
-		removed := 0
-		err := r.store.Update(aor, func(cur []Binding) ([]Binding, error) {
-			next := make([]Binding, 0, len(cur))
-			for i := range cur {
-				if cur[i].Source.FlowID != flowID {
-					next = append(next, cur[i])
-				}
-			}
-			removed = len(cur) - len(next)
-			return next, nil
-		})
-		if err == nil {
-			n += removed
-		}
-	}
-	if n > 0 {
-		r.log.Debug("flow closed", "flow", flowID, "bindings", n)
-	}
-	return n
+	return r.editFlow(flowID, func(cur []Binding) ([]Binding, int) {
+		next := slices.DeleteFunc(slices.Clone(cur), func(b Binding) bool { return b.Source.FlowID == flowID })
+		return next, len(cur) - len(next)
+	})
 }
 
 // ExpireFlow makes the bindings on flowID expire at the latest at at (a
@@ -226,6 +206,22 @@ func (r *Registrar) RemoveFlow(flowID string) int {
 // shortened. Until then they are found, and a request to one of them
 // finds its flow gone (430 Flow Failed).
 func (r *Registrar) ExpireFlow(flowID string, at time.Time) int {
+	return r.editFlow(flowID, func(cur []Binding) ([]Binding, int) {
+		next, n := slices.Clone(cur), 0
+		for i := range next {
+			if next[i].Source.FlowID == flowID && next[i].Expires.After(at) {
+				next[i].Expires = at
+				n++
+			}
+		}
+		return next, n
+	})
+}
+
+// editFlow replaces the bindings of every AOR with one on flowID by what
+// edit makes of them (a new slice, and how many bindings it changed) and
+// returns the sum of the changes.
+func (r *Registrar) editFlow(flowID string, edit func(cur []Binding) ([]Binding, int)) int {
 	if flowID == "" {
 		return 0
 	}
@@ -233,14 +229,8 @@ func (r *Registrar) ExpireFlow(flowID string, at time.Time) int {
 	for _, aor := range r.store.FlowAORs(flowID) {
 		changed := 0
 		err := r.store.Update(aor, func(cur []Binding) ([]Binding, error) {
-			changed = 0
-			next := slices.Clone(cur)
-			for i := range next {
-				if next[i].Source.FlowID == flowID && next[i].Expires.After(at) {
-					next[i].Expires = at
-					changed++
-				}
-			}
+			var next []Binding
+			next, changed = edit(cur)
 			return next, nil
 		})
 		if err == nil {
