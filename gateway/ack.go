@@ -7,6 +7,7 @@ import (
 
 	"github.com/emiago/sipgo/sip"
 
+	"github.com/sipedge/sipedge/gateway/status"
 	"github.com/sipedge/sipedge/nat"
 	"github.com/sipedge/sipedge/rtpengine"
 )
@@ -15,7 +16,7 @@ import (
 // statelessly along its route set. ACKs for non-2xx are absorbed by the
 // INVITE server transaction and never get here. An ACK gets no response:
 // a refused ACK is logged and dropped.
-func (g *Gateway) handleAck(req *sip.Request, tx sip.ServerTransaction) error {
+func (g *Gateway) handleAck(ctx context.Context, req *sip.Request, tx sip.ServerTransaction) error {
 	p, err := g.prepare(req)
 	if err != nil {
 		return err
@@ -24,7 +25,7 @@ func (g *Gateway) handleAck(req *sip.Request, tx sip.ServerTransaction) error {
 	if !p.ourRoute && !g.trustedSource(req.Source()) {
 		// Typically the ACK for a 401/407 we sent, arriving after its
 		// transaction ended (reliable transports end it at once).
-		if g.log.Enabled(context.Background(), slog.LevelDebug) {
+		if g.log.Enabled(ctx, slog.LevelDebug) {
 			g.log.Debug("ACK absorbed: not for a dialog we route", "call_id", callID(req), "src", req.Source())
 		}
 		return nil
@@ -42,7 +43,7 @@ func (g *Gateway) handleAck(req *sip.Request, tx sip.ServerTransaction) error {
 	}
 	via, ok := g.self.via(out, p.hash)
 	if !ok {
-		return status(503, "Service Unavailable", fmt.Errorf("%w: %s", ErrListenerNotFound, out))
+		return status.New(503, "Service Unavailable", fmt.Errorf("%w: %s", ErrListenerNotFound, out))
 	}
 	fwd.PrependHeader(via)
 	if mf := fwd.MaxForwards(); mf != nil {
@@ -51,7 +52,7 @@ func (g *Gateway) handleAck(req *sip.Request, tx sip.ServerTransaction) error {
 	if hasSDP(fwd.Body(), contentType(fwd)) && g.anchored(sideOf(req.Transport()), sideOf(out)) {
 		// The answer to a late offer (the offer came in the 2xx).
 		ft, tt := rtpengine.LegTags(fromTag(req), toTag(req), true)
-		res, err := g.rtp.Answer(context.Background(), rtpengine.AnswerParams{
+		res, err := g.rtp.Answer(ctx, rtpengine.AnswerParams{
 			CallID: callID(req), FromTag: ft, ToTag: tt, SDP: string(fwd.Body()), Options: g.recipe(sideOf(out), sideOf(req.Transport()), req.Source()),
 		})
 		if err != nil {
@@ -62,7 +63,7 @@ func (g *Gateway) handleAck(req *sip.Request, tx sip.ServerTransaction) error {
 	}
 	g.address(fwd, t, out)
 	if err := g.write(fwd, t); err != nil {
-		return status(503, "Service Unavailable", fmt.Errorf("%w: ACK to %s: %w", ErrUnreachable, t.addr, err))
+		return status.New(503, "Service Unavailable", fmt.Errorf("%w: ACK to %s: %w", ErrUnreachable, t.Addr, err))
 	}
 	return nil
 }

@@ -7,11 +7,12 @@ import (
 	"github.com/emiago/sipgo/sip"
 
 	"github.com/sipedge/sipedge/gateway/auth"
+	"github.com/sipedge/sipedge/gateway/status"
 )
 
 // authenticate checks the request's digest credentials (proxy selects
 // Proxy-Authorization/407, else Authorization/401) and returns the user, or
-// a *StatusError carrying the challenge or the refusal.
+// a *status.Error carrying the challenge or the refusal.
 func (g *Gateway) authenticate(req *sip.Request, proxy bool) (string, error) {
 	user, err := g.auth.Check(req, proxy)
 	if err == nil {
@@ -23,16 +24,16 @@ func (g *Gateway) authenticate(req *sip.Request, proxy bool) (string, error) {
 	}
 	switch {
 	case errors.Is(err, auth.ErrNoCredentials):
-		return "", &StatusError{Code: code, Reason: "Unauthorized", Err: fmt.Errorf("%w: %w", ErrAuthRequired, err),
+		return "", &status.Error{Code: code, Reason: "Unauthorized", Err: fmt.Errorf("%w: %w", ErrAuthRequired, err),
 			Response: g.auth.Challenge(req, proxy, false)}
 	case errors.Is(err, auth.ErrStale):
-		return "", &StatusError{Code: code, Reason: "Unauthorized", Err: fmt.Errorf("%w: %w", ErrAuthRequired, err),
+		return "", &status.Error{Code: code, Reason: "Unauthorized", Err: fmt.Errorf("%w: %w", ErrAuthRequired, err),
 			Response: g.auth.Challenge(req, proxy, true)}
 	case errors.Is(err, auth.ErrMalformed):
-		return "", status(400, "Bad Authorization Header", fmt.Errorf("%w: %w", ErrAuthRequired, err))
+		return "", status.New(400, "Bad Authorization Header", fmt.Errorf("%w: %w", ErrAuthRequired, err))
 	}
 	// Wrong password, unknown user, replayed nonce count: refuse.
-	return "", status(403, "Forbidden", fmt.Errorf("%w: %w", ErrForbidden, err))
+	return "", status.New(403, "Forbidden", fmt.Errorf("%w: %w", ErrForbidden, err))
 }
 
 // authorize authenticates an initial request from an untrusted source and
@@ -44,7 +45,7 @@ func (g *Gateway) authorize(req *sip.Request, proxy bool) error {
 		return err
 	}
 	if from := req.From(); from == nil || from.Address.User != user || !g.self.isLocal(from.Address.Host) {
-		return status(403, "Forbidden", fmt.Errorf("%w: From does not match authenticated user %s", ErrForbidden, user))
+		return status.New(403, "Forbidden", fmt.Errorf("%w: From does not match authenticated user %s", ErrForbidden, user))
 	}
 	return nil
 }

@@ -5,6 +5,8 @@ import (
 	"strings"
 
 	"github.com/emiago/sipgo/sip"
+
+	"github.com/sipedge/sipedge/gateway/status"
 )
 
 // knownMethods are the methods the proxy handles or forwards out of dialog;
@@ -16,10 +18,10 @@ var knownMethods = map[sip.RequestMethod]bool{ //nolint:gochecknoglobals // cons
 }
 
 // sanity applies RFC 3261 §16.3 request validation. It returns a
-// *StatusError for requests that must be refused.
+// *status.Error for requests that must be refused.
 func sanity(req *sip.Request) error {
 	missing := func(h string) error {
-		return status(400, "Missing "+h, fmt.Errorf("%w: no %s header", ErrMalformed, h))
+		return status.New(400, "Missing "+h, fmt.Errorf("%w: no %s header", ErrMalformed, h))
 	}
 	switch {
 	case req.Via() == nil:
@@ -34,18 +36,18 @@ func sanity(req *sip.Request) error {
 		return missing("CSeq")
 	}
 	if m := req.CSeq().MethodName; m != req.Method {
-		return status(400, "CSeq Method Mismatch", fmt.Errorf("%w: CSeq method %s for %s", ErrMalformed, m, req.Method))
+		return status.New(400, "CSeq Method Mismatch", fmt.Errorf("%w: CSeq method %s for %s", ErrMalformed, m, req.Method))
 	}
 	if cl := req.ContentLength(); cl != nil && int(*cl) != len(req.Body()) {
-		return status(400, "Bad Content-Length", fmt.Errorf("%w: Content-Length %d, body %d bytes", ErrMalformed, int(*cl), len(req.Body())))
+		return status.New(400, "Bad Content-Length", fmt.Errorf("%w: Content-Length %d, body %d bytes", ErrMalformed, int(*cl), len(req.Body())))
 	}
 	switch strings.ToLower(req.Recipient.Scheme) {
 	case "sip", "sips":
 	default:
-		return status(416, "Unsupported URI Scheme", fmt.Errorf("%w: %q", ErrUnsupportedURI, req.Recipient.Scheme))
+		return status.New(416, "Unsupported URI Scheme", fmt.Errorf("%w: %q", ErrUnsupportedURI, req.Recipient.Scheme))
 	}
 	if req.Recipient.Host == "" {
-		return status(400, "Bad Request-URI", fmt.Errorf("%w: Request-URI has no host", ErrMalformed))
+		return status.New(400, "Bad Request-URI", fmt.Errorf("%w: Request-URI has no host", ErrMalformed))
 	}
 	if h := req.GetHeaders("Proxy-Require"); len(h) > 0 && !req.IsAck() && !req.IsCancel() {
 		vals := make([]string, 0, len(h))
@@ -53,7 +55,7 @@ func sanity(req *sip.Request) error {
 			vals = append(vals, x.Value())
 		}
 		list := strings.Join(vals, ", ")
-		return status(420, "Bad Extension", fmt.Errorf("%w: %s", ErrBadExtension, list), sip.NewHeader("Unsupported", list))
+		return status.New(420, "Bad Extension", fmt.Errorf("%w: %s", ErrBadExtension, list), sip.NewHeader("Unsupported", list))
 	}
 	return nil
 }

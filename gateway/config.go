@@ -3,17 +3,15 @@ package gateway
 import (
 	"fmt"
 	"maps"
-	"net"
 	"net/netip"
 	"regexp"
 	"slices"
 	"strings"
 	"time"
 
-	"github.com/emiago/sipgo/sip"
-
 	"github.com/sipedge/sipedge/config/field"
 	"github.com/sipedge/sipedge/gateway/registrar"
+	"github.com/sipedge/sipedge/gateway/route"
 )
 
 // Config is the proxy core's part of the configuration file. The zero value
@@ -40,7 +38,7 @@ type Config struct {
 	// Routes decide where requests go that are not for a user registered
 	// here. They are tried in order; the first whose match fits wins; a route
 	// without match fits everything. No fitting route gives 404.
-	Routes []Route `yaml:"routes"`
+	Routes []route.Rule `yaml:"routes"`
 
 	// Advertise is the host (name or address) written into our Via and
 	// Record-Route headers. Default: the address of each listener, which
@@ -94,25 +92,6 @@ type User struct {
 	// HA1 is MD5(user:realm:password) in lower-case hex, as an alternative
 	// to Password. It only allows MD5 digest.
 	HA1 string `yaml:"ha1"`
-}
-
-// Route sends matching requests to one or more next hops.
-type Route struct {
-	// Match selects requests; empty matches all.
-	Match RouteMatch `yaml:"match"`
-	// To lists next-hop SIP URIs (sip:host[:port][;transport=udp|tcp|tls]).
-	// They are tried in order (serial failover): the next one is used when
-	// the previous answers 408 or 5xx, or cannot be reached. Required.
-	To []string `yaml:"to"`
-}
-
-// RouteMatch is the condition of a route. All given conditions must hold.
-type RouteMatch struct {
-	// User is a regular expression (RE2 syntax) matched against the
-	// Request-URI user part, e.g. '^\+?[0-9]+$'.
-	User string `yaml:"user"`
-	// Domain is a regular expression matched against the Request-URI host.
-	Domain string `yaml:"domain"`
 }
 
 // RegistrarConfig is the registrar section: the registration limits
@@ -231,7 +210,7 @@ func (c *Config) Validate() error {
 			l.Add(p+".to", nil, "at least one next hop is required")
 		}
 		for j, to := range r.To {
-			if _, err := ParseHop(to); err != nil {
+			if _, err := route.ParseTarget(to); err != nil {
 				l.Add(fmt.Sprintf("%s.to[%d]", p, j), to, "%v", err)
 			}
 		}
@@ -280,42 +259,6 @@ func ParsePrefix(s string) (netip.Prefix, error) {
 		return netip.Prefix{}, err
 	}
 	return netip.PrefixFrom(a, a.BitLen()), nil
-}
-
-// Hop is a parsed next hop of a route.
-type Hop struct {
-	URI       sip.Uri
-	Transport string // "udp", "tcp" or "tls"
-	Addr      string // host:port
-}
-
-// ParseHop parses a route's next-hop URI.
-func ParseHop(s string) (Hop, error) {
-	var u sip.Uri
-	if err := sip.ParseUri(s, &u); err != nil {
-		return Hop{}, fmt.Errorf("not a SIP URI: %w", err)
-	}
-	if u.Host == "" {
-		return Hop{}, fmt.Errorf("SIP URI has no host")
-	}
-	t := "udp"
-	if u.Scheme == "sips" {
-		t = "tls"
-	}
-	if v, ok := u.UriParams.Get("transport"); ok {
-		t = strings.ToLower(v)
-	}
-	if t != "udp" && t != "tcp" && t != "tls" {
-		return Hop{}, fmt.Errorf("transport %q not supported (udp, tcp, tls)", t)
-	}
-	port := u.Port
-	if port == 0 {
-		port = 5060
-		if t == "tls" {
-			port = 5061
-		}
-	}
-	return Hop{URI: u, Transport: t, Addr: net.JoinHostPort(u.Host, fmt.Sprint(port))}, nil
 }
 
 func isHex(s string, n int) bool {

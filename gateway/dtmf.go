@@ -10,13 +10,15 @@ import (
 
 	"github.com/emiago/sipgo/sip"
 
+	"github.com/sipedge/sipedge/gateway/route"
+	"github.com/sipedge/sipedge/gateway/status"
 	"github.com/sipedge/sipedge/rtpengine"
 )
 
 // dtmf turns a SIP INFO application/dtmf-relay from a browser toward a
 // classic endpoint into an RFC 4733 event played by rtpengine, when
 // media.dtmf is rfc4733. It reports whether it handled (answered) req.
-func (g *Gateway) dtmf(req *sip.Request, tx sip.ServerTransaction, t target) (bool, error) {
+func (g *Gateway) dtmf(ctx context.Context, req *sip.Request, tx sip.ServerTransaction, t route.Target) (bool, error) {
 	if g.cfg.Media.DTMF != "rfc4733" || g.rtp == nil || req.Method != sip.INFO {
 		return false, nil
 	}
@@ -29,9 +31,9 @@ func (g *Gateway) dtmf(req *sip.Request, tx sip.ServerTransaction, t target) (bo
 	}
 	digit, dur, err := parseDTMFRelay(req.Body())
 	if err != nil {
-		return true, status(400, "Bad DTMF Relay Body", fmt.Errorf("%w: %w", ErrMalformed, err))
+		return true, status.New(400, "Bad DTMF Relay Body", fmt.Errorf("%w: %w", ErrMalformed, err))
 	}
-	err = g.rtp.PlayDTMF(context.Background(), rtpengine.PlayDTMFParams{
+	err = g.rtp.PlayDTMF(ctx, rtpengine.PlayDTMFParams{
 		CallRef:  rtpengine.CallRef{CallID: callID(req), FromTag: fromTag(req)},
 		Code:     digit,
 		Duration: dur,

@@ -1,13 +1,8 @@
 package gateway
 
-import (
-	"errors"
-	"fmt"
+import "errors"
 
-	"github.com/emiago/sipgo/sip"
-)
-
-// Sentinel errors of the proxy core. They are wrapped in a *StatusError
+// Sentinel errors of the proxy core. They are wrapped in a *status.Error
 // that carries the SIP response to send.
 var (
 	ErrMalformed        = errors.New("gateway: malformed request")
@@ -27,32 +22,5 @@ var (
 	ErrRegistrar        = errors.New("gateway: registration refused")
 	ErrInternal         = errors.New("gateway: internal error")
 	ErrListenerNotFound = errors.New("gateway: no listener for transport")
+	ErrRunning          = errors.New("gateway: Run called twice")
 )
-
-// StatusError is the one error type that carries a SIP response: handlers
-// return it and respondError turns it into exactly one response.
-type StatusError struct {
-	Code   int
-	Reason string
-	// Headers are added to the response (e.g. Min-Expires, Unsupported).
-	Headers []sip.Header
-	// Response, if set, is sent as is (e.g. a digest challenge).
-	Response *sip.Response
-	Err      error
-}
-
-// Error implements error.
-func (e *StatusError) Error() string {
-	if e.Err == nil {
-		return fmt.Sprintf("%d %s", e.Code, e.Reason)
-	}
-	return fmt.Sprintf("%d %s: %v", e.Code, e.Reason, e.Err)
-}
-
-// Unwrap returns the cause.
-func (e *StatusError) Unwrap() error { return e.Err }
-
-// status builds a *StatusError; err may be nil.
-func status(code int, reason string, err error, hdrs ...sip.Header) *StatusError {
-	return &StatusError{Code: code, Reason: reason, Err: err, Headers: hdrs}
-}

@@ -6,6 +6,8 @@ import (
 	"time"
 
 	"github.com/emiago/sipgo/sip"
+
+	"github.com/sipedge/sipedge/gateway/route"
 )
 
 // parse parses a datagram received by a test peer.
@@ -53,7 +55,7 @@ func TestForwardCallUDP(t *testing.T) {
 	uas := newUDPPeer(t)
 	cfg := baseConfig()
 	cfg.Trusted = []string{"127.0.0.1/32"}
-	cfg.Routes = []Route{{Match: RouteMatch{User: `^\+?[0-9]+$`}, To: []string{"sip:" + uas.addr()}}}
+	cfg.Routes = []route.Rule{{Match: route.Match{User: `^\+?[0-9]+$`}, To: []string{"sip:" + uas.addr()}}}
 	gw := startGW(t, cfg)
 	gwAddr := gw.addr["udp"]
 	caller := newUDPPeer(t)
@@ -124,7 +126,7 @@ func TestInviteTimeout(t *testing.T) {
 	cfg := baseConfig()
 	cfg.Trusted = []string{"127.0.0.1/32"}
 	cfg.InviteTimeout = 500 * time.Millisecond
-	cfg.Routes = []Route{{To: []string{"sip:" + uas.addr()}}}
+	cfg.Routes = []route.Rule{{To: []string{"sip:" + uas.addr()}}}
 	gw := startGW(t, cfg)
 	caller := newUDPPeer(t)
 	caller.send(gw.addr["udp"], msg(caller.addr(), "INVITE sip:bob@elsewhere.test SIP/2.0",

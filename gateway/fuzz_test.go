@@ -10,6 +10,8 @@ import (
 	"testing"
 
 	"github.com/emiago/sipgo/sip"
+
+	"github.com/sipedge/sipedge/gateway/route"
 )
 
 // refuseSender never touches the network: every send fails as if the next
@@ -50,7 +52,7 @@ func (r *recordTx) Err() error                         { return nil }
 func fuzzGateway(t testing.TB) *Gateway {
 	cfg := baseConfig()
 	cfg.Trusted = []string{"10.0.0.0/8"}
-	cfg.Routes = []Route{{To: []string{"sip:127.0.0.1:9"}}}
+	cfg.Routes = []route.Rule{{To: []string{"sip:127.0.0.1:9"}}}
 	cfg.SetDefaults()
 	g, err := New(cfg, Deps{Logger: slog.New(slog.DiscardHandler), Listeners: []Listener{{Transport: "udp", Addr: "127.0.0.1:5060"}}})
 	if err != nil {

@@ -15,16 +15,18 @@ import (
 	"net"
 	"net/http"
 	"net/netip"
-	"regexp"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/emiago/sipgo"
 	"github.com/emiago/sipgo/sip"
 
 	"github.com/sipedge/sipedge/gateway/auth"
+	"github.com/sipedge/sipedge/gateway/dialog"
 	"github.com/sipedge/sipedge/gateway/registrar"
+	"github.com/sipedge/sipedge/gateway/route"
 	"github.com/sipedge/sipedge/nat"
 	"github.com/sipedge/sipedge/rtpengine"
 	"github.com/sipedge/sipedge/ws"
@@ -66,7 +68,7 @@ type Gateway struct {
 	out     sender
 	auth    *auth.Authenticator
 	reg     *registrar.Registrar
-	routes  []compiledRoute
+	routes  *route.Table
 	trusted []netip.Prefix
 	users   map[string]bool
 
@@ -77,16 +79,14 @@ type Gateway struct {
 
 	ws         *ws.Server        // nil without ws/wss listeners
 	rtp        *rtpengine.Client // nil without rtpengine nodes
-	dialogs    *dialogs
+	dialogs    *dialog.Table
 	reqHandler func(*sip.Request, sip.ServerTransaction)
 	ackHandler func(*sip.Request, sip.ServerTransaction)
 
-	wg sync.WaitGroup // background work started by handlers
-}
-
-type compiledRoute struct {
-	user, domain *regexp.Regexp
-	hops         []Hop
+	bg      background    // work started by handlers and not waited for
+	closing *closing      // closed when the gateway starts shutting down
+	stopped chan struct{} // closed when Run has returned
+	running atomic.Bool   // Run was called
 }
 
 // ErrNoListener is returned by New when no listener is given.
@@ -102,7 +102,7 @@ func New(cfg Config, deps Deps) (*Gateway, error) {
 		deps.Logger = slog.New(slog.DiscardHandler)
 	}
 	g := &Gateway{cfg: cfg, deps: deps, log: deps.Logger.With("component", "gateway"), users: map[string]bool{},
-		rtp: deps.RTP, dialogs: newDialogs()}
+		rtp: deps.RTP, dialogs: dialog.NewTable(), closing: newClosing(), stopped: make(chan struct{})}
 	for _, t := range cfg.Trusted {
 		p, err := ParsePrefix(t)
 		if err != nil {
@@ -110,23 +110,11 @@ func New(cfg Config, deps Deps) (*Gateway, error) {
 		}
 		g.trusted = append(g.trusted, p)
 	}
-	for _, r := range cfg.Routes {
-		cr := compiledRoute{}
-		if r.Match.User != "" {
-			cr.user = regexp.MustCompile(r.Match.User)
-		}
-		if r.Match.Domain != "" {
-			cr.domain = regexp.MustCompile(r.Match.Domain)
-		}
-		for _, to := range r.To {
-			h, err := ParseHop(to)
-			if err != nil {
-				return nil, fmt.Errorf("gateway: route to %q: %w", to, err)
-			}
-			cr.hops = append(cr.hops, h)
-		}
-		g.routes = append(g.routes, cr)
+	routes, err := route.NewTable(cfg.Routes)
+	if err != nil {
+		return nil, fmt.Errorf("gateway: %w", err)
 	}
+	g.routes = routes
 	secrets := make(map[string]auth.Secret, len(cfg.Users))
 	for name, u := range cfg.Users {
 		secrets[name] = auth.Secret{Password: u.Password, HA1MD5: u.HA1}
@@ -187,6 +175,11 @@ func New(cfg Config, deps Deps) (*Gateway, error) {
 // Run binds every listener, serves until ctx is done, then closes the
 // listeners and waits for background work.
 func (g *Gateway) Run(ctx context.Context) error {
+	if !g.running.CompareAndSwap(false, true) {
+		return ErrRunning
+	}
+	defer close(g.stopped)
+	defer g.closing.close()
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	var closers []func() error
@@ -318,10 +311,12 @@ func (g *Gateway) Run(ctx context.Context) error {
 	var err error
 	select {
 	case <-ctx.Done():
+	case <-g.closing.ch:
 	case err = <-errc:
 		err = fmt.Errorf("gateway: serve: %w", err)
 	}
 	cancel()
+	g.closing.close()
 	// Listeners and WebSocket flows first: closing flows ends their calls
 	// (BYE to the other party, rtpengine delete). Give that background
 	// work a moment while rtpengine and the SIP stack are still up.
@@ -329,33 +324,38 @@ func (g *Gateway) Run(ctx context.Context) error {
 		_ = c()
 	}
 	closers = nil
-	waitFor(&g.wg, shutdownGrace)
+	g.bg.wait(shutdownGrace)
 	if g.rtp != nil {
 		_ = g.rtp.Close()
 	}
 	_ = g.ua.Close()
 	wg.Wait()
-	g.wg.Wait()
+	g.bg.close()
 	return err
+}
+
+// Close stops a running gateway as if Run's context were done: listeners
+// and WebSocket flows close, calls on them are ended, transactions end,
+// and every goroutine the gateway started is waited for. Close returns
+// when Run has returned; it is idempotent and safe before or without Run.
+func (g *Gateway) Close() error {
+	g.closing.close()
+	if g.running.CompareAndSwap(false, true) {
+		// Run never started: nothing is bound; release what New made.
+		close(g.stopped)
+		if g.rtp != nil {
+			_ = g.rtp.Close()
+		}
+		_ = g.ua.Close()
+		g.bg.close()
+		return nil
+	}
+	<-g.stopped
+	return nil
 }
 
 // shutdownGrace bounds how long Run waits for calls being ended on shutdown.
 const shutdownGrace = 3 * time.Second
-
-// waitFor waits for wg, at most d.
-func waitFor(wg *sync.WaitGroup, d time.Duration) {
-	done := make(chan struct{})
-	go func() {
-		wg.Wait()
-		close(done)
-	}()
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-done:
-	case <-t.C:
-	}
-}
 
 // trustedSource reports whether src (ip:port) is in a trusted network.
 func (g *Gateway) trustedSource(src string) bool {

@@ -8,6 +8,7 @@ import (
 
 	"github.com/emiago/sipgo/sip"
 
+	"github.com/sipedge/sipedge/gateway/uac"
 	"github.com/sipedge/sipedge/nat"
 )
 
@@ -47,20 +48,15 @@ func (g *Gateway) sendOptionsPing(_ context.Context, addr string) error {
 		return err
 	}
 	port, _ := strconv.Atoi(p)
-	req := sip.NewRequest(sip.OPTIONS, sip.Uri{Scheme: "sip", Host: host, Port: port})
 	via, _ := g.self.via("udp", "ka")
-	req.AppendHeader(via)
-	mf := sip.MaxForwardsHeader(70)
-	req.AppendHeader(&mf)
 	l := g.self.byTransport["udp"]
 	from := &sip.FromHeader{Address: sip.Uri{Scheme: "sip", User: "keepalive", Host: l.host}, Params: sip.NewParams()}
 	from.Params.Add("tag", sip.GenerateTagN(10))
-	req.AppendHeader(from)
-	req.AppendHeader(&sip.ToHeader{Address: sip.Uri{Scheme: "sip", Host: host, Port: port}, Params: sip.NewParams()})
-	cid := sip.CallIDHeader("ka-" + sip.GenerateTagN(16))
-	req.AppendHeader(&cid)
-	req.AppendHeader(&sip.CSeqHeader{SeqNo: 1, MethodName: sip.OPTIONS})
-	req.SetBody(nil)
+	req := uac.New(uac.Request{
+		Method: sip.OPTIONS, RURI: sip.Uri{Scheme: "sip", Host: host, Port: port}, Via: via,
+		From: from, To: &sip.ToHeader{Address: sip.Uri{Scheme: "sip", Host: host, Port: port}, Params: sip.NewParams()},
+		CallID: "ka-" + sip.GenerateTagN(16), CSeq: 1, MaxForwards: g.cfg.MaxForwards,
+	})
 	req.SetTransport("UDP")
 	req.SetDestination(addr)
 	req.Laddr = g.udpLaddr

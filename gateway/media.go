@@ -10,6 +10,7 @@ import (
 
 	"github.com/emiago/sipgo/sip"
 
+	"github.com/sipedge/sipedge/gateway/status"
 	"github.com/sipedge/sipedge/rtpengine"
 )
 
@@ -78,7 +79,7 @@ func (g *Gateway) recipe(toward, from side, src string) rtpengine.Options {
 
 // mediaErr is the answer when no rtpengine node can take a call.
 func mediaErr(err error) error {
-	return status(503, "Service Unavailable", fmt.Errorf("%w: media relay: %w", ErrUnreachable, err))
+	return status.New(503, "Service Unavailable", fmt.Errorf("%w: media relay: %w", ErrUnreachable, err))
 }
 
 func fromTag(m sip.Message) string {
@@ -111,11 +112,13 @@ func (g *Gateway) deleteMedia(p rtpengine.DeleteParams) {
 		return
 	}
 	p.Fast = true
-	g.wg.Add(1)
-	go func() {
-		defer g.wg.Done()
-		if _, err := g.rtp.Delete(context.Background(), p); err != nil {
+	g.bg.Go(func() {
+		// Its own deadline: a delete must happen even when the request
+		// that ended the call is gone, or the gateway is shutting down.
+		ctx, cancel := context.WithTimeout(context.Background(), sendTimeout)
+		defer cancel()
+		if _, err := g.rtp.Delete(ctx, p); err != nil {
 			g.log.Debug("rtpengine delete failed", "call_id", p.CallID, "via_branch", p.ViaBranch, "error", err)
 		}
-	}()
+	})
 }

@@ -11,6 +11,7 @@ import (
 	"github.com/coder/websocket"
 	"github.com/emiago/sipgo/sip"
 
+	"github.com/sipedge/sipedge/gateway/route"
 	"github.com/sipedge/sipedge/rtpengine"
 	"github.com/sipedge/sipedge/rtpengine/rtpenginetest"
 	"github.com/sipedge/sipedge/test/loopback"
@@ -72,7 +73,7 @@ func mediaGW(t *testing.T, node string) (*testGW, *rtpengine.Client, *udpPeer) {
 	uas := newUDPPeer(t)
 	cfg := baseConfig()
 	cfg.Trusted = []string{"127.0.0.1/32"}
-	cfg.Routes = []Route{{To: []string{"sip:" + uas.addr()}}}
+	cfg.Routes = []route.Rule{{To: []string{"sip:" + uas.addr()}}}
 	gw := startGWWith(t, cfg, Deps{RTP: rtp, Listeners: []Listener{{Transport: "ws", Addr: "127.0.0.1:0", Path: "/ws"}}})
 	return gw, rtp, uas
 }

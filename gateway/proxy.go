@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"log/slog"
 	"strings"
 	"sync"
 	"time"
@@ -12,6 +11,9 @@ import (
 	"github.com/emiago/sipgo"
 	"github.com/emiago/sipgo/sip"
 
+	"github.com/sipedge/sipedge/gateway/route"
+	"github.com/sipedge/sipedge/gateway/status"
+	"github.com/sipedge/sipedge/gateway/uac"
 	"github.com/sipedge/sipedge/nat"
 	"github.com/sipedge/sipedge/rtpengine"
 )
@@ -43,7 +45,7 @@ type proxyTx struct {
 // branch is one client transaction of a proxyTx.
 type branch struct {
 	p   *proxyTx
-	tgt target
+	tgt route.Target
 	req *sip.Request // as sent
 
 	bSide     side   // kind of the leg this branch goes to
@@ -62,13 +64,17 @@ type branch struct {
 	err         error         // why we generated it
 }
 
+// sendTimeout bounds how long starting a client transaction may take
+// (a TCP or TLS connection to set up).
+const sendTimeout = 10 * time.Second
+
 // noBuild tells sipgo's client to send the request exactly as built.
 func noBuild(*sipgo.Client, *sip.Request) error { return nil }
 
 // forward runs a proxy transaction over the groups of targets and answers
 // upstream. It returns when a final response has been sent upstream (or
 // the request was cancelled).
-func (g *Gateway) forward(req, base *sip.Request, stx sip.ServerTransaction, hash string, groups []group) {
+func (g *Gateway) forward(ctx context.Context, req, base *sip.Request, stx sip.ServerTransaction, hash string, groups []route.Group) {
 	p := &proxyTx{g: g, req: req, base: base, stx: stx, hash: hash}
 	if f := flowOf(stx); f != nil {
 		p.inFlow = f.ID()
@@ -88,30 +94,31 @@ func (g *Gateway) forward(req, base *sip.Request, stx sip.ServerTransaction, has
 	}
 	if req.IsInvite() {
 		_ = stx.Respond(sip.NewResponseFromRequest(req, 100, "Trying", nil))
-		stx.OnCancel(func(*sip.Request) { p.cancel() })
+		stx.OnCancel(func(*sip.Request) { p.cancel(ctx) })
 	}
 	p.single = len(groups) == 1 && len(groups[0]) == 1
 	var results []*branch
 	defer p.cleanupMedia()
 	for i, grp := range groups {
-		results = p.fork(grp)
+		results = p.fork(ctx, grp)
 		p.mu.Lock()
 		done := p.finalSent || p.canceled
 		p.mu.Unlock()
 		if done {
 			return
 		}
-		best, synthetic := bestResponse(results)
-		if i < len(groups)-1 && retryable(best) {
+		outs := outcomes(results)
+		best := route.Best(outs)
+		if i < len(groups)-1 && route.Retryable(codeOf(outs, best)) {
 			continue
 		}
-		p.sendFinal(best, synthetic, results)
+		p.sendFinal(ctx, outs, best, results)
 		return
 	}
 }
 
 // fork starts one branch per target and waits for all of them.
-func (p *proxyTx) fork(grp group) []*branch {
+func (p *proxyTx) fork(ctx context.Context, grp route.Group) []*branch {
 	var wg sync.WaitGroup
 	bs := make([]*branch, 0, len(grp))
 	p.mu.Lock()
@@ -122,14 +129,14 @@ func (p *proxyTx) fork(grp group) []*branch {
 	}
 	p.mu.Unlock()
 	if len(bs) == 1 {
-		bs[0].run()
+		bs[0].run(ctx)
 		return bs
 	}
 	for _, b := range bs {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			b.run()
+			b.run(ctx)
 		}()
 	}
 	wg.Wait()
@@ -137,17 +144,17 @@ func (p *proxyTx) fork(grp group) []*branch {
 }
 
 // build makes the request this branch sends.
-func (b *branch) build() (*sip.Request, error) {
+func (b *branch) build(ctx context.Context) (*sip.Request, error) {
 	p, g := b.p, b.p.g
 	r := p.base
 	if !p.single {
 		r = p.base.Clone()
 	}
-	if b.tgt.ruri != nil {
-		r.Recipient = *b.tgt.ruri.Clone()
+	if b.tgt.RURI != nil {
+		r.Recipient = *b.tgt.RURI.Clone()
 	}
-	for i := len(b.tgt.route) - 1; i >= 0; i-- {
-		r.PrependHeader(&sip.RouteHeader{Address: *b.tgt.route[i].Clone()})
+	for i := len(b.tgt.Route) - 1; i >= 0; i-- {
+		r.PrependHeader(&sip.RouteHeader{Address: *b.tgt.Route[i].Clone()})
 	}
 	in := strings.ToLower(p.req.Transport())
 	out, err := g.transportOf(b.tgt)
@@ -160,8 +167,8 @@ func (b *branch) build() (*sip.Request, error) {
 		if rr, ok := g.self.recordRoute(in, p.inFlow); ok {
 			r.PrependHeader(rr)
 		}
-		if in != out || p.inFlow != b.tgt.flow {
-			if rr, ok := g.self.recordRoute(out, b.tgt.flow); ok {
+		if in != out || p.inFlow != b.tgt.Flow {
+			if rr, ok := g.self.recordRoute(out, b.tgt.Flow); ok {
 				r.PrependHeader(rr)
 			}
 		}
@@ -170,7 +177,7 @@ func (b *branch) build() (*sip.Request, error) {
 		_, _ = nat.SetReceived(top, p.req.Source())
 	}
 	if p.initial || p.req.IsInvite() {
-		aliasContacts(r, p.req.Source(), p.req.Transport())
+		nat.AliasContacts(r, p.req.Source(), p.req.Transport())
 	}
 	via, ok := g.self.via(out, p.hash)
 	if !ok {
@@ -182,7 +189,7 @@ func (b *branch) build() (*sip.Request, error) {
 	if (p.req.Method == sip.INVITE || p.req.Method == sip.UPDATE) && g.anchored(p.aSide, b.bSide) {
 		b.anchored = true
 		if p.offerSDP != "" {
-			res, err := g.rtp.Offer(context.Background(), rtpengine.OfferParams{
+			res, err := g.rtp.Offer(ctx, rtpengine.OfferParams{
 				CallID: callID(p.req), FromTag: fromTag(p.req), ToTag: toTag(p.req),
 				ViaBranch: b.mediaBranch(), SDP: p.offerSDP, Options: g.recipe(b.bSide, p.aSide, p.req.Source()),
 			})
@@ -206,11 +213,11 @@ func (b *branch) build() (*sip.Request, error) {
 }
 
 // run sends the branch and follows its responses to a final one.
-func (b *branch) run() {
+func (b *branch) run(ctx context.Context) {
 	p, g := b.p, b.p.g
-	req, err := b.build()
+	req, err := b.build(ctx)
 	if err != nil {
-		var se *StatusError
+		var se *status.Error
 		if errors.As(err, &se) {
 			b.fail(se.Code, se.Reason, err)
 		} else {
@@ -219,15 +226,15 @@ func (b *branch) run() {
 		return
 	}
 	b.req = req
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	tx, err := g.request(ctx, req, b.tgt)
+	sctx, cancel := context.WithTimeout(ctx, sendTimeout)
+	tx, err := g.request(sctx, req, b.tgt)
 	cancel()
 	if err != nil {
-		g.log.Debug("branch send failed", "call_id", callID(req), "dst", b.tgt.addr, "flow", b.tgt.flow, "error", err)
-		if b.tgt.flow != "" {
+		g.log.Debug("branch send failed", "call_id", callID(req), "dst", b.tgt.Addr, "flow", b.tgt.Flow, "error", err)
+		if b.tgt.Flow != "" {
 			b.fail(430, "Flow Failed", fmt.Errorf("%w: %w", ErrUnavailable, err))
 		} else {
-			b.fail(503, "Service Unavailable", fmt.Errorf("%w: %s: %w", ErrUnreachable, b.tgt.addr, err))
+			b.fail(503, "Service Unavailable", fmt.Errorf("%w: %s: %w", ErrUnreachable, b.tgt.Addr, err))
 		}
 		return
 	}
@@ -256,20 +263,20 @@ func (b *branch) run() {
 				wantCancel := b.cancelWant && !b.cancelSent
 				b.mu.Unlock()
 				if wantCancel {
-					b.sendCancel()
+					b.sendCancel(ctx)
 				}
 				if res.StatusCode > 100 {
 					if tc != nil {
 						tc.Reset(g.cfg.InviteTimeout)
 					}
-					p.relayProvisional(b.media(res))
+					p.relayProvisional(b.media(ctx, res))
 				}
 			case res.IsSuccess():
-				p.relaySuccess(b, b.media(res))
+				p.relaySuccess(ctx, b, b.media(ctx, res))
 				if req.IsInvite() {
-					keep = tx.OnRetransmission(func(r *sip.Response) { p.relaySuccess(b, b.media(r)) })
+					keep = tx.OnRetransmission(func(r *sip.Response) { p.relaySuccess(ctx, b, b.media(ctx, r)) })
 					if p.initial {
-						p.trackDialog(b, res)
+						p.trackDialog(ctx, b, res)
 					}
 				}
 				b.setFinal(res, false)
@@ -279,23 +286,23 @@ func (b *branch) run() {
 				timedOut := b.timedOut
 				b.mu.Unlock()
 				if timedOut {
-					b.fail(408, "Request Timeout", fmt.Errorf("%w: no final answer from %s in %s", ErrTimeout, b.tgt.addr, g.cfg.InviteTimeout))
+					b.fail(408, "Request Timeout", fmt.Errorf("%w: no final answer from %s in %s", ErrTimeout, b.tgt.Addr, g.cfg.InviteTimeout))
 				} else {
 					b.setFinal(res, false)
 				}
 				if res.StatusCode >= 600 {
-					p.cancelOthers(b)
+					p.cancelOthers(ctx, b)
 				}
 				return
 			}
 		case <-tx.Done():
 			err := tx.Err()
 			if errors.Is(err, sip.ErrTransactionTimeout) {
-				b.fail(408, "Request Timeout", fmt.Errorf("%w: %s: %w", ErrTimeout, b.tgt.addr, err))
-			} else if b.tgt.flow != "" {
-				b.fail(480, "Temporarily Unavailable", fmt.Errorf("%w: flow %s closed: %w", ErrUnavailable, b.tgt.flow, err))
+				b.fail(408, "Request Timeout", fmt.Errorf("%w: %s: %w", ErrTimeout, b.tgt.Addr, err))
+			} else if b.tgt.Flow != "" {
+				b.fail(480, "Temporarily Unavailable", fmt.Errorf("%w: flow %s closed: %w", ErrUnavailable, b.tgt.Flow, err))
 			} else {
-				b.fail(503, "Service Unavailable", fmt.Errorf("%w: %s: %w", ErrUnreachable, b.tgt.addr, err))
+				b.fail(503, "Service Unavailable", fmt.Errorf("%w: %s: %w", ErrUnreachable, b.tgt.Addr, err))
 			}
 			return
 		case <-timerC:
@@ -305,13 +312,13 @@ func (b *branch) run() {
 			prov := b.provisional
 			b.mu.Unlock()
 			if !prov {
-				b.fail(408, "Request Timeout", fmt.Errorf("%w: no answer from %s in %s", ErrTimeout, b.tgt.addr, g.cfg.InviteTimeout))
+				b.fail(408, "Request Timeout", fmt.Errorf("%w: no answer from %s in %s", ErrTimeout, b.tgt.Addr, g.cfg.InviteTimeout))
 				return
 			}
-			b.sendCancel()
+			b.sendCancel(ctx)
 			cancelWait = time.After(64 * sip.T1)
 		case <-cancelWait:
-			b.fail(408, "Request Timeout", fmt.Errorf("%w: %s ignored CANCEL", ErrTimeout, b.tgt.addr))
+			b.fail(408, "Request Timeout", fmt.Errorf("%w: %s ignored CANCEL", ErrTimeout, b.tgt.Addr))
 			return
 		}
 	}
@@ -322,7 +329,7 @@ func (b *branch) fail(code int, reason string, err error) {
 	b.mu.Lock()
 	b.final, b.synthetic, b.err = res, true, err
 	b.mu.Unlock()
-	b.p.g.log.Debug("branch failed", "call_id", callID(b.p.req), "dst", b.tgt.addr, "code", code, "error", err)
+	b.p.g.log.Debug("branch failed", "call_id", callID(b.p.req), "dst", b.tgt.Addr, "code", code, "error", err)
 }
 
 func (b *branch) setFinal(res *sip.Response, synthetic bool) {
@@ -333,7 +340,7 @@ func (b *branch) setFinal(res *sip.Response, synthetic bool) {
 
 // sendCancel sends CANCEL for this branch (RFC 3261 §9.1): same Request-URI,
 // Call-ID, From, To, CSeq number, Route set and top Via as the INVITE.
-func (b *branch) sendCancel() {
+func (b *branch) sendCancel(ctx context.Context) {
 	b.mu.Lock()
 	if b.cancelSent || b.req == nil {
 		b.mu.Unlock()
@@ -341,24 +348,10 @@ func (b *branch) sendCancel() {
 	}
 	b.cancelSent = true
 	b.mu.Unlock()
-	g, inv := b.p.g, b.req
-	c := sip.NewRequest(sip.CANCEL, *inv.Recipient.Clone())
-	c.AppendHeader(inv.Via().Clone())
-	for _, h := range inv.GetHeaders("Route") {
-		c.AppendHeader(sip.HeaderClone(h))
-	}
-	c.AppendHeader(sip.HeaderClone(inv.From()))
-	c.AppendHeader(sip.HeaderClone(inv.To()))
-	c.AppendHeader(sip.HeaderClone(inv.CallID()))
-	c.AppendHeader(&sip.CSeqHeader{SeqNo: inv.CSeq().SeqNo, MethodName: sip.CANCEL})
-	mf := sip.MaxForwardsHeader(70)
-	c.AppendHeader(&mf)
-	c.SetBody(nil)
-	c.SetTransport(inv.Transport())
-	c.SetDestination(inv.Destination())
-	c.Laddr = inv.Laddr
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	tx, err := g.request(ctx, c, b.tgt)
+	g := b.p.g
+	c := uac.Cancel(b.req, g.cfg.MaxForwards)
+	sctx, cancel := context.WithTimeout(ctx, sendTimeout)
+	tx, err := g.request(sctx, c, b.tgt)
 	cancel()
 	if err != nil {
 		g.log.Debug("CANCEL send failed", "call_id", callID(c), "error", err)
@@ -369,29 +362,29 @@ func (b *branch) sendCancel() {
 
 // cancel handles an upstream CANCEL: every pending branch is cancelled
 // (now if it had a provisional response, else as soon as one arrives).
-func (p *proxyTx) cancel() {
+func (p *proxyTx) cancel(ctx context.Context) {
 	p.mu.Lock()
 	p.canceled = true
 	bs := append([]*branch(nil), p.branches...)
 	p.mu.Unlock()
 	for _, b := range bs {
-		b.cancelBranch()
+		b.cancelBranch(ctx)
 	}
 }
 
 // cancelOthers cancels every branch but b (after a 2xx or 6xx).
-func (p *proxyTx) cancelOthers(b *branch) {
+func (p *proxyTx) cancelOthers(ctx context.Context, b *branch) {
 	p.mu.Lock()
 	bs := append([]*branch(nil), p.branches...)
 	p.mu.Unlock()
 	for _, o := range bs {
 		if o != b {
-			o.cancelBranch()
+			o.cancelBranch(ctx)
 		}
 	}
 }
 
-func (b *branch) cancelBranch() {
+func (b *branch) cancelBranch(ctx context.Context) {
 	b.mu.Lock()
 	if b.final != nil || !b.p.req.IsInvite() {
 		b.mu.Unlock()
@@ -401,7 +394,7 @@ func (b *branch) cancelBranch() {
 	b.cancelWant = true
 	b.mu.Unlock()
 	if prov {
-		b.sendCancel()
+		b.sendCancel(ctx)
 	}
 }
 
@@ -411,7 +404,7 @@ func (p *proxyTx) upstream(res *sip.Response) *sip.Response {
 	out := res.Clone()
 	out.RemoveHeader("Via")
 	if res.Contact() != nil {
-		aliasContacts(out, res.Source(), res.Transport())
+		nat.AliasContacts(out, res.Source(), res.Transport())
 	}
 	out.SetTransport(p.req.Transport())
 	out.SetDestination(p.req.Source())
@@ -430,7 +423,7 @@ func (p *proxyTx) relayProvisional(res *sip.Response) {
 
 // relaySuccess forwards a 2xx upstream: through the server transaction
 // while it accepts it, statelessly otherwise (RFC 3261 §16.7 step 5).
-func (p *proxyTx) relaySuccess(b *branch, res *sip.Response) {
+func (p *proxyTx) relaySuccess(ctx context.Context, b *branch, res *sip.Response) {
 	p.mu.Lock()
 	first := !p.finalSent
 	p.finalSent = true
@@ -442,12 +435,35 @@ func (p *proxyTx) relaySuccess(b *branch, res *sip.Response) {
 		}
 	}
 	if first {
-		p.cancelOthers(b)
+		p.cancelOthers(ctx, b)
 	}
 }
 
-// sendFinal answers upstream with the best response of a group.
-func (p *proxyTx) sendFinal(best *sip.Response, synthetic bool, results []*branch) {
+// outcomes reads how each branch ended.
+func outcomes(bs []*branch) []route.Outcome {
+	outs := make([]route.Outcome, len(bs))
+	for i, b := range bs {
+		b.mu.Lock()
+		outs[i] = route.Outcome{Res: b.final, Synthetic: b.synthetic}
+		b.mu.Unlock()
+	}
+	return outs
+}
+
+// codeOf is the status code of outs[i], 0 when nothing answered.
+func codeOf(outs []route.Outcome, i int) int {
+	if i < 0 {
+		return 0
+	}
+	return outs[i].Res.StatusCode
+}
+
+// sendFinal answers upstream with the best answer of the last group: an
+// answer the proxy made up itself (a timeout, an unreachable hop) goes
+// through respondError like every other local refusal; a downstream
+// answer is relayed (RFC 3261 §16.7 steps 6-7) and logged at the same
+// level.
+func (p *proxyTx) sendFinal(ctx context.Context, outs []route.Outcome, best int, results []*branch) {
 	p.mu.Lock()
 	if p.finalSent || p.canceled {
 		p.mu.Unlock()
@@ -455,105 +471,33 @@ func (p *proxyTx) sendFinal(best *sip.Response, synthetic bool, results []*branc
 	}
 	p.finalSent = true
 	p.mu.Unlock()
-	var out *sip.Response
-	switch {
-	case best == nil:
-		out = sip.NewResponseFromRequest(p.req, 408, "Request Timeout", nil)
-	case synthetic:
-		out = sip.NewResponseFromRequest(p.req, best.StatusCode, best.Reason, nil)
-	default:
-		out = p.upstream(best)
-		if out.StatusCode == 503 { // RFC 3261 §16.7 step 6
-			out.StatusCode, out.Reason = 500, "Server Internal Error"
-		}
-		if out.StatusCode == 401 || out.StatusCode == 407 {
-			mergeChallenges(out, results, best)
-		}
+	if best < 0 {
+		p.g.respondError(ctx, p.req, p.stx, status.New(408, "Request Timeout", fmt.Errorf("%w: no branch answered", ErrTimeout)))
+		return
 	}
-	if out.StatusCode >= 300 && p.g.log.Enabled(context.Background(), levelFor(out.StatusCode)) {
-		reason := out.Reason
-		for _, b := range results {
-			b.mu.Lock()
-			if b.final == best && b.err != nil {
-				reason = b.err.Error()
-			}
-			b.mu.Unlock()
-		}
-		p.g.log.Log(context.Background(), levelFor(out.StatusCode), "request failed", "call_id", callID(p.req),
-			"method", p.req.Method.String(), "src", p.req.Source(), "code", out.StatusCode, "reason", reason)
+	if outs[best].Synthetic {
+		b := results[best]
+		b.mu.Lock()
+		cause := b.err
+		b.mu.Unlock()
+		res := outs[best].Res
+		p.g.respondError(ctx, p.req, p.stx, status.New(res.StatusCode, res.Reason, cause))
+		return
 	}
+	out := p.upstream(outs[best].Res)
+	if out.StatusCode == 503 { // RFC 3261 §16.7 step 6
+		out.StatusCode, out.Reason = 500, "Server Internal Error"
+	}
+	if out.StatusCode == 401 || out.StatusCode == 407 {
+		route.MergeChallenges(out, outs, best)
+	}
+	p.g.logFinal(ctx, p.req, out.StatusCode, out.Reason)
 	if err := p.stx.Respond(out); err != nil {
 		p.g.log.Debug("final relay failed", "call_id", callID(p.req), "error", err)
-	}
-}
-
-// bestResponse picks the response to send upstream (RFC 3261 §16.7 step 6):
-// a 6xx if any, else the lowest class, preferring downstream answers over
-// our own timeouts; nil if nothing answered.
-func bestResponse(bs []*branch) (*sip.Response, bool) {
-	var best *sip.Response
-	bestSyn := false
-	rank := func(r *sip.Response, syn bool) int {
-		c := r.StatusCode
-		switch {
-		case c >= 600:
-			return 0
-		case c >= 200 && c < 300:
-			return -1
-		}
-		k := (c/100)*10 + 1
-		if syn {
-			k += 5
-		}
-		if c == 408 || c == 503 {
-			k += 2
-		}
-		return k
-	}
-	for _, b := range bs {
-		b.mu.Lock()
-		r, syn := b.final, b.synthetic
-		b.mu.Unlock()
-		if r == nil {
-			continue
-		}
-		if best == nil || rank(r, syn) < rank(best, bestSyn) {
-			best, bestSyn = r, syn
-		}
-	}
-	return best, bestSyn
-}
-
-// retryable reports whether serial failover moves on after res.
-func retryable(res *sip.Response) bool {
-	return res == nil || res.StatusCode == 408 || (res.StatusCode >= 500 && res.StatusCode < 600)
-}
-
-// mergeChallenges copies every branch's digest challenges into out.
-func mergeChallenges(out *sip.Response, bs []*branch, best *sip.Response) {
-	for _, b := range bs {
-		b.mu.Lock()
-		r := b.final
-		b.mu.Unlock()
-		if r == nil || r == best || (r.StatusCode != 401 && r.StatusCode != 407) {
-			continue
-		}
-		for _, name := range []string{"WWW-Authenticate", "Proxy-Authenticate"} {
-			for _, h := range r.GetHeaders(name) {
-				out.AppendHeader(sip.HeaderClone(h))
-			}
-		}
 	}
 }
 
 func hasTag(p sip.HeaderParams) bool {
 	t, ok := p.Get("tag")
 	return ok && t != ""
-}
-
-func levelFor(code int) slog.Level {
-	if code >= 500 {
-		return slog.LevelWarn
-	}
-	return slog.LevelInfo
 }

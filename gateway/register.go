@@ -1,6 +1,7 @@
 package gateway
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"strconv"
@@ -10,14 +11,16 @@ import (
 	"github.com/emiago/sipgo/sip"
 
 	"github.com/sipedge/sipedge/gateway/registrar"
+	"github.com/sipedge/sipedge/gateway/route"
+	"github.com/sipedge/sipedge/gateway/status"
 )
 
 // register is the registrar (RFC 3261 §10.3): authenticate, check that the
 // authenticated user owns the address of record, apply the bindings and
 // answer 200 listing every current binding with its remaining expiry.
-func (g *Gateway) register(req *sip.Request, tx sip.ServerTransaction) error {
+func (g *Gateway) register(_ context.Context, req *sip.Request, tx sip.ServerTransaction) error {
 	if !g.self.isLocal(req.Recipient.Host) {
-		return status(403, "Forbidden", fmt.Errorf("%w: %s is not our domain", ErrForbidden, req.Recipient.Host))
+		return status.New(403, "Forbidden", fmt.Errorf("%w: %s is not our domain", ErrForbidden, req.Recipient.Host))
 	}
 	user, err := g.authenticate(req, false)
 	if err != nil {
@@ -25,10 +28,10 @@ func (g *Gateway) register(req *sip.Request, tx sip.ServerTransaction) error {
 	}
 	to := req.To().Address
 	if !g.self.isLocal(to.Host) {
-		return status(403, "Forbidden", fmt.Errorf("%w: To domain %s is not ours", ErrForbidden, to.Host))
+		return status.New(403, "Forbidden", fmt.Errorf("%w: To domain %s is not ours", ErrForbidden, to.Host))
 	}
 	if to.User != user {
-		return status(403, "Forbidden", fmt.Errorf("%w: %s may not register %s", ErrForbidden, user, to.User))
+		return status.New(403, "Forbidden", fmt.Errorf("%w: %s may not register %s", ErrForbidden, user, to.User))
 	}
 	aor := g.aor(to.User, to.Host)
 	src := registrar.Source{Addr: req.Source(), Transport: strings.ToLower(req.Transport()), NAT: behindNAT(req)}
@@ -60,45 +63,45 @@ func registrarStatus(err error) error {
 	if errors.Is(err, registrar.ErrOutOfOrder) {
 		hdrs = append(hdrs, sip.NewHeader("Retry-After", "1"))
 	}
-	return status(code, reason, fmt.Errorf("%w: %w", ErrRegistrar, err), hdrs...)
+	return status.New(code, reason, fmt.Errorf("%w: %w", ErrRegistrar, err), hdrs...)
 }
 
 // lookup turns the bindings of aor into fork targets: the registered
 // Contact as Request-URI, sent along the binding's Path if any, else down
 // its connection (TCP, TLS) or to its real source when it is behind NAT,
 // else to the Contact's own address.
-func (g *Gateway) lookup(aor string) group {
+func (g *Gateway) lookup(aor string) route.Group {
 	bs := g.reg.Lookup(aor, time.Now())
-	out := make(group, 0, len(bs))
+	out := make(route.Group, 0, len(bs))
 	for _, b := range bs {
 		ruri := b.Contact
-		t := target{ruri: &ruri, transport: b.Source.Transport, addr: b.Source.Addr}
+		t := route.Target{RURI: &ruri, Transport: b.Source.Transport, Addr: b.Source.Addr}
 		if b.Source.Transport == "udp" && !b.Source.NAT {
-			ct, err := uriTarget(b.Contact)
+			ct, err := route.FromURI(b.Contact)
 			if err != nil {
 				continue
 			}
-			t.transport, t.addr = ct.transport, ct.addr
+			t.Transport, t.Addr = ct.Transport, ct.Addr
 		}
 		if len(b.Path) > 0 {
 			for _, p := range b.Path {
 				var u sip.Uri
 				if _, err := sip.ParseAddressValue(p, &u, nil); err == nil {
-					t.route = append(t.route, u)
+					t.Route = append(t.Route, u)
 				}
 			}
-			if len(t.route) > 0 {
-				if pt, err := uriTarget(t.route[0]); err == nil {
-					t.transport, t.addr = pt.transport, pt.addr
+			if len(t.Route) > 0 {
+				if pt, err := route.FromURI(t.Route[0]); err == nil {
+					t.Transport, t.Addr = pt.Transport, pt.Addr
 				}
 			}
 		}
-		switch t.transport {
+		switch t.Transport {
 		case "udp", "tcp", "tls":
 			out = append(out, t)
 		case "ws", "wss":
-			if b.Source.FlowID != "" && len(t.route) == 0 {
-				t.flow, t.addr = b.Source.FlowID, ""
+			if b.Source.FlowID != "" && len(t.Route) == 0 {
+				t.Flow, t.Addr = b.Source.FlowID, ""
 				out = append(out, t)
 			}
 		}

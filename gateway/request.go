@@ -1,12 +1,16 @@
 package gateway
 
 import (
+	"context"
 	"fmt"
 	"strings"
 
 	"github.com/emiago/sipgo/sip"
 
-	"github.com/sipedge/sipedge/rtpengine"
+	"github.com/sipedge/sipedge/gateway/dialog"
+	"github.com/sipedge/sipedge/gateway/route"
+	"github.com/sipedge/sipedge/gateway/status"
+	"github.com/sipedge/sipedge/nat"
 	"github.com/sipedge/sipedge/ws"
 )
 
@@ -29,7 +33,7 @@ func (g *Gateway) prepare(req *sip.Request) (prepared, error) {
 		h := sip.MaxForwardsHeader(uint32(g.cfg.MaxForwards))
 		fwd.AppendHeader(&h)
 	} else if mf.Val() == 0 && !(req.Method == sip.OPTIONS && g.forUs(fwd)) {
-		return prepared{}, status(483, "Too Many Hops", ErrTooManyHops)
+		return prepared{}, status.New(483, "Too Many Hops", ErrTooManyHops)
 	}
 	p := prepared{fwd: fwd}
 	// A strict router before us put our URI in the Request-URI: restore
@@ -51,9 +55,22 @@ func (g *Gateway) prepare(req *sip.Request) (prepared, error) {
 	}
 	p.hash = loopHash(fwd)
 	if g.self.looping(req, p.hash) {
-		return prepared{}, status(482, "Loop Detected", ErrLoop)
+		return prepared{}, status.New(482, "Loop Detected", ErrLoop)
 	}
 	return p, nil
+}
+
+// dialogHop is the next hop of an in-dialog request (dialog.Hop), given
+// the flow it came in on.
+func (g *Gateway) dialogHop(fwd *sip.Request, p prepared, in *ws.Flow) (route.Target, error) {
+	inFlow := ""
+	if in != nil {
+		inFlow = in.ID()
+	}
+	return dialog.Hop(fwd, p.flows, inFlow, func(id string) bool {
+		_, ok := g.flow(id)
+		return ok
+	})
 }
 
 // forUs reports whether a request without Route addresses the proxy itself
@@ -63,10 +80,10 @@ func (g *Gateway) forUs(r *sip.Request) bool {
 }
 
 // handle is the pipeline for every request but ACK.
-func (g *Gateway) handle(req *sip.Request, tx sip.ServerTransaction) error {
+func (g *Gateway) handle(ctx context.Context, req *sip.Request, tx sip.ServerTransaction) error {
 	if req.IsCancel() {
 		// sipgo matched every CANCEL for a live INVITE transaction already.
-		return status(481, "Call/Transaction Does Not Exist", ErrNoTransaction)
+		return status.New(481, "Call/Transaction Does Not Exist", ErrNoTransaction)
 	}
 	if req.Method == sip.REGISTER && req.Route() == nil {
 		// Handled here, never forwarded: no working copy, no loop hash.
@@ -74,9 +91,9 @@ func (g *Gateway) handle(req *sip.Request, tx sip.ServerTransaction) error {
 			return err
 		}
 		if mf := req.MaxForwards(); mf != nil && mf.Val() == 0 {
-			return status(483, "Too Many Hops", ErrTooManyHops)
+			return status.New(483, "Too Many Hops", ErrTooManyHops)
 		}
-		return g.register(req, tx)
+		return g.register(ctx, req, tx)
 	}
 	p, err := g.prepare(req)
 	if err != nil {
@@ -85,14 +102,14 @@ func (g *Gateway) handle(req *sip.Request, tx sip.ServerTransaction) error {
 	fwd := p.fwd
 	trusted := g.trustedSource(req.Source())
 	if to := req.To(); to != nil && hasTag(to.Params) {
-		return g.inDialog(req, tx, p, trusted)
+		return g.inDialog(ctx, req, tx, p, trusted)
 	}
 	if !knownMethods[req.Method] {
-		return status(501, "Not Implemented", fmt.Errorf("%w: %s", ErrUnknownMethod, req.Method))
+		return status.New(501, "Not Implemented", fmt.Errorf("%w: %s", ErrUnknownMethod, req.Method))
 	}
 	switch {
 	case req.Method == sip.REGISTER && fwd.Route() == nil: // it named us in a Route
-		return g.register(req, tx)
+		return g.register(ctx, req, tx)
 	case req.Method == sip.OPTIONS && g.forUs(fwd):
 		return g.options(req, tx)
 	}
@@ -105,103 +122,64 @@ func (g *Gateway) handle(req *sip.Request, tx sip.ServerTransaction) error {
 	if err != nil {
 		return err
 	}
-	g.forward(req, fwd, tx, p.hash, groups)
+	g.forward(ctx, req, fwd, tx, p.hash, groups)
 	return nil
 }
 
 // inDialog forwards a request that belongs to a dialog. Only requests that
 // carry our Record-Route (or come from a trusted source) are relayed.
-func (g *Gateway) inDialog(req *sip.Request, tx sip.ServerTransaction, p prepared, trusted bool) error {
+func (g *Gateway) inDialog(ctx context.Context, req *sip.Request, tx sip.ServerTransaction, p prepared, trusted bool) error {
 	fwd := p.fwd
 	if !p.ourRoute && !trusted {
-		return status(404, "Not Found", fmt.Errorf("%w: in-dialog request without our Route", ErrNotRelaying))
+		return status.New(404, "Not Found", fmt.Errorf("%w: in-dialog request without our Route", ErrNotRelaying))
 	}
-	if fwd.Route() == nil && len(p.flows) == 0 && !fwd.Recipient.UriParams.Has(aliasParam) &&
+	if fwd.Route() == nil && len(p.flows) == 0 && !fwd.Recipient.UriParams.Has(nat.AliasParam) &&
 		(g.self.isSelf(fwd.Recipient) || g.self.domains[strings.ToLower(fwd.Recipient.Host)]) {
 		// Never look our own domain up in DNS for a dialog we are not in.
-		return status(404, "Not Found", fmt.Errorf("%w: in-dialog request addressed to the proxy", ErrNoRoute))
+		return status.New(404, "Not Found", fmt.Errorf("%w: in-dialog request addressed to the proxy", ErrNoRoute))
 	}
 	t, err := g.dialogHop(fwd, p, flowOf(tx))
 	if err != nil {
 		return err
 	}
-	g.dialogs.sawRequest(callID(req), fromTag(req), req.CSeq().SeqNo)
-	if handled, err := g.dtmf(req, tx, t); handled || err != nil {
+	g.dialogs.SawRequest(callID(req), fromTag(req), toTag(req), req.CSeq().SeqNo)
+	if handled, err := g.dtmf(ctx, req, tx, t); handled || err != nil {
 		return err
 	}
-	g.forward(req, fwd, tx, p.hash, []group{{t}})
+	g.forward(ctx, req, fwd, tx, p.hash, []route.Group{{t}})
 	if req.Method == sip.BYE {
-		if d := g.dialogs.remove(callID(req)); d != nil && d.anchored {
-			g.deleteMedia(rtpengine.DeleteParams{CallID: d.callID})
+		if d, _ := g.dialogs.Remove(callID(req), fromTag(req), toTag(req)); d != nil {
+			g.endMedia(d)
 		}
 	}
 	return nil
 }
 
-// dialogHop is the next hop of an in-dialog request: the WebSocket flow
-// named in our Route entries (the one it did not arrive on), else the
-// remaining route set or the Request-URI.
-func (g *Gateway) dialogHop(fwd *sip.Request, p prepared, in *ws.Flow) (target, error) {
-	for _, id := range p.flows {
-		if in != nil && in.ID() == id {
-			continue
-		}
-		if _, ok := g.flow(id); !ok {
-			return target{}, status(430, "Flow Failed", fmt.Errorf("%w: flow %s is gone", ErrUnavailable, id))
-		}
-		return target{flow: id}, nil
-	}
-	return g.nextHop(fwd)
-}
-
-// nextHop is where a request with a route set (or a plain Request-URI)
-// goes: the top Route, else the real address a NATed party's Contact
-// carries as alias (removed from the Request-URI), else the Request-URI.
-func (g *Gateway) nextHop(fwd *sip.Request) (target, error) {
-	if r := fwd.Route(); r != nil {
-		return uriTarget(r.Address)
-	}
-	if t, ok := aliasTarget(&fwd.Recipient); ok {
-		return t, nil
-	}
-	return uriTarget(fwd.Recipient)
-}
-
 // resolve finds the targets of an initial request: a pre-loaded Route,
 // the registered contacts of a local user (parallel fork), or the first
 // matching route's hops (serial failover).
-func (g *Gateway) resolve(fwd *sip.Request) ([]group, error) {
+func (g *Gateway) resolve(fwd *sip.Request) ([]route.Group, error) {
 	if fwd.Route() != nil {
-		t, err := g.nextHop(fwd)
+		t, err := dialog.NextHop(fwd)
 		if err != nil {
 			return nil, err
 		}
-		return []group{{t}}, nil
+		return []route.Group{{t}}, nil
 	}
 	ruri := fwd.Recipient
 	if g.self.isLocal(ruri.Host) && ruri.User != "" {
 		aor := g.aor(ruri.User, ruri.Host)
 		if bs := g.lookup(aor); len(bs) > 0 {
-			return []group{bs}, nil
+			return []route.Group{bs}, nil
 		}
 		if g.users[ruri.User] {
-			return nil, status(480, "Temporarily Unavailable", fmt.Errorf("%w: %s has no registered contact", ErrUnavailable, aor))
+			return nil, status.New(480, "Temporarily Unavailable", fmt.Errorf("%w: %s has no registered contact", ErrUnavailable, aor))
 		}
 	}
-	for _, r := range g.routes {
-		if r.user != nil && !r.user.MatchString(ruri.User) {
-			continue
-		}
-		if r.domain != nil && !r.domain.MatchString(ruri.Host) {
-			continue
-		}
-		groups := make([]group, 0, len(r.hops))
-		for _, h := range r.hops {
-			groups = append(groups, group{{transport: h.Transport, addr: h.Addr}})
-		}
+	if groups, ok := g.routes.Lookup(ruri.User, ruri.Host); ok {
 		return groups, nil
 	}
-	return nil, status(404, "Not Found", fmt.Errorf("%w: for %s", ErrNoRoute, ruri.String()))
+	return nil, status.New(404, "Not Found", fmt.Errorf("%w: for %s", ErrNoRoute, ruri.String()))
 }
 
 // aor is the canonical address of record for a local user: our own

@@ -4,53 +4,46 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"log/slog"
 	"runtime/debug"
 
 	"github.com/emiago/sipgo/sip"
+
+	"github.com/sipedge/sipedge/gateway/status"
 )
 
 // handler is the transport-agnostic request handler signature; sipgo's
-// server and the WebSocket edge both call it.
-type handler func(req *sip.Request, tx sip.ServerTransaction) error
+// server and the WebSocket edge both call it (through wrap).
+type handler func(ctx context.Context, req *sip.Request, tx sip.ServerTransaction) error
 
-// wrap turns a handler that returns errors into a sipgo handler: it
-// recovers panics (500), turns a *StatusError into its response and logs one
-// line per failed transaction.
+// wrap turns a handler that returns errors into a sipgo handler: it gives
+// the request a context that ends when the gateway closes, recovers panics
+// (500), and turns a *status.Error into its response.
 func (g *Gateway) wrap(h handler) func(req *sip.Request, tx sip.ServerTransaction) {
 	return func(req *sip.Request, tx sip.ServerTransaction) {
+		ctx := g.lifetime()
 		defer func() {
 			if r := recover(); r != nil {
 				g.log.Error("panic in request handler", "panic", r, "method", req.Method.String(),
 					"call_id", callID(req), "src", req.Source(), "stack", string(debug.Stack()))
-				g.respondError(req, tx, status(500, "Server Internal Error", fmt.Errorf("%w: panic", ErrInternal)))
+				g.respondError(ctx, req, tx, status.New(500, "Server Internal Error", fmt.Errorf("%w: panic", ErrInternal)))
 			}
 		}()
-		if err := h(req, tx); err != nil {
-			g.respondError(req, tx, err)
+		if err := h(ctx, req, tx); err != nil {
+			g.respondError(ctx, req, tx, err)
 		}
 	}
 }
 
-// respondError is the single place where an error becomes a SIP response.
-func (g *Gateway) respondError(req *sip.Request, tx sip.ServerTransaction, err error) {
-	var se *StatusError
+// respondError is the single place where a local refusal becomes a SIP
+// response: every final answer the proxy makes up itself (sanity checks,
+// auth, registrar, routing, a branch that timed out or could not be
+// reached) comes through here, and is logged once at status.Level.
+func (g *Gateway) respondError(ctx context.Context, req *sip.Request, tx sip.ServerTransaction, err error) {
+	var se *status.Error
 	if !errors.As(err, &se) {
-		se = status(500, "Server Internal Error", err)
+		se = status.New(500, "Server Internal Error", err)
 	}
-	lvl := slog.LevelInfo
-	switch {
-	case se.Code >= 500:
-		lvl = slog.LevelWarn
-	case se.Response != nil && (se.Code == 401 || se.Code == 407):
-		// A digest challenge is the normal first step of every
-		// registration and call, not a failure worth an info line.
-		lvl = slog.LevelDebug
-	}
-	if g.log.Enabled(context.Background(), lvl) {
-		g.log.Log(context.Background(), lvl, "request failed", "call_id", callID(req),
-			"method", req.Method.String(), "src", req.Source(), "code", se.Code, "reason", reasonOf(se))
-	}
+	g.logFinal(ctx, req, se.Code, se.Cause())
 	if req.IsAck() || tx == nil {
 		return // ACK gets no response
 	}
@@ -66,11 +59,18 @@ func (g *Gateway) respondError(req *sip.Request, tx sip.ServerTransaction, err e
 	}
 }
 
-func reasonOf(se *StatusError) string {
-	if se.Err != nil {
-		return se.Err.Error()
+// logFinal logs a failed request's final answer, local or relayed, at the
+// level status.Level gives its code.
+func (g *Gateway) logFinal(ctx context.Context, req *sip.Request, code int, reason string) {
+	if code < 300 {
+		return
 	}
-	return se.Reason
+	lvl := status.Level(code)
+	if !g.log.Enabled(ctx, lvl) {
+		return
+	}
+	g.log.Log(ctx, lvl, "request failed", "call_id", callID(req), "method", req.Method.String(),
+		"src", req.Source(), "code", code, "reason", reason)
 }
 
 func callID(m sip.Message) string {

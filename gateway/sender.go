@@ -6,6 +6,9 @@ import (
 	"strings"
 
 	"github.com/emiago/sipgo/sip"
+
+	"github.com/sipedge/sipedge/gateway/route"
+	"github.com/sipedge/sipedge/gateway/status"
 )
 
 // sender puts forwarded requests on the wire. The default sends through
@@ -31,23 +34,23 @@ func (s sipgoSender) write(req *sip.Request) error {
 
 // transportOf is the transport a target is reached over (lower case); for
 // a WebSocket flow, the flow's own (ws or wss).
-func (g *Gateway) transportOf(t target) (string, error) {
-	if t.flow == "" {
-		return t.transport, nil
+func (g *Gateway) transportOf(t route.Target) (string, error) {
+	if t.Flow == "" {
+		return t.Transport, nil
 	}
-	f, ok := g.flow(t.flow)
+	f, ok := g.flow(t.Flow)
 	if !ok {
-		return "", status(430, "Flow Failed", fmt.Errorf("%w: flow %s is gone", ErrUnavailable, t.flow))
+		return "", status.New(430, "Flow Failed", fmt.Errorf("%w: flow %s is gone", ErrUnavailable, t.Flow))
 	}
 	return strings.ToLower(f.Transport()), nil
 }
 
 // address sets where req goes: transport, destination and our source
 // address (UDP requests leave from the listener socket).
-func (g *Gateway) address(req *sip.Request, t target, out string) {
+func (g *Gateway) address(req *sip.Request, t route.Target, out string) {
 	req.SetTransport(strings.ToUpper(out))
-	if t.addr != "" {
-		req.SetDestination(t.addr)
+	if t.Addr != "" {
+		req.SetDestination(t.Addr)
 	}
 	if out == "udp" {
 		req.Laddr = g.udpLaddr
@@ -58,11 +61,11 @@ func (g *Gateway) address(req *sip.Request, t target, out string) {
 
 // request starts a client transaction toward t: down its WebSocket flow,
 // or through sipgo's transport layer.
-func (g *Gateway) request(ctx context.Context, req *sip.Request, t target) (sip.ClientTransaction, error) {
-	if t.flow != "" {
-		f, ok := g.flow(t.flow)
+func (g *Gateway) request(ctx context.Context, req *sip.Request, t route.Target) (sip.ClientTransaction, error) {
+	if t.Flow != "" {
+		f, ok := g.flow(t.Flow)
 		if !ok {
-			return nil, fmt.Errorf("%w: flow %s is gone", ErrUnavailable, t.flow)
+			return nil, fmt.Errorf("%w: flow %s is gone", ErrUnavailable, t.Flow)
 		}
 		return f.Request(ctx, req)
 	}
@@ -70,11 +73,11 @@ func (g *Gateway) request(ctx context.Context, req *sip.Request, t target) (sip.
 }
 
 // write sends req toward t without a transaction (ACK for 2xx).
-func (g *Gateway) write(req *sip.Request, t target) error {
-	if t.flow != "" {
-		f, ok := g.flow(t.flow)
+func (g *Gateway) write(req *sip.Request, t route.Target) error {
+	if t.Flow != "" {
+		f, ok := g.flow(t.Flow)
 		if !ok {
-			return fmt.Errorf("%w: flow %s is gone", ErrUnavailable, t.flow)
+			return fmt.Errorf("%w: flow %s is gone", ErrUnavailable, t.Flow)
 		}
 		return f.WriteMsg(req)
 	}
@@ -84,9 +87,7 @@ func (g *Gateway) write(req *sip.Request, t target) error {
 // drain reads a client transaction we started on our own (CANCEL, BYE,
 // keepalive) until its final response or its end, in the background.
 func (g *Gateway) drain(tx sip.ClientTransaction) {
-	g.wg.Add(1)
-	go func() {
-		defer g.wg.Done()
+	started := g.bg.Go(func() {
 		defer tx.Terminate()
 		for {
 			select {
@@ -98,5 +99,8 @@ func (g *Gateway) drain(tx sip.ClientTransaction) {
 				return
 			}
 		}
-	}()
+	})
+	if !started {
+		tx.Terminate()
+	}
 }

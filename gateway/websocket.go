@@ -1,6 +1,7 @@
 package gateway
 
 import (
+	"context"
 	"time"
 
 	"github.com/emiago/sipgo/sip"
@@ -31,7 +32,11 @@ func (g *Gateway) FlowClosed(f *ws.Flow) {
 	} else if n := g.reg.RemoveFlow(f.ID()); n > 0 {
 		g.log.Debug("flow closed, bindings removed", "flow", f.ID(), "src", f.Source(), "bindings", n)
 	}
-	g.endFlowDialogs(f.ID())
+	// Ending the calls sends BYEs and waits for rtpengine: not on the
+	// flow's reader goroutine. The context is not the gateway's lifetime:
+	// calls are ended during shutdown too.
+	id := f.ID()
+	g.bg.Go(func() { g.endFlowDialogs(context.Background(), id) })
 }
 
 // flowOf returns the WebSocket flow a server transaction belongs to, or

@@ -30,6 +30,7 @@ import (
 	"github.com/icholy/digest"
 
 	"github.com/sipedge/sipedge/gateway"
+	"github.com/sipedge/sipedge/gateway/route"
 	edgetls "github.com/sipedge/sipedge/tls"
 	"github.com/sipedge/sipedge/ws"
 )
@@ -646,7 +647,7 @@ func startInprocEdge(b *testing.B, users int) *inprocEdge {
 	cfg := gateway.Config{
 		Domains: []string{"example.test"},
 		Users:   make(map[string]gateway.User, users),
-		Routes:  []gateway.Route{{To: []string{"sip:127.0.0.1:9"}}},
+		Routes:  []route.Rule{{To: []string{"sip:127.0.0.1:9"}}},
 		Auth:    gateway.AuthConfig{Algorithms: []string{"MD5"}},
 	}
 	for i := range users {
