@@ -32,6 +32,7 @@ export function render() {
   $('hold').setAttribute('aria-pressed', String(state.held));
   $('hold').textContent = state.held ? 'Resume' : 'Hold';
   $('incoming').hidden = state.call !== 'incoming';
+  $('incoming-from').textContent = state.call === 'incoming' ? state.peer : '';
   $('register').textContent = live.ua ? 'Save & re-register' : 'Register';
   $('unregister').disabled = live.ua === null;
   document.title = state.call === 'incoming' ? '📞 Incoming call – sipedge' : 'sipedge softphone';
