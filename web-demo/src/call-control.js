@@ -18,6 +18,10 @@ function target(raw) {
   return `sip:${t}@${loadSettings().domain}`;
 }
 
+// openingMic is true while a call or an answer waits for the microphone, so
+// a second click does not open a second one.
+let openingMic = false;
+
 function established() {
   return state.call === 'in-call' || state.call === 'on-hold';
 }
@@ -25,13 +29,21 @@ function established() {
 // call places a call to the number in #number.
 export async function call() {
   const raw = $('number').value.trim();
-  if (!live.ua || !raw || live.session) return;
+  if (!live.ua || !raw || live.session || openingMic) return;
   clearMessage();
   unlockAudio();
   let stream;
+  openingMic = true;
   try {
     stream = await openMic();
   } catch {
+    return;
+  } finally {
+    openingMic = false;
+  }
+  // Unregistered, or a call came in, while the microphone was opening.
+  if (!live.ua || live.session) {
+    closeMic();
     return;
   }
   state.call = 'calling';
@@ -71,13 +83,21 @@ export function ringIncoming(sess) {
 
 export async function answer() {
   const sess = live.session;
-  if (!sess || state.call !== 'incoming') return;
+  if (!sess || state.call !== 'incoming' || openingMic) return;
   unlockAudio();
   let stream;
+  openingMic = true;
   try {
     stream = await openMic();
   } catch {
-    sess.terminate({ status_code: 480, reason_phrase: 'Microphone Unavailable' });
+    if (!sess.isEnded()) sess.terminate({ status_code: 480, reason_phrase: 'Microphone Unavailable' });
+    return;
+  } finally {
+    openingMic = false;
+  }
+  // The caller may have given up while the microphone was opening.
+  if (live.session !== sess || sess.isEnded()) {
+    closeMic();
     return;
   }
   state.call = 'calling';
