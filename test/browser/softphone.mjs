@@ -255,14 +255,19 @@ async function modeB2B() {
     const logA = (await state(a)).callLog;
     check('call log has the call', logA.length >= 1, logA.map((e) => `${e.direction} ${e.peer} ${e.result}`));
 
-    // Bob rejects the next call: alice is told he is busy.
-    await dial(a, bob.user);
+    // Bob rejects the next call (dialled with a double click, which must
+    // place one call): alice is told he is busy.
+    await a.fill('#number', bob.user);
+    await a.dblclick('#call');
     await waitState(b, (s) => s.call === 'incoming', 'bob sees the second call');
     await b.click('#reject');
     await waitState(a, (s) => s.call === 'ended', 'alice\'s call is rejected');
     const rmsg = await a.textContent('#message-text');
     check('rejected call message', /busy/.test(rmsg), rmsg);
     await waitState(b, (s) => s.call === 'ended', 'bob\'s rejected call ends');
+    await a.waitForTimeout(500);
+    const logA2 = (await state(a)).callLog;
+    check('a double click places one call', logA2.length === logA.length + 1, logA2.map((e) => `${e.direction} ${e.peer} ${e.result}`));
   } finally {
     await browser.close();
   }
