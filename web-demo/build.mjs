@@ -1,6 +1,7 @@
-// build.mjs bundles src/app.js (with JsSIP from node_modules) into dist/app.js
-// and copies the page and the stylesheet. dist/ is embedded into sipedge by
-// embed.go; the built files are not committed (see .gitignore).
+// build.mjs bundles src/app.js, the ES modules it imports from src/ and JsSIP
+// from node_modules into dist/app.js, and copies the page and the stylesheet.
+// dist/ is embedded into sipedge by embed.go; the built files are not
+// committed (see .gitignore).
 import { build } from 'esbuild';
 import { copyFile, mkdir } from 'node:fs/promises';
 

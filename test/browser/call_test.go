@@ -88,8 +88,9 @@ func TestSoftphoneCall(t *testing.T) {
 }
 
 // TestSoftphoneBrowserToBrowser: two pages (alice, bob) register, alice
-// calls bob, bob answers, both receive audio; after the hang-up rtpengine
-// holds no session.
+// calls bob, bob answers, both receive audio; alice mutes, holds and
+// resumes, sends DTMF and hangs up; bob rejects her next call. After that
+// rtpengine holds no session.
 func TestSoftphoneBrowserToBrowser(t *testing.T) {
 	testMedia(t, "b2b")
 }

@@ -7,7 +7,8 @@
 //               "register" the gateway's WSS edge: wrong password, register,
 //                      no-route message
 //               "call" the whole stack with media: echo call with audio
-//               "b2b"  two pages (alice, bob) call each other, both get audio
+//               "b2b"  two pages (alice, bob) call each other, both get audio;
+//                      mute, hold, DTMF, hang up, then bob rejects a call
 //   baseURL     https://127.0.0.1:PORT/ (the page)
 //   wsURL       wss://127.0.0.1:PORT/ws (mode call) or a dead ws URL (mode ui)
 //   domain      SIP domain the users register in
@@ -207,7 +208,9 @@ async function modeCall() {
   }
 }
 
-// modeB2B: two pages (alice, bob) call each other, both receive audio.
+// modeB2B: two pages (alice, bob) call each other, both receive audio;
+// alice mutes, holds and resumes, sends a DTMF key and hangs up; bob then
+// rejects her next call.
 async function modeB2B() {
   const [alice, bob] = cfg.users;
   const browser = await launch(true);
@@ -220,17 +223,51 @@ async function modeB2B() {
     await waitState(b, (s) => s.registration === 'registered', 'bob registers over WSS');
     await dial(a, bob.user);
     await waitState(b, (s) => s.call === 'incoming', 'bob sees the incoming call');
+    const from = await b.textContent('#incoming-from');
+    check('bob sees who calls', from.includes(alice.user), from);
     await b.screenshot({ path: join(cfg.outDir, 'incoming.png') });
     await b.click('#answer');
     await waitState(a, (s) => s.call === 'in-call', 'alice is in call with bob', 15000);
     await waitState(b, (s) => s.call === 'in-call', 'bob is in call with alice', 15000);
     await waitAudio(a, 'alice<-bob');
     await waitAudio(b, 'bob<-alice');
+
+    // The call controls: mute, hold (a re-INVITE both ways), DTMF.
+    await a.click('#mute');
+    await waitState(a, (s) => s.muted, 'alice mutes');
+    check('mute button says Unmute', (await a.textContent('#mute')) === 'Unmute');
+    await a.click('#mute');
+    await waitState(a, (s) => !s.muted, 'alice unmutes');
+    await a.click('#hold');
+    await waitState(a, (s) => s.held && s.call === 'on-hold', 'alice holds');
+    await waitState(b, (s) => s.call === 'on-hold', 'bob sees the hold');
+    await a.click('#hold');
+    await waitState(a, (s) => !s.held && s.call === 'in-call', 'alice resumes');
+    await waitState(b, (s) => s.call === 'in-call', 'bob sees the resume');
+    await a.click('.pad button[data-key="5"]');
+    await a.waitForTimeout(300);
+    const afterDTMF = await state(a);
+    check('a key during a call sends DTMF, not a digit', (await a.inputValue('#number')) === bob.user && !/DTMF/.test(afterDTMF.lastError), { number: await a.inputValue('#number'), lastError: afterDTMF.lastError });
+
     await a.click('#hangup');
     await waitState(b, (s) => s.call === 'ended', 'bob sees the hang up');
     await waitState(a, (s) => s.call === 'ended', 'alice ends the call');
     const logA = (await state(a)).callLog;
     check('call log has the call', logA.length >= 1, logA.map((e) => `${e.direction} ${e.peer} ${e.result}`));
+
+    // Bob rejects the next call (dialled with a double click, which must
+    // place one call): alice is told he is busy.
+    await a.fill('#number', bob.user);
+    await a.dblclick('#call');
+    await waitState(b, (s) => s.call === 'incoming', 'bob sees the second call');
+    await b.click('#reject');
+    await waitState(a, (s) => s.call === 'ended', 'alice\'s call is rejected');
+    const rmsg = await a.textContent('#message-text');
+    check('rejected call message', /busy/.test(rmsg), rmsg);
+    await waitState(b, (s) => s.call === 'ended', 'bob\'s rejected call ends');
+    await a.waitForTimeout(500);
+    const logA2 = (await state(a)).callLog;
+    check('a double click places one call', logA2.length === logA.length + 1, logA2.map((e) => `${e.direction} ${e.peer} ${e.result}`));
   } finally {
     await browser.close();
   }
