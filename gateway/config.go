@@ -12,8 +12,8 @@ import (
 
 	"github.com/emiago/sipgo/sip"
 
-	"github.com/sipedge/sipedge/config/field"
 	"github.com/sipedge/sipedge/gateway/registrar"
+	"github.com/sipedge/sipedge/internal/field"
 )
 
 // Config is the proxy core's part of the configuration file. The zero value
