@@ -2,11 +2,14 @@ package config
 
 import (
 	"errors"
-	"github.com/sipedge/sipedge/tls/tlstest"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/sipedge/sipedge/tls/tlstest"
 )
 
 func TestLoadExamples(t *testing.T) {
@@ -129,5 +132,37 @@ func TestValidateRuntime(t *testing.T) {
 				t.Fatalf("Validate() = %v, want %q", err, tc.want)
 			}
 		})
+	}
+}
+
+// TestAuthSection checks that the auth section is auth.Config itself: a
+// default file offers MD5 first, then SHA-256, in the first domain's realm,
+// and every auth.Config key (max_nonces included) can be set.
+func TestAuthSection(t *testing.T) {
+	base := "listen: [udp://127.0.0.1:5060]\ndomains: [a.test, b.test]\n"
+	c, err := Parse("default.yaml", []byte(base))
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := c.Gateway.Auth
+	if !slices.Equal(a.Algorithms, []string{"MD5", "SHA-256"}) || a.Realm != "a.test" || a.NonceTTL != 300*time.Second || a.MaxNonces != 65536 {
+		t.Errorf("default auth = %+v, want realm a.test, [MD5 SHA-256], 5m0s, 65536", a)
+	}
+	c, err = Parse("set.yaml", []byte(base+"auth: {realm: r.test, algorithms: [SHA-256], nonce_ttl: 1m, max_nonces: 128}\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	a = c.Gateway.Auth
+	if !slices.Equal(a.Algorithms, []string{"SHA-256"}) || a.Realm != "r.test" || a.NonceTTL != time.Minute || a.MaxNonces != 128 {
+		t.Errorf("auth = %+v, want realm r.test, [SHA-256], 1m0s, 128", a)
+	}
+	_, err = Parse("bad.yaml", []byte(base+"auth:\n  algorithms: [MD5, MD5]\n  max_nonces: -1\n"))
+	for _, w := range []string{
+		"bad.yaml:4: auth.algorithms[1] (MD5): listed twice",
+		"bad.yaml:5: auth.max_nonces (-1): must be >= 1",
+	} {
+		if err == nil || !strings.Contains(err.Error(), w) {
+			t.Errorf("missing %q in %v", w, err)
+		}
 	}
 }
