@@ -277,6 +277,9 @@ func ParseHop(s string) (Hop, error) {
 	if err := sip.ParseUri(s, &u); err != nil {
 		return Hop{}, fmt.Errorf("not a SIP URI: %w", err)
 	}
+	if u.Scheme != "sip" && u.Scheme != "sips" {
+		return Hop{}, fmt.Errorf("scheme %q not supported (sip, sips)", u.Scheme)
+	}
 	if u.Host == "" {
 		return Hop{}, fmt.Errorf("SIP URI has no host")
 	}
