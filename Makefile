@@ -5,7 +5,7 @@ BIN       := bin/sipedge
 VERSION   ?= $(shell git describe --always --dirty 2>/dev/null || echo dev)
 TESTFLAGS ?= -race -timeout 20m
 
-.PHONY: all build deps test vet lint unit bench demo clean web
+.PHONY: all build deps web vet test bench demo clean
 
 all: build
 

@@ -2,11 +2,15 @@ package config
 
 import (
 	"errors"
-	"github.com/sipedge/sipedge/tls/tlstest"
+	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/sipedge/sipedge/tls/tlstest"
 )
 
 func TestLoadExamples(t *testing.T) {
@@ -56,7 +60,7 @@ func TestLoadBroken(t *testing.T) {
 			"testdata/broken.yaml:15: runtime.memory_limit_mb (-5): must be >= 0",
 			"testdata/broken.yaml:15: runtime.gc_percent (-3): must be -1 (off), 0 (default) or a positive percentage",
 		}},
-		{"testdata/unknown-key.yaml", []string{`testdata/unknown-key.yaml:3: unknown field "rutes"`}},
+		{"testdata/unknown-key.yaml", []string{`testdata/unknown-key.yaml:3: rutes: unknown key`}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.file, func(t *testing.T) {
@@ -70,6 +74,56 @@ func TestLoadBroken(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestLoadEveryProblem checks that decoding goes on past unknown keys and
+// values of the wrong type to the defaults and Validate: each problem of
+// the file is reported, in line order, one per line with file:line:field,
+// and nothing else.
+func TestLoadEveryProblem(t *testing.T) {
+	tests := []struct {
+		file string
+		want []string
+	}{
+		{"testdata/three-problems.yaml", []string{
+			`testdata/three-problems.yaml:3: listen[1] (tcp://nowhere.example:5060): host "nowhere.example" must be an IP address`,
+			`testdata/three-problems.yaml:7: rutes: unknown key`,
+			`testdata/three-problems.yaml:9: routes[0].to[0] (http://10.0.0.1:5060): scheme "http" not supported (sip, sips)`,
+		}},
+		{"testdata/types.yaml", []string{
+			`testdata/types.yaml:5: invite_timeout (soon): must be a duration such as 30s, 500ms or 2m`,
+			`testdata/types.yaml:7: auth.nonce_ttl: must be a duration such as 30s, 500ms or 2m`,
+			`testdata/types.yaml:8: auth.realmm: unknown key`,
+			`testdata/types.yaml:9: registrar.max_contacts (many): must be an integer`,
+			`testdata/types.yaml:12: rtpengine.nodes[0].weight (heavy): must be an integer`,
+			`testdata/types.yaml:12: rtpengine.nodes[0].colour: unknown key`,
+			`testdata/types.yaml:13: log.level (loud): must be debug, info, warn or error`,
+		}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.file, func(t *testing.T) {
+			_, err := Load(tc.file)
+			if !errors.Is(err, ErrInvalid) {
+				t.Fatalf("err = %v, want ErrInvalid", err)
+			}
+			head, body, _ := strings.Cut(err.Error(), "\n")
+			if want := fmt.Sprintf("config: invalid (%d problems):", len(tc.want)); head != want {
+				t.Errorf("first line %q, want %q", head, want)
+			}
+			if got := strings.Split(body, "\n"); !slices.Equal(got, tc.want) {
+				t.Errorf("problems:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(tc.want, "\n"))
+			}
+		})
+	}
+}
+
+// TestLoadSyntaxError checks that a YAML syntax error, after which nothing
+// can be read, is reported alone with its line.
+func TestLoadSyntaxError(t *testing.T) {
+	_, err := Parse("syntax.yaml", []byte("listen: [udp://127.0.0.1:5060\ndomains: x\n"))
+	if !errors.Is(err, ErrInvalid) || !strings.Contains(err.Error(), "(1 problem):\nsyntax.yaml:") {
+		t.Fatalf("err = %v, want one problem with file and line", err)
 	}
 }
 
@@ -129,5 +183,37 @@ func TestValidateRuntime(t *testing.T) {
 				t.Fatalf("Validate() = %v, want %q", err, tc.want)
 			}
 		})
+	}
+}
+
+// TestAuthSection checks that the auth section is auth.Config itself: a
+// default file offers MD5 first, then SHA-256, in the first domain's realm,
+// and every auth.Config key (max_nonces included) can be set.
+func TestAuthSection(t *testing.T) {
+	base := "listen: [udp://127.0.0.1:5060]\ndomains: [a.test, b.test]\n"
+	c, err := Parse("default.yaml", []byte(base))
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := c.Gateway.Auth
+	if !slices.Equal(a.Algorithms, []string{"MD5", "SHA-256"}) || a.Realm != "a.test" || a.NonceTTL != 300*time.Second || a.MaxNonces != 65536 {
+		t.Errorf("default auth = %+v, want realm a.test, [MD5 SHA-256], 5m0s, 65536", a)
+	}
+	c, err = Parse("set.yaml", []byte(base+"auth: {realm: r.test, algorithms: [SHA-256], nonce_ttl: 1m, max_nonces: 128}\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	a = c.Gateway.Auth
+	if !slices.Equal(a.Algorithms, []string{"SHA-256"}) || a.Realm != "r.test" || a.NonceTTL != time.Minute || a.MaxNonces != 128 {
+		t.Errorf("auth = %+v, want realm r.test, [SHA-256], 1m0s, 128", a)
+	}
+	_, err = Parse("bad.yaml", []byte(base+"auth:\n  algorithms: [MD5, MD5]\n  max_nonces: -1\n"))
+	for _, w := range []string{
+		"bad.yaml:4: auth.algorithms[1] (MD5): listed twice",
+		"bad.yaml:5: auth.max_nonces (-1): must be >= 1",
+	} {
+		if err == nil || !strings.Contains(err.Error(), w) {
+			t.Errorf("missing %q in %v", w, err)
+		}
 	}
 }

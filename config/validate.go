@@ -4,7 +4,7 @@ import (
 	"fmt"
 	"net"
 
-	"github.com/sipedge/sipedge/config/field"
+	"github.com/sipedge/sipedge/internal/field"
 )
 
 // Validate reports every problem in c at once (errors.Join of *field.Error).

@@ -9,9 +9,10 @@ import (
 	"strings"
 	"time"
 
-	"github.com/sipedge/sipedge/config/field"
+	"github.com/sipedge/sipedge/gateway/auth"
 	"github.com/sipedge/sipedge/gateway/registrar"
 	"github.com/sipedge/sipedge/gateway/route"
+	"github.com/sipedge/sipedge/internal/field"
 )
 
 // Config is the proxy core's part of the configuration file. The zero value
@@ -48,8 +49,10 @@ type Config struct {
 	// Registrar holds the registration limits.
 	Registrar RegistrarConfig `yaml:"registrar"`
 
-	// Auth holds the digest authentication settings.
-	Auth AuthConfig `yaml:"auth"`
+	// Auth holds the digest authentication settings (auth.Config: realm,
+	// algorithms, nonce_ttl, max_nonces). The realm defaults to the first
+	// domain.
+	Auth auth.Config `yaml:"auth"`
 
 	// InviteTimeout is our Timer C: how long a forwarded INVITE may stay
 	// without a final response (even after a provisional one) before we
@@ -107,18 +110,6 @@ type RegistrarConfig struct {
 	FlowGrace time.Duration `yaml:"flow_grace"`
 }
 
-// AuthConfig holds digest authentication settings (RFC 3261 §22, RFC 8760).
-type AuthConfig struct {
-	// Realm is the digest realm. Default: the first domain.
-	Realm string `yaml:"realm"`
-	// Algorithms lists the digest algorithms offered in challenges, in
-	// order: MD5, SHA-256. Default [SHA-256, MD5] (one challenge each).
-	Algorithms []string `yaml:"algorithms"`
-	// NonceTTL is how long a nonce is valid; after it the client gets a
-	// fresh challenge with stale=true. Default 300s.
-	NonceTTL time.Duration `yaml:"nonce_ttl"`
-}
-
 // Listener is one socket the gateway opens.
 type Listener struct {
 	// Transport is "udp", "tcp", "tls", "ws", "wss" or "stun".
@@ -151,16 +142,10 @@ func (c *Config) SetDefaults() {
 	if m.MaxCallDuration == 0 {
 		m.MaxCallDuration = 12 * time.Hour
 	}
-	a := &c.Auth
-	if a.Realm == "" && len(c.Domains) > 0 {
-		a.Realm = c.Domains[0]
+	if c.Auth.Realm == "" && len(c.Domains) > 0 {
+		c.Auth.Realm = c.Domains[0]
 	}
-	if len(a.Algorithms) == 0 {
-		a.Algorithms = []string{"SHA-256", "MD5"}
-	}
-	if a.NonceTTL == 0 {
-		a.NonceTTL = 300 * time.Second
-	}
+	c.Auth.SetDefaults()
 }
 
 // Validate reports every problem in c at once, as *field.Error values joined
@@ -219,14 +204,11 @@ func (c *Config) Validate() error {
 	if g := c.Registrar.FlowGrace; g < 0 || g > 10*time.Minute {
 		l.Add("registrar.flow_grace", g, "must be 0s..10m")
 	}
-	for i, a := range c.Auth.Algorithms {
-		if a != "MD5" && a != "SHA-256" {
-			l.Add(fmt.Sprintf("auth.algorithms[%d]", i), a, "must be MD5 or SHA-256")
-		}
+	a := c.Auth
+	if a.Realm == "" && len(c.Domains) == 0 {
+		a.Realm = "-" // the realm defaults to the first domain: the missing domains are the problem reported
 	}
-	if c.Auth.NonceTTL < time.Second {
-		l.Add("auth.nonce_ttl", c.Auth.NonceTTL, "must be >= 1s")
-	}
+	l.Merge("auth", a.Validate())
 	if c.InviteTimeout < 100*time.Millisecond {
 		l.Add("invite_timeout", c.InviteTimeout, "must be >= 100ms")
 	}

@@ -120,7 +120,7 @@ func New(cfg Config, deps Deps) (*Gateway, error) {
 		secrets[name] = auth.Secret{Password: u.Password, HA1MD5: u.HA1}
 		g.users[name] = true
 	}
-	a, err := auth.New(auth.Config{Realm: cfg.Auth.Realm, Algorithms: cfg.Auth.Algorithms, NonceTTL: cfg.Auth.NonceTTL},
+	a, err := auth.New(cfg.Auth,
 		secrets, g.log.With("component", "auth"))
 	if err != nil {
 		return nil, fmt.Errorf("gateway: %w", err)

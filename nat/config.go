@@ -3,7 +3,7 @@ package nat
 import (
 	"time"
 
-	"github.com/sipedge/sipedge/config/field"
+	"github.com/sipedge/sipedge/internal/field"
 )
 
 // Config is the NAT part of the configuration file (section `nat`). The

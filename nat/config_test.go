@@ -4,7 +4,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/sipedge/sipedge/config/field"
+	"github.com/sipedge/sipedge/internal/field"
 )
 
 func TestConfig(t *testing.T) {

@@ -1,6 +1,7 @@
 package rtpengine
 
 import (
+	"errors"
 	"fmt"
 	"net"
 	"strconv"
@@ -9,7 +10,7 @@ import (
 
 	"go.yaml.in/yaml/v3"
 
-	"github.com/sipedge/sipedge/config/field"
+	"github.com/sipedge/sipedge/internal/field"
 )
 
 // DefaultSet is the set name of a node that names none.
@@ -76,15 +77,18 @@ type Node struct {
 	Set string `yaml:"set"`
 }
 
-// UnmarshalYAML accepts a node written as a plain string or as a map.
+// UnmarshalYAML accepts a node written as a plain string or as a map. An
+// unknown key or a value of the wrong type is a *yaml.TypeError, so the
+// decoder goes on and reports the file's other problems too.
 func (n *Node) UnmarshalYAML(v *yaml.Node) error {
 	if v.Kind == yaml.ScalarNode {
 		n.Address = v.Value
 		return nil
 	}
 	if v.Kind != yaml.MappingNode {
-		return fmt.Errorf("line %d: a node is a string or a map with address, weight, set", v.Line)
+		return &yaml.TypeError{Errors: []string{fmt.Sprintf("line %d: a node is a string or a map with address, weight, set", v.Line)}}
 	}
+	var errs []string
 	for i := 0; i+1 < len(v.Content); i += 2 {
 		k, val := v.Content[i], v.Content[i+1]
 		var err error
@@ -96,11 +100,18 @@ func (n *Node) UnmarshalYAML(v *yaml.Node) error {
 		case "set":
 			err = val.Decode(&n.Set)
 		default:
-			return fmt.Errorf("line %d: field %s not found in type rtpengine.Node", k.Line, k.Value)
+			errs = append(errs, fmt.Sprintf("line %d: field %s not found in type rtpengine.Node", k.Line, k.Value))
 		}
-		if err != nil {
-			return err
+		var te *yaml.TypeError
+		switch {
+		case errors.As(err, &te):
+			errs = append(errs, te.Errors...)
+		case err != nil:
+			errs = append(errs, fmt.Sprintf("line %d: %v", val.Line, err))
 		}
+	}
+	if len(errs) > 0 {
+		return &yaml.TypeError{Errors: errs}
 	}
 	return nil
 }

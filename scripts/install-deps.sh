@@ -31,8 +31,12 @@ if command -v systemctl >/dev/null 2>&1 && systemctl is-active --quiet rtpengine
   systemctl stop rtpengine-daemon || true
 fi
 
+# Go tools at pinned versions (a new release can bring new checks, so an
+# upgrade is a deliberate commit). staticcheck v0.8.2 is release 2026.2.2,
+# the newest the module proxy serves, built for go1.26.
+STATICCHECK_VERSION=v0.8.2
 GOBIN="$(go env GOPATH)/bin"
-if [ ! -x "$GOBIN/staticcheck" ]; then
-  echo "installing staticcheck"
-  go install honnef.co/go/tools/cmd/staticcheck@latest
+if ! go version -m "$GOBIN/staticcheck" 2>/dev/null | grep -q "honnef.co/go/tools[[:space:]]*$STATICCHECK_VERSION[[:space:]]"; then
+  echo "installing staticcheck $STATICCHECK_VERSION"
+  go install "honnef.co/go/tools/cmd/staticcheck@$STATICCHECK_VERSION"
 fi

@@ -1,41 +1,59 @@
 package test
 
 import (
+	"bytes"
 	"testing"
 )
 
-// registerConfig is a registrar for example.test with alice and bob,
-// offering the given digest algorithms.
-func registerConfig(algorithms ...string) proxyConfig {
+// registerConfig is a registrar for example.test with alice and bob and
+// the default auth section.
+func registerConfig() proxyConfig {
 	return proxyConfig{
-		Users:      map[string]string{"alice": "alice-secret", "bob": "bob-secret"},
-		Algorithms: algorithms,
-		Routes:     []proxyRoute{{To: []string{"sip:127.0.0.1:9"}}},
+		Users:  map[string]string{"alice": "alice-secret", "bob": "bob-secret"},
+		Routes: []proxyRoute{{To: []string{"sip:127.0.0.1:9"}}},
 	}
 }
 
-// TestRegisterSIPp registers with SIPp's MD5 digest: the right password gets
-// 200; a wrong one gets 403 or a new 401 (never 200). The registrar offers
-// only MD5 because SIPp 3.6 cannot answer a SHA-256 challenge.
+// TestRegisterSIPp registers with SIPp's digest against a default auth
+// section: a wrong password gets 403 or a new 401 (never 200). The right
+// one is TestSIPpAuthDefault.
 func TestRegisterSIPp(t *testing.T) {
-	tests := []struct {
-		name, scenario, password string
-	}{
-		{"md5 ok", "uac_register.xml", "alice-secret"},
-		{"wrong password", "uac_register_wrongpass.xml", "not-the-password"},
+	gw := startSipedge(t, registerConfig())
+	uac := startSIPp(t, sippRun{Name: "uac", Scenario: "uac_register_wrongpass.xml", Remote: gw.Addr(t, "udp"), Service: "alice",
+		Args: []string{"-au", "alice", "-ap", "not-the-password"}})
+	uac.expectAllSuccessful(t, 1)
+}
+
+// TestSIPpAuthDefault runs SIPp's own [authentication] against a default
+// configuration (no auth section, so the default algorithms): a REGISTER
+// answering 401 and a call answering 407, both from alice. SIPp 3.6 knows
+// MD5 only and refuses a challenge that starts with SHA-256, so this fails
+// unless MD5 is offered first by default.
+func TestSIPpAuthDefault(t *testing.T) {
+	uas := startSIPp(t, sippRun{Name: "uas", Scenario: "uas_call.xml"})
+	cfg := proxyConfig{
+		Users:  map[string]string{"alice": "alice-secret"},
+		Routes: []proxyRoute{{To: []string{sipURI(uas.Port, "udp")}}},
 	}
-	gw := startSipedge(t, registerConfig("MD5"))
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			uac := startSIPp(t, sippRun{Name: "uac", Scenario: tt.scenario, Remote: gw.Addr(t, "udp"), Service: "alice",
-				Args: []string{"-au", "alice", "-ap", tt.password}})
-			uac.expectAllSuccessful(t, 1)
-		})
+	if body := cfg.yaml(t); bytes.Contains(body, []byte("auth")) {
+		t.Fatalf("the configuration must leave auth to its defaults:\n%s", body)
 	}
+	gw := startSipedge(t, cfg)
+	creds := []string{"-au", "alice", "-ap", "alice-secret"}
+	t.Run("REGISTER 401", func(t *testing.T) {
+		uac := startSIPp(t, sippRun{Name: "uac-register", Scenario: "uac_register.xml", Remote: gw.Addr(t, "udp"), Service: "alice", Args: creds})
+		uac.expectAllSuccessful(t, 1)
+	})
+	t.Run("INVITE 407", func(t *testing.T) {
+		uac := startSIPp(t, sippRun{Name: "uac-call", Scenario: "uac_call_auth.xml", Remote: gw.Addr(t, "udp"), Service: "15551234",
+			Args: append([]string{"-key", "caller", "alice"}, creds...)})
+		uac.expectAllSuccessful(t, 1)
+		uas.expectAllSuccessful(t, 1)
+	})
 }
 
 // TestRegisterDigest registers with a Go client (SIPp has no SHA-256) for
-// each algorithm the registrar offers by default.
+// each algorithm the registrar offers by default (MD5, then SHA-256).
 func TestRegisterDigest(t *testing.T) {
 	gw := startSipedge(t, registerConfig())
 	for _, alg := range []string{"SHA-256", "MD5"} {

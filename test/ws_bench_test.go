@@ -30,6 +30,7 @@ import (
 	"github.com/icholy/digest"
 
 	"github.com/sipedge/sipedge/gateway"
+	"github.com/sipedge/sipedge/gateway/auth"
 	"github.com/sipedge/sipedge/gateway/route"
 	edgetls "github.com/sipedge/sipedge/tls"
 	"github.com/sipedge/sipedge/ws"
@@ -648,7 +649,7 @@ func startInprocEdge(b *testing.B, users int) *inprocEdge {
 		Domains: []string{"example.test"},
 		Users:   make(map[string]gateway.User, users),
 		Routes:  []route.Rule{{To: []string{"sip:127.0.0.1:9"}}},
-		Auth:    gateway.AuthConfig{Algorithms: []string{"MD5"}},
+		Auth:    auth.Config{Algorithms: []string{"MD5"}},
 	}
 	for i := range users {
 		cfg.Users["u"+strconv.Itoa(i)] = gateway.User{Password: "pw"}

@@ -10,7 +10,7 @@ import (
 	"fmt"
 	"os"
 
-	"github.com/sipedge/sipedge/config/field"
+	"github.com/sipedge/sipedge/internal/field"
 )
 
 // Config names the certificate and key served on TLS and WSS listeners.

@@ -6,7 +6,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/sipedge/sipedge/config/field"
+	"github.com/sipedge/sipedge/internal/field"
 )
 
 // Config is the WebSocket edge's part of the configuration file (section

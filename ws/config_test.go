@@ -5,7 +5,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/sipedge/sipedge/config/field"
+	"github.com/sipedge/sipedge/internal/field"
 )
 
 func TestConfigDefaultsValidate(t *testing.T) {

@@ -1,6 +1,7 @@
-// Command sipedge is the sipedge gateway: "sipedge serve --config FILE" runs
-// it, "sipedge check --config FILE" validates a configuration and prints
-// every problem, "sipedge version" prints the version.
+// Command sipedge is the sipedge gateway: "sipedge serve FILE" runs it,
+// "sipedge check FILE" validates a configuration and prints every problem,
+// "sipedge version" prints the version. FILE may also be given as
+// --config FILE.
 package main
 
 import (
@@ -38,9 +39,9 @@ func main() {
 
 func usage(w io.Writer) {
 	fmt.Fprintln(w, `usage:
-  sipedge serve --config FILE   run the gateway
-  sipedge check --config FILE   validate FILE, print every problem, exit 1 if any
-  sipedge version               print the version`)
+  sipedge serve [--config] FILE   run the gateway
+  sipedge check [--config] FILE   validate FILE, print every problem, exit 1 if any
+  sipedge version                 print the version`)
 }
 
 func run(args []string, stdout, stderr io.Writer) int {
@@ -67,8 +68,16 @@ func run(args []string, stdout, stderr io.Writer) int {
 	if err := fs.Parse(args[1:]); err != nil {
 		return 2
 	}
-	if *path == "" {
-		fmt.Fprintln(stderr, "sipedge: --config FILE is required")
+	switch rest := fs.Args(); {
+	case len(rest) > 1 || (len(rest) == 1 && *path != ""):
+		fmt.Fprintf(stderr, "sipedge %s: one configuration file, as FILE or --config FILE\n", args[0])
+		usage(stderr)
+		return 2
+	case len(rest) == 1:
+		*path = rest[0]
+	case *path == "":
+		fmt.Fprintf(stderr, "sipedge %s: a configuration FILE is required (sipedge %s FILE)\n", args[0], args[0])
+		usage(stderr)
 		return 2
 	}
 	cfg, err := config.Load(*path)

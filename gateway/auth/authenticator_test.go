@@ -44,11 +44,10 @@ func testUsers() map[string]Secret {
 	}
 }
 
+// newTestAuth builds an Authenticator offering algs, or the default
+// algorithms when none are given.
 func newTestAuth(t testing.TB, algs ...string) *Authenticator {
 	t.Helper()
-	if len(algs) == 0 {
-		algs = []string{SHA256, MD5}
-	}
 	a, err := New(Config{Realm: testRealm, Algorithms: algs, NonceTTL: time.Minute, MaxNonces: 64}, testUsers(), nil)
 	if err != nil {
 		t.Fatal(err)
@@ -313,6 +312,9 @@ func TestCheckHeaders(t *testing.T) {
 	}
 }
 
+// TestChallenge checks a default challenge: one header per algorithm, MD5
+// first (clients that know only MD5 give up on a SHA-256-first list), then
+// SHA-256, sharing one nonce.
 func TestChallenge(t *testing.T) {
 	a := newTestAuth(t)
 	req := loadRequest(t, "register_jssip.sip")
@@ -336,14 +338,19 @@ func TestChallenge(t *testing.T) {
 		if len(hs) != 2 {
 			t.Fatalf("%d %s headers, want 2", len(hs), tt.header)
 		}
-		for i, want := range []string{SHA256, MD5} {
+		var nonce string
+		for i, want := range []string{MD5, SHA256} {
 			c, err := digest.ParseChallenge(hs[i].Value())
 			if err != nil {
 				t.Fatal(err)
 			}
 			if c.Algorithm != want || c.Realm != testRealm || !c.SupportsQOP("auth") || c.Stale != tt.stale || c.Opaque == "" || len(c.Nonce) != nonceLen {
-				t.Fatalf("challenge %d = %+v", i, c)
+				t.Fatalf("challenge %d = %+v, want algorithm %s", i, c, want)
 			}
+			if i > 0 && c.Nonce != nonce {
+				t.Fatalf("challenge %d nonce %q, want the first one's %q", i, c.Nonce, nonce)
+			}
+			nonce = c.Nonce
 		}
 	}
 }
@@ -358,6 +365,8 @@ func TestNew(t *testing.T) {
 		{"defaults", Config{Realm: "r"}, testUsers(), true},
 		{"no realm", Config{}, nil, false},
 		{"bad algorithm", Config{Realm: "r", Algorithms: []string{"SHA-512"}}, nil, false},
+		{"algorithm twice", Config{Realm: "r", Algorithms: []string{MD5, SHA256, MD5}}, nil, false},
+		{"max nonces negative", Config{Realm: "r", MaxNonces: -1}, nil, false},
 		{"short ttl", Config{Realm: "r", NonceTTL: time.Millisecond}, nil, false},
 		{"user without secret", Config{Realm: "r"}, map[string]Secret{"x": {}}, false},
 		{"user with both", Config{Realm: "r"}, map[string]Secret{"x": {Password: "p", HA1MD5: strings.Repeat("0", 32)}}, false},

@@ -4,7 +4,7 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/sipedge/sipedge/config/field"
+	"github.com/sipedge/sipedge/internal/field"
 )
 
 // Algorithm names as written in digest headers.
@@ -18,13 +18,18 @@ const (
 // SHA-256 needs Password.
 type Secret struct{ Password, HA1MD5 string }
 
-// Config holds the digest authentication settings.
+// Config holds the digest authentication settings (RFC 3261 §22, RFC 8760):
+// the auth section of the configuration file.
 type Config struct {
-	// Realm is the digest realm shown to clients and used in HA1. Required.
+	// Realm is the digest realm shown to clients and used in HA1.
+	// Required; the gateway defaults it to its first domain.
 	Realm string `yaml:"realm"`
 	// Algorithms lists the digest algorithms offered, in order: one
-	// challenge header per algorithm. Allowed: "SHA-256", "MD5".
-	// Default [SHA-256, MD5].
+	// challenge header per algorithm, all sharing one nonce. Allowed:
+	// "MD5", "SHA-256", each at most once. Default [MD5, SHA-256]: MD5
+	// first, because clients that know only MD5 (SIPp 3.6, baresip 1.0)
+	// give up on a challenge list that starts with SHA-256, while clients
+	// that know SHA-256 pick it from the second header (RFC 8760 §2.4).
 	Algorithms []string `yaml:"algorithms"`
 	// NonceTTL is how long a nonce is valid; afterwards the client gets a
 	// fresh challenge with stale=true. Default 300s.
@@ -38,7 +43,7 @@ type Config struct {
 // SetDefaults fills zero fields with their documented defaults.
 func (c *Config) SetDefaults() {
 	if len(c.Algorithms) == 0 {
-		c.Algorithms = []string{SHA256, MD5}
+		c.Algorithms = []string{MD5, SHA256}
 	}
 	if c.NonceTTL == 0 {
 		c.NonceTTL = 300 * time.Second
@@ -59,7 +64,7 @@ func (c *Config) Validate() error {
 		p := fmt.Sprintf("algorithms[%d]", i)
 		switch {
 		case a != MD5 && a != SHA256:
-			l.Add(p, a, "must be %s or %s", SHA256, MD5)
+			l.Add(p, a, "must be %s or %s", MD5, SHA256)
 		case seen[a]:
 			l.Add(p, a, "listed twice")
 		}

@@ -3,7 +3,7 @@ package registrar
 import (
 	"time"
 
-	"github.com/sipedge/sipedge/config/field"
+	"github.com/sipedge/sipedge/internal/field"
 )
 
 // Config holds the registration limits (RFC 3261 §10).

@@ -21,6 +21,20 @@ var (
 	ErrTarget = errors.New("route: bad target")
 )
 
+// targetError is a target problem worded for the operator (it ends up
+// after the config field in `sipedge check`), matching one sentinel.
+type targetError struct {
+	msg  string
+	kind error
+}
+
+func (e *targetError) Error() string { return e.msg }
+func (e *targetError) Unwrap() error { return e.kind }
+
+func problem(kind error, format string, args ...any) error {
+	return &targetError{msg: fmt.Sprintf(format, args...), kind: kind}
+}
+
 // Target is one place a request is forwarded to.
 type Target struct {
 	// RURI is the new Request-URI; nil keeps the request's.
@@ -56,13 +70,13 @@ func FromURI(u sip.Uri) (Target, error) {
 	switch t {
 	case "udp", "tcp", "tls":
 	default:
-		return Target{}, fmt.Errorf("%w: %q", ErrTransport, t)
+		return Target{}, problem(ErrTransport, "transport %q not supported (udp, tcp, tls)", t)
 	}
 	if host == "" {
-		return Target{}, fmt.Errorf("%w: no host", ErrTarget)
+		return Target{}, problem(ErrTarget, "SIP URI has no host")
 	}
 	if strings.HasSuffix(strings.ToLower(host), ".invalid") {
-		return Target{}, fmt.Errorf("%w: %s", ErrUnresolvable, host)
+		return Target{}, problem(ErrUnresolvable, "host %s is not resolvable", host)
 	}
 	port := u.Port
 	if port == 0 {
@@ -79,15 +93,15 @@ func FromURI(u sip.Uri) (Target, error) {
 func ParseTarget(s string) (Target, error) {
 	var u sip.Uri
 	if err := sip.ParseUri(s, &u); err != nil {
-		return Target{}, fmt.Errorf("%w: not a SIP URI: %w", ErrTarget, err)
+		return Target{}, problem(ErrTarget, "not a SIP URI: %v", err)
 	}
 	switch strings.ToLower(u.Scheme) {
 	case "sip", "sips":
 	default:
-		return Target{}, fmt.Errorf("%w: scheme %q (want sip: or sips:)", ErrTarget, u.Scheme)
+		return Target{}, problem(ErrTarget, "scheme %q not supported (sip, sips)", u.Scheme)
 	}
 	if u.Host == "" {
-		return Target{}, fmt.Errorf("%w: SIP URI has no host", ErrTarget)
+		return Target{}, problem(ErrTarget, "SIP URI has no host")
 	}
 	return FromURI(u)
 }

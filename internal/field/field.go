@@ -1,9 +1,12 @@
 // Package field carries configuration problems that name the offending field.
 //
-// Leaf packages (gateway, rtpengine, ws, nat, tls) own their Config types and
-// return *field.Error values from Validate; package config prefixes the
-// section name and resolves each field path to the file and line it came from,
-// so an operator sees "sipedge.yaml:12: rtpengine.timeout (0s): must be > 0".
+// Leaf packages (gateway, gateway/auth, gateway/registrar, rtpengine, ws, nat,
+// tls) own their Config types and return *field.Error values from Validate;
+// package config prefixes the section name and resolves each field path to
+// the file and line it came from, so an operator sees
+// "sipedge.yaml:12: rtpengine.timeout (0s): must be > 0". It lives under
+// internal/ so the arrows point one way: cmd → config → leaves, and leaves
+// never import anything under config/.
 package field
 
 import (
