@@ -82,6 +82,9 @@ type Gateway struct {
 	ackHandler func(*sip.Request, sip.ServerTransaction)
 
 	wg sync.WaitGroup // background work started by handlers
+
+	badLog *slog.Logger // bad input at the edge, rate-limited (badinput.go)
+	limits []*limiter   // closed by Run at its end
 }
 
 type compiledRoute struct {
@@ -140,7 +143,10 @@ func New(cfg Config, deps Deps) (*Gateway, error) {
 	g.auth = a
 	g.reg = registrar.New(cfg.Registrar.Config, registrar.NewMemoryStore(), g.log.With("component", "registrar"))
 
-	sipLog := slog.New(truncatingHandler{deps.Logger.Handler()}).With("component", "sip")
+	badLim, sipLim := newLimiter(logInterval, logBurst), newLimiter(logInterval, logBurst)
+	g.limits = []*limiter{badLim, sipLim}
+	g.badLog = slog.New(limitHandler{g.log.Handler(), badLim})
+	sipLog := slog.New(newSIPLogHandler(deps.Logger.Handler(), sipLim)).With("component", "sip")
 	uaOpts := []sipgo.UserAgentOption{
 		sipgo.WithUserAgent("sipedge"),
 		sipgo.WithUserAgentTransportLayerOptions(sip.WithTransportLayerLogger(sipLog)),
@@ -213,7 +219,7 @@ func (g *Gateway) Run(ctx context.Context) error {
 			if g.udpConn == nil {
 				g.udpConn = pc
 			}
-			serves = append(serves, func() error { return g.srv.ServeUDP(pc) })
+			serves = append(serves, func() error { return g.srv.ServeUDP(checkedConn{pc, g}) })
 			if g.udpLaddr.IP == nil {
 				a := pc.LocalAddr().(*net.UDPAddr)
 				g.udpLaddr = sip.Addr{IP: a.IP, Port: a.Port, Hostname: a.IP.String()}
@@ -336,6 +342,9 @@ func (g *Gateway) Run(ctx context.Context) error {
 	_ = g.ua.Close()
 	wg.Wait()
 	g.wg.Wait()
+	for _, l := range g.limits {
+		l.Close()
+	}
 	return err
 }
 
