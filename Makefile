@@ -4,8 +4,9 @@ GOBIN     := $(shell $(GO) env GOPATH)/bin
 BIN       := bin/sipedge
 VERSION   ?= $(shell git describe --always --dirty 2>/dev/null || echo dev)
 TESTFLAGS ?= -race -timeout 20m
+FUZZTIME  ?= 30s
 
-.PHONY: all build deps web vet test bench demo clean
+.PHONY: all build deps web vet test bench demo clean fuzz
 
 all: build
 
@@ -34,6 +35,13 @@ NODE_TEST_DEPS := test/browser/node_modules/.package-lock.json test/jssip/node_m
 
 test: deps build vet $(NODE_TEST_DEPS)
 	SIPEDGE_BIN=$(CURDIR)/$(BIN) $(GO) test $(TESTFLAGS) ./...
+
+# Fuzz targets, one run of FUZZTIME each (go test runs one -fuzz target per
+# invocation). Their seed corpora also run in every plain go test.
+fuzz:
+	$(GO) test -run XXX -fuzz FuzzCheck -fuzztime $(FUZZTIME) ./gateway/wire/
+	$(GO) test -run XXX -fuzz FuzzRequestPath -fuzztime $(FUZZTIME) ./gateway/
+	$(GO) test -run XXX -fuzz FuzzHandleMessage -fuzztime $(FUZZTIME) ./ws/
 
 # Side-by-side performance runs (not part of make test); figures go in docs/benchmarks.md.
 bench: deps build

@@ -52,10 +52,17 @@ func TestBadInput(t *testing.T) {
 		{"missing To", req("OPTIONS sip:bob@example.test SIP/2.0", hdrs("b2", "To"), ""), "SIP/2.0 400"},
 		{"missing Call-ID", req("OPTIONS sip:bob@example.test SIP/2.0", hdrs("b3", "Call-ID"), ""), "SIP/2.0 400"},
 		{"missing CSeq", req("OPTIONS sip:bob@example.test SIP/2.0", hdrs("b4", "CSeq"), ""), "SIP/2.0 400"},
-		{"missing Via", req("OPTIONS sip:bob@example.test SIP/2.0", hdrs("b5", "Via"), ""), "SIP/2.0 400"},
+		// Without a Via an answer could not be matched (nor routed): dropped.
+		{"missing Via", req("OPTIONS sip:bob@example.test SIP/2.0", hdrs("b5", "Via"), ""), ""},
 		{"CSeq method mismatch", req("INFO sip:bob@example.test SIP/2.0", hdrs("b6", ""), ""), "SIP/2.0 400"},
-		{"Content-Length too large", req("OPTIONS sip:bob@example.test SIP/2.0", hdrs("b7", "", "Content-Length: 500"), "short"), ""},
-		{"unknown method", req("FROB sip:bob@example.test SIP/2.0", hdrs("b8", "CSeq", "CSeq: 1 FROB"), ""), "SIP/2.0 501"},
+		{"Content-Length too large", req("OPTIONS sip:bob@example.test SIP/2.0", hdrs("b7", "", "Content-Length: 500"), "short"), "SIP/2.0 400"},
+		// An unknown method is forwarded like any other (RFC 3261 §16),
+		// so an untrusted source is challenged first; one addressed to
+		// the proxy itself gets 501.
+		{"unknown method", req("FROB sip:bob@example.test SIP/2.0", hdrs("b8", "CSeq", "CSeq: 1 FROB"), ""), "SIP/2.0 407"},
+		{"unknown method to the proxy", req("FROB sip:example.test SIP/2.0", hdrs("b8b", "CSeq,To", "CSeq: 1 FROB", "To: <sip:example.test>"), ""), "SIP/2.0 501"},
+		{"unknown method, CSeq mismatch", req("FROB sip:bob@example.test SIP/2.0", hdrs("b8c", ""), ""), "SIP/2.0 501"},
+		{"SIP/3.0", req("OPTIONS sip:bob@example.test SIP/3.0", hdrs("b8d", ""), ""), "SIP/2.0 505"},
 		{"max-forwards zero", req("OPTIONS sip:bob@example.test SIP/2.0", hdrs("b9", "Max-Forwards", "Max-Forwards: 0"), ""), "SIP/2.0 483"},
 		{"proxy-require", req("OPTIONS sip:bob@example.test SIP/2.0", hdrs("b10", "", "Proxy-Require: foo"), ""), "SIP/2.0 420"},
 		{"tel uri", req("OPTIONS tel:+123 SIP/2.0", hdrs("b11", ""), ""), "SIP/2.0 416"},

@@ -11,6 +11,7 @@ var (
 	ErrNoRoute          = errors.New("gateway: no route")
 	ErrNotRelaying      = errors.New("gateway: not relaying")
 	ErrUnsupportedURI   = errors.New("gateway: unsupported URI scheme")
+	ErrVersion          = errors.New("gateway: unsupported SIP version")
 	ErrBadExtension     = errors.New("gateway: unsupported extension")
 	ErrUnknownMethod    = errors.New("gateway: method not implemented")
 	ErrNoTransaction    = errors.New("gateway: no matching transaction")

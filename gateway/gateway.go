@@ -87,6 +87,9 @@ type Gateway struct {
 	closing *closing      // closed when the gateway starts shutting down
 	stopped chan struct{} // closed when Run has returned
 	running atomic.Bool   // Run was called
+
+	badLog *slog.Logger // bad input at the edge, rate-limited (badinput.go)
+	limits []*limiter   // closed by Run at its end
 }
 
 // ErrNoListener is returned by New when no listener is given.
@@ -128,7 +131,10 @@ func New(cfg Config, deps Deps) (*Gateway, error) {
 	g.auth = a
 	g.reg = registrar.New(cfg.Registrar.Config, registrar.NewMemoryStore(), g.log.With("component", "registrar"))
 
-	sipLog := slog.New(truncatingHandler{deps.Logger.Handler()}).With("component", "sip")
+	badLim, sipLim := newLimiter(logInterval, logBurst), newLimiter(logInterval, logBurst)
+	g.limits = []*limiter{badLim, sipLim}
+	g.badLog = slog.New(limitHandler{g.log.Handler(), badLim})
+	sipLog := slog.New(newSIPLogHandler(deps.Logger.Handler(), sipLim)).With("component", "sip")
 	uaOpts := []sipgo.UserAgentOption{
 		sipgo.WithUserAgent("sipedge"),
 		sipgo.WithUserAgentTransportLayerOptions(sip.WithTransportLayerLogger(sipLog)),
@@ -206,7 +212,7 @@ func (g *Gateway) Run(ctx context.Context) error {
 			if g.udpConn == nil {
 				g.udpConn = pc
 			}
-			serves = append(serves, func() error { return g.srv.ServeUDP(pc) })
+			serves = append(serves, func() error { return g.srv.ServeUDP(checkedConn{pc, g}) })
 			if g.udpLaddr.IP == nil {
 				a := pc.LocalAddr().(*net.UDPAddr)
 				g.udpLaddr = sip.Addr{IP: a.IP, Port: a.Port, Hostname: a.IP.String()}
@@ -331,6 +337,9 @@ func (g *Gateway) Run(ctx context.Context) error {
 	_ = g.ua.Close()
 	wg.Wait()
 	g.bg.close()
+	for _, l := range g.limits {
+		l.Close()
+	}
 	return err
 }
 
@@ -348,6 +357,9 @@ func (g *Gateway) Close() error {
 		}
 		_ = g.ua.Close()
 		g.bg.close()
+		for _, l := range g.limits {
+			l.Close()
+		}
 		return nil
 	}
 	<-g.stopped

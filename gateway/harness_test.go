@@ -25,7 +25,8 @@ func startGW(t testing.TB, cfg Config) *testGW {
 }
 
 // startGWWith is startGW with extra dependencies; its listeners are added
-// to udp and tcp on 127.0.0.1:0.
+// to udp and tcp on 127.0.0.1:0, and its Logger (if set) replaces the
+// default one.
 func startGWWith(t testing.TB, cfg Config, extra Deps) *testGW {
 	t.Helper()
 	cfg.SetDefaults()
@@ -38,7 +39,9 @@ func startGWWith(t testing.TB, cfg Config, extra Deps) *testGW {
 	}
 	ready := make(chan []Listener, 1)
 	deps := extra
-	deps.Logger = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: lvl}))
+	if deps.Logger == nil {
+		deps.Logger = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: lvl}))
+	}
 	deps.Listeners = append([]Listener{{Transport: "udp", Addr: "127.0.0.1:0"}, {Transport: "tcp", Addr: "127.0.0.1:0"}}, extra.Listeners...)
 	deps.Ready = func(b []Listener) { ready <- b }
 	g, err := New(cfg, deps)

@@ -163,11 +163,11 @@ func TestBrowserCallThroughRTPEngine(t *testing.T) {
 	// Call 1: ends with the browser's BYE.
 	w := dialWS(t, gw.addr["ws"])
 	route, _ := call(w, "media-1")
-	w.send(msg("", "ACK sip:uas@"+uas.addr()+" SIP/2.0", "Via: SIP/2.0/WSS {src};branch=z9hG4bK-ack1;rport",
+	w.send(msg(w.host, "ACK sip:uas@"+uas.addr()+" SIP/2.0", "Via: SIP/2.0/WSS {src};branch=z9hG4bK-ack1;rport",
 		"Max-Forwards: 70", "Route: "+route, "From: <sip:alice@example.test>;tag=wa1",
 		"To: <sip:123@example.test>;tag=uas1", "Call-ID: media-1", "CSeq: 1 ACK", "Content-Length: 0", "", "")[0:])
 	recvRequest(t, uas, sip.ACK)
-	w.send(msg("", "BYE sip:uas@"+uas.addr()+" SIP/2.0", "Via: SIP/2.0/WSS {src};branch=z9hG4bK-bye1;rport",
+	w.send(msg(w.host, "BYE sip:uas@"+uas.addr()+" SIP/2.0", "Via: SIP/2.0/WSS {src};branch=z9hG4bK-bye1;rport",
 		"Max-Forwards: 70", "Route: "+route, "From: <sip:alice@example.test>;tag=wa1",
 		"To: <sip:123@example.test>;tag=uas1", "Call-ID: media-1", "CSeq: 2 BYE", "Content-Length: 0", "", ""))
 	bye := recvRequest(t, uas, sip.BYE)

@@ -81,6 +81,7 @@ func (g *Gateway) forUs(r *sip.Request) bool {
 
 // handle is the pipeline for every request but ACK.
 func (g *Gateway) handle(ctx context.Context, req *sip.Request, tx sip.ServerTransaction) error {
+	restoreMethod(req)
 	if req.IsCancel() {
 		// sipgo matched every CANCEL for a live INVITE transaction already.
 		return status.New(481, "Call/Transaction Does Not Exist", ErrNoTransaction)
@@ -104,14 +105,16 @@ func (g *Gateway) handle(ctx context.Context, req *sip.Request, tx sip.ServerTra
 	if to := req.To(); to != nil && hasTag(to.Params) {
 		return g.inDialog(ctx, req, tx, p, trusted)
 	}
-	if !knownMethods[req.Method] {
-		return status.New(501, "Not Implemented", fmt.Errorf("%w: %s", ErrUnknownMethod, req.Method))
-	}
 	switch {
 	case req.Method == sip.REGISTER && fwd.Route() == nil: // it named us in a Route
 		return g.register(ctx, req, tx)
 	case req.Method == sip.OPTIONS && g.forUs(fwd):
 		return g.options(req, tx)
+	case !knownMethods[req.Method] && g.forUs(fwd):
+		// We are the UAS of an unknown method addressed to the proxy;
+		// one for anybody else is forwarded (RFC 3261 §16.6: a proxy
+		// needs no knowledge of a method to forward it).
+		return status.New(501, "Not Implemented", fmt.Errorf("%w: %.32s", ErrUnknownMethod, req.Method), allowHeader())
 	}
 	if !trusted {
 		if err := g.authorize(req, true); err != nil {
@@ -195,9 +198,14 @@ func (g *Gateway) aor(user, host string) string {
 // options answers an OPTIONS addressed to the proxy (keepalives, probes).
 func (g *Gateway) options(req *sip.Request, tx sip.ServerTransaction) error {
 	res := sip.NewResponseFromRequest(req, 200, "OK", nil)
-	res.AppendHeader(sip.NewHeader("Allow", "INVITE, ACK, CANCEL, BYE, OPTIONS, REGISTER, INFO, MESSAGE, UPDATE, PRACK, SUBSCRIBE, NOTIFY, REFER"))
+	res.AppendHeader(allowHeader())
 	res.AppendHeader(sip.NewHeader("Accept", "application/sdp"))
 	return tx.Respond(res)
+}
+
+// allowHeader lists the methods the proxy answers or routes itself.
+func allowHeader() sip.Header {
+	return sip.NewHeader("Allow", "INVITE, ACK, CANCEL, BYE, OPTIONS, REGISTER, INFO, MESSAGE, UPDATE, PRACK, SUBSCRIBE, NOTIFY, REFER")
 }
 
 func removeLastRoute(r *sip.Request) {

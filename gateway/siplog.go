@@ -10,14 +10,45 @@ import (
 // oversize packets fill the logs.
 const maxLogValue = 256
 
-// truncatingHandler wraps the handler given to sipgo so that long string
-// attributes are cut to maxLogValue bytes.
-type truncatingHandler struct{ slog.Handler }
+// sipgoHandler adapts sipgo's log records to ours: sipgo's warnings and
+// info lines are chatty (a peer's bad packet, a connection's reference
+// count) and go to Debug, its errors to Warn; the raw "data" of a message
+// is left out and long strings are cut to maxLogValue bytes. Records that
+// stay above Debug are rate-limited.
+type sipgoHandler struct{ next slog.Handler }
+
+// newSIPLogHandler is the handler for every logger given to sipgo.
+func newSIPLogHandler(base slog.Handler, lim *limiter) slog.Handler {
+	return sipgoHandler{limitHandler{base, lim}}
+}
+
+// SIPLogger returns the logger for sipgo's process-wide default logger
+// (sip.SetDefaultLogger), built on base with the same level mapping, cuts
+// and rate limit as the gateway's own sipgo loggers. Call close at exit.
+func SIPLogger(base *slog.Logger) (l *slog.Logger, close func()) {
+	lim := newLimiter(logInterval, logBurst)
+	return slog.New(newSIPLogHandler(base.Handler(), lim)).With("component", "sip"), lim.Close
+}
+
+func sipgoLevel(l slog.Level) slog.Level {
+	if l >= slog.LevelError {
+		return slog.LevelWarn
+	}
+	return slog.LevelDebug
+}
+
+// Enabled implements slog.Handler.
+func (h sipgoHandler) Enabled(ctx context.Context, l slog.Level) bool {
+	return h.next.Enabled(ctx, sipgoLevel(l))
+}
 
 // Handle implements slog.Handler.
-func (h truncatingHandler) Handle(ctx context.Context, r slog.Record) error {
-	out := slog.NewRecord(r.Time, r.Level, r.Message, r.PC)
+func (h sipgoHandler) Handle(ctx context.Context, r slog.Record) error {
+	out := slog.NewRecord(r.Time, sipgoLevel(r.Level), r.Message, r.PC)
 	r.Attrs(func(a slog.Attr) bool {
+		if a.Key == "data" {
+			return true
+		}
 		if a.Value.Kind() == slog.KindString {
 			if s := a.Value.String(); len(s) > maxLogValue {
 				a.Value = slog.StringValue(s[:maxLogValue] + "...(truncated)")
@@ -26,15 +57,15 @@ func (h truncatingHandler) Handle(ctx context.Context, r slog.Record) error {
 		out.AddAttrs(a)
 		return true
 	})
-	return h.Handler.Handle(ctx, out)
+	return h.next.Handle(ctx, out)
 }
 
 // WithAttrs implements slog.Handler.
-func (h truncatingHandler) WithAttrs(as []slog.Attr) slog.Handler {
-	return truncatingHandler{h.Handler.WithAttrs(as)}
+func (h sipgoHandler) WithAttrs(as []slog.Attr) slog.Handler {
+	return sipgoHandler{h.next.WithAttrs(as)}
 }
 
 // WithGroup implements slog.Handler.
-func (h truncatingHandler) WithGroup(name string) slog.Handler {
-	return truncatingHandler{h.Handler.WithGroup(name)}
+func (h sipgoHandler) WithGroup(name string) slog.Handler {
+	return sipgoHandler{h.next.WithGroup(name)}
 }

@@ -2,14 +2,29 @@ package gateway
 
 import (
 	"context"
+	"strings"
 	"time"
 
 	"github.com/emiago/sipgo/sip"
 
+	"github.com/sipedge/sipedge/gateway/wire"
 	"github.com/sipedge/sipedge/ws"
 )
 
-var _ ws.Handler = (*Gateway)(nil)
+var (
+	_ ws.Handler = (*Gateway)(nil)
+	_ ws.Checker = (*Gateway)(nil)
+)
+
+// CheckSIP implements ws.Checker: every WebSocket message goes through
+// wire.Check, as UDP datagrams do (checkedConn).
+func (g *Gateway) CheckSIP(f *ws.Flow, msg []byte) (out, reply []byte, err error) {
+	out, reply, err = wire.Check(msg)
+	if err != nil {
+		g.badInput(strings.ToLower(f.Transport()), f.Source(), len(msg), err)
+	}
+	return out, reply, err
+}
 
 // ServeSIP implements ws.Handler: requests arriving on a WebSocket flow run
 // through the same pipeline as UDP, TCP and TLS.

@@ -29,9 +29,26 @@ func (f *Flow) handleMessage(data []byte) {
 		}
 		return
 	}
+	if c := f.srv.check; c != nil {
+		out, reply, err := c.CheckSIP(f, data)
+		if reply != nil {
+			if werr := f.writeFrame(reply); werr != nil {
+				f.log.Debug("stateless answer not sent", "flow", f.id, "error", werr)
+			}
+		}
+		if err != nil || out == nil {
+			f.log.Debug("SIP message refused by the checker", "flow", f.id, "error", err)
+			return
+		}
+		data = out
+	}
 	msg, err := f.srv.parser.ParseSIP(data)
 	if err != nil || msg == nil {
-		f.log.Info("unparsable SIP message dropped", "flow", f.id, "src", f.source, "error", err, "len", len(data))
+		lvl := slog.LevelInfo
+		if f.srv.check != nil {
+			lvl = slog.LevelDebug // the checker passed it: sipgo's parser disagrees
+		}
+		f.log.Log(context.Background(), lvl, "unparsable SIP message dropped", "flow", f.id, "src", f.source, "error", err, "len", len(data))
 		if req, ok := msg.(*sip.Request); ok {
 			f.rejectMalformed(req)
 		}

@@ -40,10 +40,22 @@ type Handler interface {
 	FlowClosed(f *Flow)
 }
 
+// Checker may be implemented by a Handler to see each SIP message before it
+// is parsed (the gateway passes it through wire.Check). CheckSIP returns
+// the (possibly normalised) message to parse, the octets to send back on
+// the flow (a stateless answer, or nil) and, for a message that must not
+// be parsed, an error. A nil out with a nil error drops the message
+// silently. The Checker owns the logging of what it refuses (ws logs those
+// at Debug only), so that it can rate-limit it.
+type Checker interface {
+	CheckSIP(f *Flow, msg []byte) (out, reply []byte, err error)
+}
+
 // Server is the WebSocket upgrade endpoint and the table of open flows.
 type Server struct {
 	cfg    Config
 	h      Handler
+	check  Checker // h, if it implements Checker; else nil
 	log    *slog.Logger
 	parser *sip.Parser
 
@@ -88,6 +100,7 @@ func NewServer(cfg Config, h Handler, log *slog.Logger) *Server {
 		work:      make(chan func()),
 		sweepDone: make(chan struct{}),
 	}
+	s.check, _ = h.(Checker)
 	go s.sweeper()
 	return s
 }

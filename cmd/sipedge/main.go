@@ -30,7 +30,8 @@ import (
 var version = "dev"
 
 func main() {
-	// sipgo's process-wide knobs, set once before any user agent exists.
+	// sipgo's process-wide knobs, set once before any user agent exists
+	// (the default logger needs the configured one: serve sets it).
 	// Browser SDPs make INVITEs larger than sipgo's 1300-byte UDP limit;
 	// send them whole (IP fragmentation), as Kamailio does.
 	sip.UDPMTUSize = 65535
@@ -101,6 +102,12 @@ func run(args []string, stdout, stderr io.Writer) int {
 // serve wires the configuration into the gateway and runs it.
 func serve(ctx context.Context, cfg *config.Config, stderr io.Writer) error {
 	log := newLogger(cfg.Log, stderr)
+	// sipgo's process-wide default logger (used where no logger was
+	// injected, e.g. "UDP ref went negative"), set once before any user
+	// agent exists: our format, its chatter at Debug, rate-limited.
+	sipLog, closeSIPLog := gateway.SIPLogger(log)
+	defer closeSIPLog()
+	sip.SetDefaultLogger(sipLog)
 	applyRuntime(cfg.Runtime, log)
 	deps := gateway.Deps{Logger: log, WS: cfg.WS, NAT: cfg.NAT, HTTP: webdemo.Handler()}
 	for _, l := range cfg.Listeners() {

@@ -97,6 +97,9 @@ func (a *Authenticator) Check(req *sip.Request, proxy bool) (string, error) {
 			continue
 		}
 		c, err := parseCredentials(h.Value())
+		if errors.Is(err, errNotDigest) {
+			continue
+		}
 		if err != nil {
 			if malformed == nil {
 				malformed = err

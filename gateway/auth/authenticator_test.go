@@ -282,7 +282,8 @@ func TestCheckHeaders(t *testing.T) {
 		want    string
 	}{
 		{name: "none", headers: func() []string { return nil }, err: ErrNoCredentials},
-		{name: "basic scheme", headers: func() []string { return []string{"Basic YWxpY2U6czNjcmV0"} }, err: ErrMalformed},
+		// Another scheme is not for us: challenge (RFC 4475 §3.3.7 regaut01).
+		{name: "basic scheme", headers: func() []string { return []string{"Basic YWxpY2U6czNjcmV0"} }, err: ErrNoCredentials},
 		{name: "unterminated", headers: func() []string { return []string{`Digest username="alice", realm="example.com", nonce="x`} }, err: ErrMalformed},
 		{name: "other realm first", headers: func() []string {
 			return []string{`Digest username="alice", realm="other", nonce="n", uri="sip:x", response="r"`, good()}

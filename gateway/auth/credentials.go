@@ -35,7 +35,7 @@ func parseCredentials(s string) (credentials, error) {
 	s = trimLWS(s)
 	sp := strings.IndexAny(s, " \t")
 	if sp < 0 || !strings.EqualFold(s[:sp], "Digest") {
-		return c, fmt.Errorf("%w: not a Digest header", ErrMalformed)
+		return c, errNotDigest
 	}
 	s = s[sp:]
 	var seen uint16

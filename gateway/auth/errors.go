@@ -1,6 +1,9 @@
 package auth
 
-import "errors"
+import (
+	"errors"
+	"fmt"
+)
 
 // ErrNoCredentials means the request carries no credentials for our realm:
 // answer with a challenge.
@@ -21,6 +24,10 @@ var ErrReplay = errors.New("auth: replayed nonce count")
 
 // ErrMalformed means the credentials header could not be parsed.
 var ErrMalformed = errors.New("auth: malformed credentials")
+
+// errNotDigest: credentials of another scheme. They are not for us: the
+// request is challenged as if it had none (RFC 4475 §3.3.7).
+var errNotDigest = fmt.Errorf("%w: not a Digest header", ErrMalformed)
 
 // ErrConfig is returned by New for an unusable configuration.
 var ErrConfig = errors.New("auth: bad configuration")
