@@ -39,8 +39,8 @@ type Config struct {
 	WriteTimeout time.Duration `yaml:"write_timeout"`
 
 	// MaxMessageSize is the largest SIP message accepted, headers and body,
-	// in bytes. A larger one is answered 513 Message Too Large (when its
-	// headers are complete) and its connection closed. Default 65535, the
+	// in bytes. A larger one is answered 413 Request Entity Too Large (when
+	// its headers are complete) and its connection closed. Default 65535, the
 	// SIP stack's own limit; range 1024..65535.
 	MaxMessageSize int `yaml:"max_message_size"`
 }

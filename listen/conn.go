@@ -6,6 +6,7 @@ import (
 	"io"
 	"net"
 	"os"
+	"sync"
 	"time"
 )
 
@@ -25,6 +26,9 @@ type sipConn struct {
 	started time.Time // when the first byte of the message in buf arrived
 	shook   bool      // TLS handshake done (or not a TLS connection)
 	err     error     // set once the connection is ended here: what Read returns
+
+	closeOnce sync.Once
+	closeErr  error
 }
 
 type handshaker interface {
@@ -182,8 +186,15 @@ func (c *sipConn) filter(msg []byte) []byte {
 // the SIP stack sees an ordinary close.
 func (c *sipConn) end() error {
 	c.err, c.buf, c.out = io.EOF, nil, nil
-	_ = c.Conn.Close()
+	_ = c.Close()
 	return io.EOF
+}
+
+// Close closes the connection once; later calls (the SIP stack closes a
+// connection again after Read reports its end) return the first result.
+func (c *sipConn) Close() error {
+	c.closeOnce.Do(func() { c.closeErr = c.Conn.Close() })
+	return c.closeErr
 }
 
 // Write writes b under write_timeout.

@@ -124,7 +124,7 @@ func TestStreamsBrokenMessageAnswered(t *testing.T) {
 	}{
 		{"bad Content-Length", sipMsg("x1", "", "abc"), "SIP/2.0 400 Bad Content-Length"},
 		{"missing Content-Length", sipMsg("x2", "", ""), "SIP/2.0 400 Missing Content-Length"},
-		{"too large", sipMsg("x3", "", "5000"), "SIP/2.0 513 Message Too Large"},
+		{"too large", sipMsg("x3", "", "5000"), "SIP/2.0 413 Request Entity Too Large"},
 		{"headers too large", sipMsg("x4", "", "0", "X-Pad: "+strings.Repeat("p", 5000)), ""},
 	}
 	srv := startServer(t, testConfig(), nil, nil)

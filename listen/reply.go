@@ -11,7 +11,9 @@ import (
 // replyStatus is the answer to a framing error: code and reason phrase.
 func replyStatus(err error) (int, string) {
 	switch {
-	case errors.Is(err, ErrMessageTooLarge), errors.Is(err, ErrHeaderTooLarge):
+	case errors.Is(err, ErrMessageTooLarge): // the body makes it too large
+		return 413, "Request Entity Too Large"
+	case errors.Is(err, ErrHeaderTooLarge):
 		return 513, "Message Too Large"
 	case errors.Is(err, ErrNoContentLength):
 		return 400, "Missing Content-Length"
