@@ -81,17 +81,27 @@ var (
 
 // contentLength returns the body length announced in a header block (start
 // line and headers up to CRLFCRLF). Every Content-Length (or compact "l")
-// header must be a number, and all must agree; one is required.
+// header must be a number, and all must agree; one is required. It scans
+// in place: a folded value (continuation lines) is rare, and is joined only
+// then.
 func contentLength(hdrs []byte, max int) (int, error) {
 	found, n := false, 0
-	for _, line := range headerLines(hdrs) {
+	_, rest, _ := bytes.Cut(hdrs, crlf) // the start line
+	for len(rest) > 0 {
+		var line []byte
+		line, rest, _ = bytes.Cut(rest, crlf)
 		name, value, ok := bytes.Cut(line, []byte(":"))
-		if !ok {
+		if !ok || len(name) == 0 || name[0] == ' ' || name[0] == '\t' {
 			continue
 		}
 		name = bytes.TrimRight(name, " \t")
 		if !bytes.EqualFold(name, []byte("Content-Length")) && !bytes.EqualFold(name, []byte("l")) {
 			continue
+		}
+		for len(rest) > 0 && (rest[0] == ' ' || rest[0] == '\t') { // folded
+			var more []byte
+			more, rest, _ = bytes.Cut(rest, crlf)
+			value = append(append(bytes.Clone(value), ' '), more...)
 		}
 		v, ok := parseLength(bytes.Trim(value, " \t"), max)
 		if !ok || (found && v != n) {

@@ -152,3 +152,42 @@ func TestStatelessReply(t *testing.T) {
 		}
 	}
 }
+
+// FuzzFramer feeds arbitrary bytes in arbitrary chunks: the framer never
+// panics, every unit it returns is within max, and units tile the input.
+func FuzzFramer(f *testing.F) {
+	f.Add([]byte(sipMsg("a", "body", "auto")+"\r\n\r\n"+sipMsg("b", "", "auto")), uint8(7))
+	f.Add([]byte(sipMsg("c", "", "1x")), uint8(1))
+	f.Add([]byte("\r\n\r\r\n\nOPTIONS x\r\nl: 3\r\n\r\nabc"), uint8(3))
+	f.Add([]byte(sipMsg("d", "xy", "", "Content-Length:\r\n 2")), uint8(2))
+	f.Fuzz(func(t *testing.T, data []byte, step uint8) {
+		const max = 1024
+		fr := framer{max: max}
+		var buf []byte
+		consumed := 0
+		s := int(step%64) + 1
+		for i := 0; i < len(data); i += s {
+			buf = append(buf, data[i:min(i+s, len(data))]...)
+			for {
+				kind, n, _, err := fr.next(buf)
+				if err != nil {
+					return
+				}
+				if kind == unitNone {
+					if len(buf) > max+s {
+						t.Fatalf("%d bytes buffered without a unit or an error", len(buf))
+					}
+					break
+				}
+				if n <= 0 || n > len(buf) || n > max {
+					t.Fatalf("unit of %d bytes from a buffer of %d", n, len(buf))
+				}
+				consumed += n
+				buf = buf[n:]
+			}
+		}
+		if consumed+len(buf) != len(data) {
+			t.Fatalf("units and rest cover %d of %d bytes", consumed+len(buf), len(data))
+		}
+	})
+}
