@@ -7,6 +7,7 @@ package config
 
 import (
 	"github.com/sipedge/sipedge/gateway"
+	"github.com/sipedge/sipedge/internal/listen"
 	"github.com/sipedge/sipedge/nat"
 	"github.com/sipedge/sipedge/rtpengine"
 	edgetls "github.com/sipedge/sipedge/tls"
@@ -37,6 +38,11 @@ type Config struct {
 	// WS tunes the WebSocket listeners: allowed origins and hosts, message
 	// and connection limits, keepalive pings and idle timeout.
 	WS ws.Config `yaml:"ws"`
+
+	// TCP limits the tcp:// and tls:// SIP listeners: connection caps,
+	// deadlines for a started message and for an idle connection, message
+	// size.
+	TCP listen.Config `yaml:"tcp"`
 
 	// NAT sets the keepalives sent to UDP clients registered from behind NAT.
 	NAT nat.Config `yaml:"nat"`
@@ -82,6 +88,7 @@ func (c *Config) SetDefaults() {
 	c.Gateway.SetDefaults()
 	c.RTPEngine.SetDefaults()
 	c.WS.SetDefaults()
+	c.TCP.SetDefaults()
 	c.NAT.SetDefaults()
 	c.TLS.SetDefaults()
 	if c.Log.Level == "" {

@@ -41,6 +41,7 @@ func (c *Config) Validate() error {
 	l.Merge("tls", c.TLS.Validate())
 	l.Merge("rtpengine", c.RTPEngine.Validate())
 	l.Merge("ws", c.WS.Validate())
+	l.Merge("tcp", c.TCP.Validate())
 	l.Merge("nat", c.NAT.Validate())
 	switch c.Log.Level {
 	case "debug", "info", "warn", "error":

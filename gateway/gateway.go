@@ -27,6 +27,8 @@ import (
 	"github.com/sipedge/sipedge/gateway/dialog"
 	"github.com/sipedge/sipedge/gateway/registrar"
 	"github.com/sipedge/sipedge/gateway/route"
+	"github.com/sipedge/sipedge/gateway/wire"
+	"github.com/sipedge/sipedge/internal/listen"
 	"github.com/sipedge/sipedge/nat"
 	"github.com/sipedge/sipedge/rtpengine"
 	"github.com/sipedge/sipedge/ws"
@@ -47,6 +49,13 @@ type Deps struct {
 	Ready func(bound []Listener)
 	// WS configures the WebSocket listeners (ws, wss).
 	WS ws.Config
+	// TCP limits the tcp and tls listeners: connection caps, message and
+	// idle deadlines, message size (zero fields: defaults).
+	TCP listen.Config
+	// TCPFilter checks every message framed on a tcp or tls connection
+	// before sipgo parses it, and may answer it (e.g. a stateless 400) or
+	// drop it; nil means wire.Check, as for UDP and WebSocket messages.
+	TCPFilter listen.Filter
 	// NAT configures keepalives toward NATed UDP clients.
 	NAT nat.Config
 	// RTP is the rtpengine client that anchors media (nil: none). The
@@ -78,6 +87,7 @@ type Gateway struct {
 	udpConn  net.PacketConn
 
 	ws         *ws.Server        // nil without ws/wss listeners
+	streams    *listen.Streams   // caps, deadlines and framing of tcp/tls listeners
 	rtp        *rtpengine.Client // nil without rtpengine nodes
 	dialogs    *dialog.Table
 	reqHandler func(*sip.Request, sip.ServerTransaction)
@@ -104,8 +114,12 @@ func New(cfg Config, deps Deps) (*Gateway, error) {
 	if deps.Logger == nil {
 		deps.Logger = slog.New(slog.DiscardHandler)
 	}
+	if deps.TCPFilter == nil {
+		deps.TCPFilter = wire.Check
+	}
 	g := &Gateway{cfg: cfg, deps: deps, log: deps.Logger.With("component", "gateway"), users: map[string]bool{},
-		rtp: deps.RTP, dialogs: dialog.NewTable(), closing: newClosing(), stopped: make(chan struct{})}
+		rtp: deps.RTP, dialogs: dialog.NewTable(), closing: newClosing(), stopped: make(chan struct{}),
+		streams: listen.NewStreams(deps.TCP, deps.TCPFilter, deps.Logger)}
 	for _, t := range cfg.Trusted {
 		p, err := ParsePrefix(t)
 		if err != nil {
@@ -223,15 +237,19 @@ func (g *Gateway) Run(ctx context.Context) error {
 				return fmt.Errorf("gateway: listen %s %s: %w", l.Transport, l.Addr, err)
 			}
 			bound = append(bound, Listener{Transport: l.Transport, Addr: ln.Addr().String()})
+			// Caps and accept backoff under TLS; framing and deadlines on
+			// what sipgo reads, above it.
+			ln = g.streams.Limit(ln)
 			if l.Transport == "tls" {
 				if g.deps.TLS == nil {
 					_ = ln.Close()
 					return fmt.Errorf("gateway: tls listener %s: %w", l.Addr, errors.New("no certificate configured"))
 				}
-				ln = stdtls.NewListener(ln, g.deps.TLS)
+				ln = g.streams.Frame(stdtls.NewListener(ln, g.deps.TLS))
 				closers = append(closers, ln.Close)
 				serves = append(serves, func() error { return g.srv.ServeTLS(ln) })
 			} else {
+				ln = g.streams.Frame(ln)
 				closers = append(closers, ln.Close)
 				serves = append(serves, func() error { return g.srv.ServeTCP(ln) })
 			}

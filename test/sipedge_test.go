@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"fmt"
 	"io"
 	"os"
 	"os/exec"
@@ -40,6 +41,10 @@ type proxyConfig struct {
 	Media         map[string]any // the media: section as written (dtmf, ...)
 	Runtime       map[string]any // the runtime: section as written (memory_limit_mb, gc_percent)
 	Registrar     map[string]any // the registrar: section as written (flow_grace, ...)
+	TCP           map[string]any // the tcp: section as written (max_connections, ...)
+	// FileLimit, if set, is the process's RLIMIT_NOFILE {soft, hard}, set
+	// by the shell that starts it (soft must be <= hard).
+	FileLimit [2]int
 }
 
 // proxyRoute is one entry of routes: a Request-URI user regex (empty: all)
@@ -118,6 +123,9 @@ func (c proxyConfig) yaml(t testing.TB) []byte {
 	if len(c.RTPEngine) > 0 {
 		doc["rtpengine"] = c.RTPEngine
 	}
+	if len(c.TCP) > 0 {
+		doc["tcp"] = c.TCP
+	}
 	if len(c.Media) > 0 {
 		doc["media"] = c.Media
 	}
@@ -183,6 +191,11 @@ func startSipedge(t testing.TB, cfg proxyConfig) *sipedgeProc {
 		want = 2
 	}
 	cmd := exec.Command(sipedgeBin, "serve", "--config", path)
+	if l := cfg.FileLimit; l != [2]int{} {
+		// Soft first: the hard limit cannot go below the current soft one.
+		cmd = exec.Command("/bin/sh", "-c", fmt.Sprintf(`ulimit -S -n %d && ulimit -H -n %d && exec "$0" "$@"`, l[0], l[1]),
+			sipedgeBin, "serve", "--config", path)
+	}
 	stderr, err := cmd.StderrPipe()
 	if err != nil {
 		t.Fatal(err)

@@ -84,9 +84,7 @@ func TestGuardRefusesBeyondCaps(t *testing.T) {
 	for _, c := range append(held[1:], other, c) {
 		_ = c.Close()
 	}
-	s.mu.Lock()
-	total, per := s.tcpTotal, len(s.tcpPerIP)
-	s.mu.Unlock()
+	total, per := s.tcpCaps.Count()
 	if total != 0 || per != 0 {
 		t.Fatalf("after closing everything: %d counted, %d addresses", total, per)
 	}

@@ -17,6 +17,8 @@ import (
 
 	"github.com/coder/websocket"
 	"github.com/emiago/sipgo/sip"
+
+	"github.com/sipedge/sipedge/internal/listen"
 )
 
 // Handler receives what arrives on flows. The gateway implements it.
@@ -64,10 +66,8 @@ type Server struct {
 	flows   map[string]*Flow
 	perIP   map[string]int // open or upgrading connections per source IP
 	total   int            // sum of perIP
-	// TCP connections let through by Guard, upgraded or not.
-	tcpPerIP map[string]int
-	tcpTotal int
-	sweep    []*Flow // reused snapshot buffer, sweeper goroutine only
+	tcpCaps *listen.Caps   // TCP connections let through by Guard, upgraded or not
+	sweep   []*Flow        // reused snapshot buffer, sweeper goroutine only
 
 	bufs sync.Pool // *bytes.Buffer for reading and writing messages
 
@@ -95,7 +95,7 @@ func NewServer(cfg Config, h Handler, log *slog.Logger) *Server {
 		parser:    p,
 		flows:     make(map[string]*Flow),
 		perIP:     make(map[string]int),
-		tcpPerIP:  make(map[string]int),
+		tcpCaps:   listen.NewCaps(cfg.MaxConns+acceptSlack, cfg.MaxConnsPerIP+acceptSlack),
 		stop:      make(chan struct{}),
 		work:      make(chan func()),
 		sweepDone: make(chan struct{}),

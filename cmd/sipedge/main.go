@@ -109,10 +109,11 @@ func serve(ctx context.Context, cfg *config.Config, stderr io.Writer) error {
 	defer closeSIPLog()
 	sip.SetDefaultLogger(sipLog)
 	applyRuntime(cfg.Runtime, log)
-	deps := gateway.Deps{Logger: log, WS: cfg.WS, NAT: cfg.NAT, HTTP: webdemo.Handler()}
+	deps := gateway.Deps{Logger: log, WS: cfg.WS, TCP: cfg.TCP, NAT: cfg.NAT, HTTP: webdemo.Handler()}
 	for _, l := range cfg.Listeners() {
 		deps.Listeners = append(deps.Listeners, gateway.Listener{Transport: l.Scheme, Addr: l.Addr, Path: l.Path})
 	}
+	raiseFileLimit(log, connCaps(cfg))
 	var certs *edgetls.Certificates
 	if cfg.TLS.Enabled() {
 		var err error
@@ -187,6 +188,24 @@ func reloadOnHangup(ctx context.Context, certs *edgetls.Certificates, log *slog.
 		}
 	}()
 	return &wg
+}
+
+// connCaps is how many descriptors the connection caps of the configured
+// listeners may take, plus a margin for the process's own.
+func connCaps(cfg *config.Config) uint64 {
+	var tcp, ws bool
+	for _, l := range cfg.Listeners() {
+		tcp = tcp || l.Scheme == "tcp" || l.Scheme == "tls"
+		ws = ws || l.Scheme == "ws" || l.Scheme == "wss"
+	}
+	n := uint64(64)
+	if tcp {
+		n += uint64(cfg.TCP.MaxConns)
+	}
+	if ws {
+		n += uint64(cfg.WS.MaxConns)
+	}
+	return n
 }
 
 // applyRuntime sets the garbage collector's memory limit and percentage
