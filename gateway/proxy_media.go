@@ -83,7 +83,8 @@ func (b *branch) media(ctx context.Context, res *sip.Response) *sip.Response {
 
 // cleanupMedia runs when a proxy transaction ends: a failed or cancelled
 // initial INVITE leaves nothing in rtpengine; of a forked call that
-// succeeded, the losing branches are deleted.
+// succeeded, the branches that got no 2xx are deleted (every branch that
+// got one is a dialog of its own and keeps its media).
 func (p *proxyTx) cleanupMedia() {
 	if p.g.rtp == nil || !p.req.IsInvite() || !p.initial {
 		return
@@ -91,26 +92,25 @@ func (p *proxyTx) cleanupMedia() {
 	p.mu.Lock()
 	bs := append([]*branch(nil), p.branches...)
 	p.mu.Unlock()
-	var won *branch
+	won := make(map[*branch]bool, len(bs))
 	anyAnchored := false
 	for _, b := range bs {
 		b.mu.Lock()
-		ok := b.final != nil && b.final.IsSuccess()
+		if b.final != nil && b.final.IsSuccess() {
+			won[b] = true
+		}
 		b.mu.Unlock()
 		anyAnchored = anyAnchored || b.anchored
-		if ok {
-			won = b
-		}
 	}
 	if !anyAnchored {
 		return
 	}
-	if won == nil {
+	if len(won) == 0 {
 		p.g.deleteMedia(rtpengine.DeleteParams{CallID: callID(p.req), FromTag: fromTag(p.req)})
 		return
 	}
 	for _, b := range bs {
-		if b != won && b.anchored && b.viaBranch != "" {
+		if !won[b] && b.anchored && b.viaBranch != "" {
 			p.g.deleteMedia(rtpengine.DeleteParams{CallID: callID(p.req), FromTag: fromTag(p.req), ViaBranch: b.viaBranch})
 		}
 	}
