@@ -196,7 +196,7 @@ func TestAuthSection(t *testing.T) {
 		t.Fatal(err)
 	}
 	a := c.Gateway.Auth
-	if !slices.Equal(a.Algorithms, []string{"MD5", "SHA-256"}) || a.Realm != "a.test" || a.NonceTTL != 300*time.Second || a.MaxNonces != 65536 {
+	if !slices.Equal(a.Algorithms, []string{"MD5"}) || a.Realm != "a.test" || a.NonceTTL != 300*time.Second || a.MaxNonces != 65536 {
 		t.Errorf("default auth = %+v, want realm a.test, [MD5 SHA-256], 5m0s, 65536", a)
 	}
 	c, err = Parse("set.yaml", []byte(base+"auth: {realm: r.test, algorithms: [SHA-256], nonce_ttl: 1m, max_nonces: 128}\n"))

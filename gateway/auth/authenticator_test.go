@@ -48,6 +48,9 @@ func testUsers() map[string]Secret {
 // algorithms when none are given.
 func newTestAuth(t testing.TB, algs ...string) *Authenticator {
 	t.Helper()
+	if len(algs) == 0 {
+		algs = []string{MD5, SHA256} // both offered: every test can pick either
+	}
 	a, err := New(Config{Realm: testRealm, Algorithms: algs, NonceTTL: time.Minute, MaxNonces: 64}, testUsers(), nil)
 	if err != nil {
 		t.Fatal(err)
@@ -313,11 +316,10 @@ func TestCheckHeaders(t *testing.T) {
 	}
 }
 
-// TestChallenge checks a default challenge: one header per algorithm, MD5
-// first (clients that know only MD5 give up on a SHA-256-first list), then
-// SHA-256, sharing one nonce.
+// TestChallenge checks a challenge for [MD5, SHA-256]: one header per
+// algorithm, in that order, sharing one nonce.
 func TestChallenge(t *testing.T) {
-	a := newTestAuth(t)
+	a := newTestAuth(t, MD5, SHA256)
 	req := loadRequest(t, "register_jssip.sip")
 	for _, tt := range []struct {
 		proxy, stale bool
@@ -464,5 +466,29 @@ func TestCheckConcurrent(t *testing.T) {
 	}
 	if n := a.nonces.size(); n > 16 {
 		t.Fatalf("table holds %d nonces, cap 16", n)
+	}
+}
+
+// TestDefaultChallengeIsMD5Alone: with no algorithms configured, a
+// challenge carries one MD5 header, the only list SIPp, JsSIP and baresip
+// all answer.
+func TestDefaultChallengeIsMD5Alone(t *testing.T) {
+	c := Config{Realm: testRealm}
+	c.SetDefaults()
+	a, err := New(c, testUsers(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res := a.Challenge(loadRequest(t, "register_jssip.sip"), false, false)
+	hs := res.GetHeaders("WWW-Authenticate")
+	if len(hs) != 1 {
+		t.Fatalf("%d WWW-Authenticate headers, want 1", len(hs))
+	}
+	ch, err := digest.ParseChallenge(hs[0].Value())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ch.Algorithm != "MD5" {
+		t.Fatalf("algorithm %q, want MD5", ch.Algorithm)
 	}
 }

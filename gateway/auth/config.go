@@ -26,10 +26,12 @@ type Config struct {
 	Realm string `yaml:"realm"`
 	// Algorithms lists the digest algorithms offered, in order: one
 	// challenge header per algorithm, all sharing one nonce. Allowed:
-	// "MD5", "SHA-256", each at most once. Default [MD5, SHA-256]: MD5
-	// first, because clients that know only MD5 (SIPp 3.6, baresip 1.0)
-	// give up on a challenge list that starts with SHA-256, while clients
-	// that know SHA-256 pick it from the second header (RFC 8760 §2.4).
+	// "MD5", "SHA-256", each at most once. Default [MD5]: every SIP client
+	// knows MD5, and clients disagree on a list of two: SIPp 3.6 answers
+	// the first header only (and refuses SHA-256), JsSIP 3.13 the last
+	// only (and refuses SHA-256), baresip 1.0 (libre) refuses the whole
+	// answer when any header is not MD5. List [MD5, SHA-256] to offer
+	// SHA-256 (RFC 8760) to clients that choose among headers.
 	Algorithms []string `yaml:"algorithms"`
 	// NonceTTL is how long a nonce is valid; afterwards the client gets a
 	// fresh challenge with stale=true. Default 300s.
@@ -43,7 +45,7 @@ type Config struct {
 // SetDefaults fills zero fields with their documented defaults.
 func (c *Config) SetDefaults() {
 	if len(c.Algorithms) == 0 {
-		c.Algorithms = []string{MD5, SHA256}
+		c.Algorithms = []string{MD5}
 	}
 	if c.NonceTTL == 0 {
 		c.NonceTTL = 300 * time.Second
