@@ -6,7 +6,7 @@ VERSION   ?= $(shell git describe --always --dirty 2>/dev/null || echo dev)
 TESTFLAGS ?= -race -timeout 20m
 FUZZTIME  ?= 30s
 
-.PHONY: all build deps web vet test bench demo clean fuzz
+.PHONY: all build deps web vet test bench demo clean fuzz fuzz-short
 
 all: build
 
@@ -35,13 +35,24 @@ NODE_TEST_DEPS := test/browser/node_modules/.package-lock.json test/jssip/node_m
 
 test: deps build vet $(NODE_TEST_DEPS)
 	SIPEDGE_BIN=$(CURDIR)/$(BIN) $(GO) test $(TESTFLAGS) ./...
+	$(MAKE) --no-print-directory fuzz-short
 
 # Fuzz targets, one run of FUZZTIME each (go test runs one -fuzz target per
 # invocation). Their seed corpora also run in every plain go test.
+# The parser entry point (wire.Check, the whole request path), the SIP
+# framing of WebSocket messages and TCP streams, and the config loader.
+# make test runs each for FUZZTIME_SHORT too (fuzz-short).
+FUZZ_TARGETS := FuzzCheck:./gateway/wire/ FuzzRequestPath:./gateway/ FuzzHandleMessage:./ws/ \
+	FuzzFrameGather:./ws/ FuzzFramer:./internal/listen/ FuzzParse:./config/
+FUZZTIME_SHORT ?= 3s
+
 fuzz:
-	$(GO) test -run XXX -fuzz FuzzCheck -fuzztime $(FUZZTIME) ./gateway/wire/
-	$(GO) test -run XXX -fuzz FuzzRequestPath -fuzztime $(FUZZTIME) ./gateway/
-	$(GO) test -run XXX -fuzz FuzzHandleMessage -fuzztime $(FUZZTIME) ./ws/
+	@set -e; for t in $(FUZZ_TARGETS); do \
+	  echo "fuzz $${t%%:*} ($(FUZZTIME))"; \
+	  $(GO) test -run XXX -fuzz "^$${t%%:*}\$$" -fuzztime $(FUZZTIME) "$${t#*:}"; done
+
+fuzz-short:
+	@$(MAKE) --no-print-directory fuzz FUZZTIME=$(FUZZTIME_SHORT)
 
 # Side-by-side performance runs (not part of make test); figures go in docs/benchmarks.md.
 bench: deps build
