@@ -138,12 +138,12 @@ func New(cfg Config, deps Deps) (*Gateway, error) {
 		g.users[name] = true
 	}
 	a, err := auth.New(cfg.Auth,
-		secrets, g.log.With("component", "auth"))
+		secrets, deps.Logger)
 	if err != nil {
 		return nil, fmt.Errorf("gateway: %w", err)
 	}
 	g.auth = a
-	g.reg = registrar.New(cfg.Registrar.Config, registrar.NewMemoryStore(), g.log.With("component", "registrar"))
+	g.reg = registrar.New(cfg.Registrar.Config, registrar.NewMemoryStore(), deps.Logger)
 
 	badLim, sipLim := newLimiter(logInterval, logBurst), newLimiter(logInterval, logBurst)
 	g.limits = []*limiter{badLim, sipLim}

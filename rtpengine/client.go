@@ -342,7 +342,7 @@ func (c *Client) newCall(ctx context.Context, command, callID, set string, dict 
 			break
 		}
 		if c.log.Enabled(ctx, slog.LevelDebug) {
-			c.log.Debug("rtpengine offer moves to next node", "call_id", callID, "node", n.addr, "err", err)
+			c.log.Debug("rtpengine offer moves to next node", "call_id", callID, "node", n.addr, "error", err)
 		}
 	}
 	if len(errs) == 1 {

@@ -188,7 +188,7 @@ func (n *node) mark(s NodeState, d time.Duration, why error) {
 	}
 	n.hmu.Unlock()
 	if old != s {
-		n.log.Warn("rtpengine node taken out of rotation", "node", n.addr, "state", s.String(), "for", d, "err", why)
+		n.log.Warn("rtpengine node taken out of rotation", "node", n.addr, "state", s.String(), "for", d, "error", why)
 	}
 }
 

@@ -166,7 +166,7 @@ func (t *tcpTransport) read(c net.Conn) {
 		k, err := c.Read(chunk)
 		if err != nil {
 			if !errors.Is(err, net.ErrClosed) {
-				n.log.Debug("tcp-ng connection ended", "node", n.addr, "err", err)
+				n.log.Debug("tcp-ng connection ended", "node", n.addr, "error", err)
 			}
 			return
 		}
