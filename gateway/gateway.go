@@ -27,7 +27,6 @@ import (
 	"github.com/sipedge/sipedge/gateway/dialog"
 	"github.com/sipedge/sipedge/gateway/registrar"
 	"github.com/sipedge/sipedge/gateway/route"
-	"github.com/sipedge/sipedge/gateway/wire"
 	"github.com/sipedge/sipedge/internal/listen"
 	"github.com/sipedge/sipedge/nat"
 	"github.com/sipedge/sipedge/rtpengine"
@@ -54,7 +53,8 @@ type Deps struct {
 	TCP listen.Config
 	// TCPFilter checks every message framed on a tcp or tls connection
 	// before sipgo parses it, and may answer it (e.g. a stateless 400) or
-	// drop it; nil means wire.Check, as for UDP and WebSocket messages.
+	// drop it; nil means wire.CheckFrom with the connection's remote
+	// address, as for UDP datagrams.
 	TCPFilter listen.Filter
 	// NAT configures keepalives toward NATed UDP clients.
 	NAT nat.Config
@@ -115,7 +115,7 @@ func New(cfg Config, deps Deps) (*Gateway, error) {
 		deps.Logger = slog.New(slog.DiscardHandler)
 	}
 	if deps.TCPFilter == nil {
-		deps.TCPFilter = wire.Check
+		deps.TCPFilter = checkStream
 	}
 	g := &Gateway{cfg: cfg, deps: deps, log: deps.Logger.With("component", "gateway"), users: map[string]bool{},
 		rtp: deps.RTP, dialogs: dialog.NewTable(), closing: newClosing(), stopped: make(chan struct{}),
