@@ -56,6 +56,10 @@ type Deps struct {
 	// drop it; nil means wire.CheckFrom with the connection's remote
 	// address, as for UDP datagrams.
 	TCPFilter listen.Filter
+	// Resolver looks up the names sipgo resolves (next hops named by a
+	// host name, RFC 3263); nil: net.DefaultResolver. Responses never need
+	// it: they go to the Via's received address (wire.CheckFrom).
+	Resolver *net.Resolver
 	// NAT configures keepalives toward NATed UDP clients.
 	NAT nat.Config
 	// RTP is the rtpengine client that anchors media (nil: none). The
@@ -159,6 +163,9 @@ func New(cfg Config, deps Deps) (*Gateway, error) {
 	}
 	if deps.ClientTLS != nil {
 		uaOpts = append(uaOpts, sipgo.WithUserAgenTLSConfig(deps.ClientTLS))
+	}
+	if deps.Resolver != nil {
+		uaOpts = append(uaOpts, sipgo.WithUserAgentDNSResolver(deps.Resolver))
 	}
 	ua, err := sipgo.NewUA(uaOpts...)
 	if err != nil {
