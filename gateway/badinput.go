@@ -5,6 +5,7 @@ import (
 	"errors"
 	"log/slog"
 	"net"
+	"net/netip"
 	"sync"
 	"time"
 
@@ -167,7 +168,8 @@ func (g *Gateway) badInput(transport, src string, size int, err error) {
 }
 
 // checkedConn is the UDP socket handed to sipgo: every datagram goes
-// through wire.Check before sipgo parses it. Refused requests are answered
+// through wire.CheckFrom (with its source address, which it records in the
+// top Via as received/rport) before sipgo parses it. Refused requests are answered
 // from here, statelessly, on the same socket; dropped and refused messages
 // never reach sipgo. A wrapper of the socket (rather than sipgo's
 // TransportReadFilter) because the filter is one per transport layer and
@@ -186,7 +188,7 @@ func (c checkedConn) ReadFrom(p []byte) (int, net.Addr, error) {
 		if err != nil {
 			return n, addr, err
 		}
-		out, reply, cerr := wire.Check(p[:n])
+		out, reply, cerr := wire.CheckFrom(p[:n], addrPort(addr))
 		if reply != nil {
 			if _, werr := c.PacketConn.WriteTo(reply, addr); werr != nil {
 				c.g.log.Debug("stateless answer not sent", "dst", addr.String(), "error", werr)
@@ -197,8 +199,34 @@ func (c checkedConn) ReadFrom(p []byte) (int, net.Addr, error) {
 			continue
 		}
 		if out == nil || len(out) > len(p) {
-			continue // keepalive (sipgo would ignore it too)
+			// A keepalive (sipgo would ignore it too), or a datagram that
+			// filled sipgo's read buffer and no longer fits once stamped
+			// with its source.
+			continue
 		}
 		return copy(p, out), addr, nil
 	}
+}
+
+// checkStream is the default Deps.TCPFilter: wire.CheckFrom with the
+// connection's remote address, so that the top Via of every request names
+// where it came from (RFC 3261 §18.2.1) and a response whose connection is
+// gone goes to that address (§18.2.2), never to a DNS lookup of sent-by.
+func checkStream(msg []byte, src net.Addr) (out, reply []byte, err error) {
+	return wire.CheckFrom(msg, addrPort(src))
+}
+
+// addrPort is a's IP address and port; invalid (no stamp) when a is not
+// an IP address.
+func addrPort(a net.Addr) netip.AddrPort {
+	switch a := a.(type) {
+	case *net.UDPAddr:
+		return a.AddrPort()
+	case *net.TCPAddr:
+		return a.AddrPort()
+	case nil:
+		return netip.AddrPort{}
+	}
+	ap, _ := netip.ParseAddrPort(a.String())
+	return ap
 }

@@ -27,7 +27,6 @@ import (
 	"github.com/sipedge/sipedge/gateway/dialog"
 	"github.com/sipedge/sipedge/gateway/registrar"
 	"github.com/sipedge/sipedge/gateway/route"
-	"github.com/sipedge/sipedge/gateway/wire"
 	"github.com/sipedge/sipedge/internal/listen"
 	"github.com/sipedge/sipedge/nat"
 	"github.com/sipedge/sipedge/rtpengine"
@@ -54,8 +53,13 @@ type Deps struct {
 	TCP listen.Config
 	// TCPFilter checks every message framed on a tcp or tls connection
 	// before sipgo parses it, and may answer it (e.g. a stateless 400) or
-	// drop it; nil means wire.Check, as for UDP and WebSocket messages.
+	// drop it; nil means wire.CheckFrom with the connection's remote
+	// address, as for UDP datagrams.
 	TCPFilter listen.Filter
+	// Resolver looks up the names sipgo resolves (next hops named by a
+	// host name, RFC 3263); nil: net.DefaultResolver. Responses never need
+	// it: they go to the Via's received address (wire.CheckFrom).
+	Resolver *net.Resolver
 	// NAT configures keepalives toward NATed UDP clients.
 	NAT nat.Config
 	// RTP is the rtpengine client that anchors media (nil: none). The
@@ -115,7 +119,7 @@ func New(cfg Config, deps Deps) (*Gateway, error) {
 		deps.Logger = slog.New(slog.DiscardHandler)
 	}
 	if deps.TCPFilter == nil {
-		deps.TCPFilter = wire.Check
+		deps.TCPFilter = checkStream
 	}
 	g := &Gateway{cfg: cfg, deps: deps, log: deps.Logger.With("component", "gateway"), users: map[string]bool{},
 		rtp: deps.RTP, dialogs: dialog.NewTable(), closing: newClosing(), stopped: make(chan struct{}),
@@ -159,6 +163,9 @@ func New(cfg Config, deps Deps) (*Gateway, error) {
 	}
 	if deps.ClientTLS != nil {
 		uaOpts = append(uaOpts, sipgo.WithUserAgenTLSConfig(deps.ClientTLS))
+	}
+	if deps.Resolver != nil {
+		uaOpts = append(uaOpts, sipgo.WithUserAgentDNSResolver(deps.Resolver))
 	}
 	ua, err := sipgo.NewUA(uaOpts...)
 	if err != nil {

@@ -213,7 +213,7 @@ func readStatus(t *testing.T, c net.Conn, r *bufio.Reader) string {
 
 // maxForwardsFilter is a minimal stand-in for wire.Check: a request whose
 // Max-Forwards is not a number gets a stateless 400 and is dropped.
-func maxForwardsFilter(msg []byte) ([]byte, []byte, error) {
+func maxForwardsFilter(msg []byte, _ net.Addr) ([]byte, []byte, error) {
 	head, _, _ := bytes.Cut(msg, []byte("\r\n\r\n"))
 	lines := strings.Split(string(head), "\r\n")
 	bad := false

@@ -1,6 +1,9 @@
 package wire
 
-import "bytes"
+import (
+	"bytes"
+	"net/netip"
+)
 
 // Check validates one whole SIP message (a UDP datagram, a WebSocket
 // message, or one message framed out of a TCP/TLS stream) and prepares it
@@ -28,6 +31,30 @@ import "bytes"
 // a framing error that closes the connection (RFC 4475 §3.1.2.4), which is
 // the framing's business, not Check's.
 func Check(msg []byte) (out []byte, reply []byte, err error) {
+	return check(msg, netip.AddrPort{})
+}
+
+// CheckFrom is Check for a message received from src, the packet's source
+// address (UDP) or the connection's remote address (TCP, TLS). A request
+// that passes also gets its top Via stamped with src, as RFC 3261 §18.2.1
+// and RFC 3581 §4 make the server transport do:
+//
+//   - "received=<src IP>" when the sent-by host is not that IP (a name, or
+//     another address), when the Via asks for rport, and when the Via
+//     carries a received already (its value is replaced, never trusted);
+//   - "rport=<src port>" when the Via carries rport (empty, as clients
+//     send it; any value is replaced).
+//
+// sipgo then sends the responses to received (and rport) without looking
+// the sent-by name up in DNS, and responses copy the stamped Via (RFC 3581
+// §4: the response carries both). Other Via hops, and responses, are never
+// stamped. Stamping adds at most maxStamp octets, so out may be that much
+// longer than msg. An invalid src stamps nothing: CheckFrom is Check.
+func CheckFrom(msg []byte, src netip.AddrPort) (out []byte, reply []byte, err error) {
+	return check(msg, src)
+}
+
+func check(msg []byte, src netip.AddrPort) (out []byte, reply []byte, err error) {
 	if len(bytes.Trim(msg, "\r\n")) == 0 {
 		return nil, nil, nil
 	}
@@ -51,6 +78,9 @@ func Check(msg []byte) (out []byte, reply []byte, err error) {
 			return nil, nil, e
 		}
 		return nil, m.reply(e.Code, e.Reason), e
+	}
+	if src.IsValid() {
+		m.stampSource(src)
 	}
 	return m.assemble(msg), nil, nil
 }

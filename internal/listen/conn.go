@@ -172,7 +172,7 @@ func (c *sipConn) filter(msg []byte) []byte {
 	if c.s.filter == nil {
 		return msg
 	}
-	out, reply, err := c.s.filter(msg)
+	out, reply, err := c.s.filter(msg, c.RemoteAddr())
 	if len(reply) > 0 {
 		_, _ = c.Write(reply) // a failed write shows up on the next read
 	}

@@ -220,9 +220,10 @@ func TestStreamsIdleTimeout(t *testing.T) {
 }
 
 func TestStreamsFilter(t *testing.T) {
-	var seen []string
-	filter := func(msg []byte) ([]byte, []byte, error) {
+	var seen, srcs []string
+	filter := func(msg []byte, src net.Addr) ([]byte, []byte, error) {
 		seen = append(seen, string(msg)) // the reader goroutine only
+		srcs = append(srcs, src.String())
 		switch {
 		case bytes.Contains(msg, []byte("Max-Forwards: abc")):
 			return nil, []byte("SIP/2.0 400 Bad Max-Forwards\r\nContent-Length: 0\r\n\r\n"), errors.New("bad Max-Forwards")
@@ -254,6 +255,11 @@ func TestStreamsFilter(t *testing.T) {
 	}
 	if len(seen) != 4 {
 		t.Fatalf("filter saw %d messages, want 4", len(seen))
+	}
+	for _, src := range srcs {
+		if src != c.LocalAddr().String() {
+			t.Fatalf("filter told source %s, want the client's %s", src, c.LocalAddr())
+		}
 	}
 	// The connection stays usable.
 	if _, err := io.WriteString(c, good); err != nil {

@@ -6,12 +6,13 @@ import (
 )
 
 // Filter checks one framed SIP message (headers and body, as received)
-// before the SIP stack parses it. out is what to hand on (nil: skip the
-// message); reply, if not empty, is written back on the connection (e.g. a
-// stateless 400); err, if not nil, is why the message was refused or
-// changed, logged at most once a second. A Filter must not keep msg or
-// change it in place: return a new slice to change it.
-type Filter func(msg []byte) (out, reply []byte, err error)
+// before the SIP stack parses it; src is the connection's remote address
+// (e.g. for the received parameter of RFC 3261 §18.2.1). out is what to
+// hand on (nil: skip the message); reply, if not empty, is written back on
+// the connection (e.g. a stateless 400); err, if not nil, is why the
+// message was refused or changed, logged at most once a second. A Filter
+// must not keep msg or change it in place: return a new slice to change it.
+type Filter func(msg []byte, src net.Addr) (out, reply []byte, err error)
 
 // Streams holds what the tcp:// and tls:// SIP listeners share: the
 // configuration, the connection caps (counted over all of them), the
