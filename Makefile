@@ -5,8 +5,9 @@ BIN       := bin/sipedge
 VERSION   ?= $(shell git describe --always --dirty 2>/dev/null || echo dev)
 TESTFLAGS ?= -race -timeout 20m
 FUZZTIME  ?= 30s
+UNITFLAGS ?= -race -short -count=1 -timeout 5m
 
-.PHONY: all build deps web vet test bench demo clean fuzz fuzz-short
+.PHONY: all build deps web vet test unit bench demo clean fuzz fuzz-short
 
 all: build
 
@@ -34,8 +35,19 @@ vet:
 NODE_TEST_DEPS := test/browser/node_modules/.package-lock.json test/jssip/node_modules/.package-lock.json
 
 test: deps build vet $(NODE_TEST_DEPS)
+	$(if $(findstring -short,$(TESTFLAGS)),$(error make test runs every test: -short belongs to make unit))
 	SIPEDGE_BIN=$(CURDIR)/$(BIN) $(GO) test $(TESTFLAGS) ./...
 	$(MAKE) --no-print-directory fuzz-short
+
+# The tests that need no peer, with -race, in under a minute: every package
+# but the whole-system ones (./test, ./test/browser: SIPp, rtpengine,
+# Chromium, baresip, Kamailio, node), and -short for the few elsewhere
+# that start the rtpengine daemon (rtpenginetest.StartDaemon skips only
+# under -short). No install step: Go alone.
+UNIT_PKGS = $(shell $(GO) list ./... | grep -v -x -e '.*/sipedge/test' -e '.*/sipedge/test/browser')
+
+unit:
+	$(GO) test $(UNITFLAGS) $(UNIT_PKGS)
 
 # Fuzz targets, one run of FUZZTIME each (go test runs one -fuzz target per
 # invocation). Their seed corpora also run in every plain go test.

@@ -12,6 +12,7 @@ require (
 	github.com/pion/stun/v2 v2.0.0
 	github.com/pion/webrtc/v4 v4.2.26
 	github.com/zeebo/bencode v1.0.0
+	go.uber.org/goleak v1.3.0
 	go.yaml.in/yaml/v3 v3.0.6
 	golang.org/x/sys v0.41.0
 )

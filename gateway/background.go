@@ -32,6 +32,28 @@ func (b *background) Go(f func()) bool {
 	return true
 }
 
+// enter counts work that runs on a goroutine someone else started (sipgo
+// runs each request handler on its own); it reports false, and counts
+// nothing, once refuse or close was called. leave ends what enter counted.
+func (b *background) enter() bool {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.closed {
+		return false
+	}
+	b.wg.Add(1)
+	return true
+}
+
+func (b *background) leave() { b.wg.Done() }
+
+// refuse starts nothing more from now on, without waiting.
+func (b *background) refuse() {
+	b.mu.Lock()
+	b.closed = true
+	b.mu.Unlock()
+}
+
 // wait waits for the running work, at most d; it reports whether all of
 // it ended.
 func (b *background) wait(d time.Duration) bool {
@@ -52,8 +74,6 @@ func (b *background) wait(d time.Duration) bool {
 
 // close refuses new work and waits for the running work.
 func (b *background) close() {
-	b.mu.Lock()
-	b.closed = true
-	b.mu.Unlock()
+	b.refuse()
 	b.wg.Wait()
 }

@@ -24,4 +24,5 @@ var (
 	ErrInternal         = errors.New("gateway: internal error")
 	ErrListenerNotFound = errors.New("gateway: no listener for transport")
 	ErrRunning          = errors.New("gateway: Run called twice")
+	ErrClosed           = errors.New("gateway: closed")
 )

@@ -58,6 +58,9 @@ func fuzzGateway(t testing.TB) *Gateway {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// Close without Run releases what New made and waits for the
+	// background work the requests started.
+	t.Cleanup(func() { _ = g.Close() })
 	g.out = refuseSender{}
 	g.self = newSelfAddrs("", cfg.Domains, []Listener{{Transport: "udp", Addr: "127.0.0.1:5060"}})
 	return g

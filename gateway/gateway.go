@@ -97,10 +97,12 @@ type Gateway struct {
 	reqHandler func(*sip.Request, sip.ServerTransaction)
 	ackHandler func(*sip.Request, sip.ServerTransaction)
 
-	bg      background    // work started by handlers and not waited for
-	closing *closing      // closed when the gateway starts shutting down
-	stopped chan struct{} // closed when Run has returned
-	running atomic.Bool   // Run was called
+	bg       background    // work started by handlers and not waited for
+	handlers background    // request handlers running (on sipgo's goroutines)
+	stack    stackGuard    // closed before the UA: no request leaves after it
+	closing  *closing      // closed when the gateway starts shutting down
+	stopped  chan struct{} // closed when Run has returned
+	running  atomic.Bool   // Run was called
 
 	badLog *slog.Logger // bad input at the edge, rate-limited (badinput.go)
 	limits []*limiter   // closed by Run at its end
@@ -181,8 +183,8 @@ func New(cfg Config, deps Deps) (*Gateway, error) {
 		return nil, fmt.Errorf("gateway: %w", err)
 	}
 	g.out = sipgoSender{g}
-	g.reqHandler = g.wrap(g.handle)
-	g.ackHandler = g.wrap(g.handleAck)
+	g.reqHandler = g.tracked(g.wrap(g.handle))
+	g.ackHandler = g.tracked(g.wrap(g.handleAck))
 	for m := range knownMethods {
 		if m != sip.ACK {
 			g.srv.OnRequest(m, g.reqHandler)
@@ -209,9 +211,10 @@ func (g *Gateway) Run(ctx context.Context) error {
 	defer g.closing.close()
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	var closers []func() error
+	// UDP sockets close after the others (see the shutdown below).
+	var closers, udpClosers []func() error
 	defer func() {
-		for _, c := range closers {
+		for _, c := range append(closers, udpClosers...) {
 			_ = c()
 		}
 		if g.rtp != nil {
@@ -228,7 +231,7 @@ func (g *Gateway) Run(ctx context.Context) error {
 			if err != nil {
 				return fmt.Errorf("gateway: listen udp %s: %w", l.Addr, err)
 			}
-			closers = append(closers, pc.Close)
+			udpClosers = append(udpClosers, pc.Close)
 			bound = append(bound, Listener{Transport: "udp", Addr: pc.LocalAddr().String()})
 			if g.udpConn == nil {
 				g.udpConn = pc
@@ -348,9 +351,12 @@ func (g *Gateway) Run(ctx context.Context) error {
 	}
 	cancel()
 	g.closing.close()
+	g.handlers.refuse() // new requests are dropped from now on
 	// Listeners and WebSocket flows first: closing flows ends their calls
 	// (BYE to the other party, rtpengine delete). Give that background
-	// work a moment while rtpengine and the SIP stack are still up.
+	// work a moment while rtpengine and the SIP stack are still up. UDP
+	// sockets stay open meanwhile: those BYEs leave from them and their
+	// answers come back to them.
 	for _, c := range closers {
 		_ = c()
 	}
@@ -359,6 +365,18 @@ func (g *Gateway) Run(ctx context.Context) error {
 	if g.rtp != nil {
 		_ = g.rtp.Close()
 	}
+	// No request leaves after this. Ending every transaction lets the
+	// handlers waiting on one return; wait for them before the sockets
+	// and the transport layer close.
+	g.stack.close()
+	g.ua.TransactionLayer().Close()
+	if !g.handlers.wait(shutdownGrace) {
+		g.log.Warn("request handlers still running at shutdown", "waited", shutdownGrace)
+	}
+	for _, c := range udpClosers {
+		_ = c()
+	}
+	udpClosers = nil
 	_ = g.ua.Close()
 	wg.Wait()
 	g.bg.close()
@@ -377,10 +395,13 @@ func (g *Gateway) Close() error {
 	if g.running.CompareAndSwap(false, true) {
 		// Run never started: nothing is bound; release what New made.
 		close(g.stopped)
+		g.handlers.refuse()
 		if g.rtp != nil {
 			_ = g.rtp.Close()
 		}
+		g.stack.close()
 		_ = g.ua.Close()
+		g.handlers.close()
 		g.bg.close()
 		for _, l := range g.limits {
 			l.Close()
@@ -441,6 +462,10 @@ func (g *Gateway) onStrayResponse(res *sip.Response) {
 	}
 	out.SetTransport(next.Transport)
 	out.SetDestination(net.JoinHostPort(host, strconv.Itoa(port)))
+	if !g.stack.enter() {
+		return // shutting down: sipgo would open a socket nobody closes
+	}
+	defer g.stack.leave()
 	if err := g.srv.WriteResponse(out); err != nil {
 		g.log.Debug("stray response not forwarded", "call_id", callID(res), "error", err)
 	}

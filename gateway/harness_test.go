@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"go.uber.org/goleak"
 )
 
 // testGW is a gateway running in-process on loopback.
@@ -48,28 +50,40 @@ func startGWWith(t testing.TB, cfg Config, extra Deps) *testGW {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- g.Run(ctx) }()
+	// Goroutines of this test that predate the gateway are not its own.
+	before := goleak.IgnoreCurrent()
+	var runErr error
+	stopped := make(chan struct{})
+	go func() {
+		runErr = g.Run(context.Background())
+		close(stopped)
+	}()
 	tg := &testGW{g: g, addr: map[string]string{}}
+	t.Cleanup(func() {
+		// Close returns when Run has; the timeout only names a hang.
+		go func() { _ = g.Close() }()
+		select {
+		case <-stopped:
+		case <-time.After(10 * time.Second):
+			t.Error("gateway did not stop")
+			return
+		}
+		if runErr != nil {
+			t.Errorf("gateway: %v", runErr)
+		}
+		// Every goroutine the gateway started has ended with it.
+		goleak.VerifyNone(t, before)
+	})
 	select {
 	case b := <-ready:
 		for _, l := range b {
 			tg.addr[l.Transport] = l.Addr
 		}
-	case err := <-done:
-		t.Fatalf("gateway exited: %v", err)
+	case <-stopped:
+		t.Fatalf("gateway exited: %v", runErr)
 	case <-time.After(5 * time.Second):
 		t.Fatal("gateway not ready")
 	}
-	t.Cleanup(func() {
-		cancel()
-		select {
-		case <-done:
-		case <-time.After(10 * time.Second):
-			t.Error("gateway did not stop")
-		}
-	})
 	return tg
 }
 

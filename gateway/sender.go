@@ -25,10 +25,18 @@ type sender interface {
 type sipgoSender struct{ g *Gateway }
 
 func (s sipgoSender) request(ctx context.Context, req *sip.Request) (sip.ClientTransaction, error) {
+	if !s.g.stack.enter() {
+		return nil, ErrClosed
+	}
+	defer s.g.stack.leave()
 	return s.g.cli.TransactionRequest(ctx, req, noBuild)
 }
 
 func (s sipgoSender) write(req *sip.Request) error {
+	if !s.g.stack.enter() {
+		return ErrClosed
+	}
+	defer s.g.stack.leave()
 	return s.g.cli.WriteRequest(req, noBuild)
 }
 

@@ -28,12 +28,11 @@ type Client struct {
 	prefix string // random per Client, so cookies differ across restarts
 	seq    atomic.Uint64
 
-	wg        sync.WaitGroup
-	done      chan struct{}
+	wg sync.WaitGroup
+	// closing is the stop signal, closed once by Close: Run returns and
+	// commands in flight end at once with ErrClosed.
+	closing   chan struct{}
 	closeOnce sync.Once
-	// closing is cancelled by Close so commands in flight end at once.
-	closing     context.Context
-	stopClosing context.CancelFunc
 }
 
 // New validates cfg (after SetDefaults), opens one socket per node and
@@ -51,21 +50,20 @@ func New(cfg Config, log *slog.Logger) (*Client, error) {
 	var rnd [4]byte
 	_, _ = rand.Read(rnd[:])
 	c := &Client{
-		cfg:    cfg,
-		log:    log,
-		byAddr: map[string]*node{},
-		sets:   map[string][]*node{},
-		aff:    affinity{calls: map[string]*pin{}},
-		prefix: hex.EncodeToString(rnd[:]) + "_",
-		done:   make(chan struct{}),
+		cfg:     cfg,
+		log:     log,
+		byAddr:  map[string]*node{},
+		sets:    map[string][]*node{},
+		aff:     affinity{calls: map[string]*pin{}},
+		prefix:  hex.EncodeToString(rnd[:]) + "_",
+		closing: make(chan struct{}),
 	}
-	c.closing, c.stopClosing = context.WithCancel(context.Background())
 	for _, nc := range cfg.Nodes {
 		network, hostport, _ := ParseAddress(nc.Address)
 		n := &node{
 			addr: nc.Address, network: network, hostport: hostport,
 			weight: nc.Weight, set: nc.Set, maxReply: cfg.MaxReplySize,
-			resend: cfg.ResendInterval, log: log,
+			resend: cfg.ResendInterval, log: log, closing: c.closing,
 			pending: map[string]chan delivery{},
 		}
 		tr, err := newTransport(n, &c.wg)
@@ -94,7 +92,7 @@ func (c *Client) Run(ctx context.Context) error {
 		select {
 		case <-ctx.Done():
 			return nil
-		case <-c.done:
+		case <-c.closing:
 			return nil
 		case <-t.C:
 		}
@@ -128,8 +126,7 @@ func (c *Client) pingAll(ctx context.Context) {
 // in flight end with an error. Close is idempotent.
 func (c *Client) Close() error {
 	c.closeOnce.Do(func() {
-		close(c.done)
-		c.stopClosing()
+		close(c.closing)
 		for _, n := range c.nodes {
 			n.tr.close()
 		}
@@ -211,19 +208,15 @@ func (c *Client) attemptJudged(ctx context.Context, n *node, command string, dic
 // send is attempt with an encoded message.
 func (c *Client) send(ctx context.Context, n *node, command, cookie string, msg []byte, judge bool) (Reply, error) {
 	select {
-	case <-c.done:
+	case <-c.closing:
 		return Reply{}, ErrClosed
 	default:
 	}
-	// Close ends the wait at once (ErrClosed), without judging the node.
-	ctx, cancel := context.WithCancelCause(ctx)
-	defer cancel(nil)
-	stop := context.AfterFunc(c.closing, func() { cancel(ErrClosed) })
-	defer stop()
 	start := time.Now()
 	body, err := n.exchange(ctx, cookie, msg)
 	if err != nil {
-		if errors.Is(context.Cause(ctx), ErrClosed) {
+		// Close ends the wait at once, without judging the node.
+		if errors.Is(err, ErrClosed) {
 			return Reply{}, ErrClosed
 		}
 		if cerr := ctx.Err(); cerr != nil {

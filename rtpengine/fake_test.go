@@ -382,9 +382,16 @@ func TestCloseEndsCommands(t *testing.T) {
 }
 
 // TestCloseEndsCommandsInFlight: Close wakes a command waiting for a reply
-// with ErrClosed at once, without marking the node failed.
+// with ErrClosed at once, without marking the node failed, over UDP and
+// TCP.
 func TestCloseEndsCommandsInFlight(t *testing.T) {
-	srv := rtpenginetest.New(t, "udp")
+	for _, network := range []string{"udp", "tcp"} {
+		t.Run(network, func(t *testing.T) { testCloseEndsCommandsInFlight(t, network) })
+	}
+}
+
+func testCloseEndsCommandsInFlight(t *testing.T, network string) {
+	srv := rtpenginetest.New(t, network)
 	srv.SetFault("offer", rtpenginetest.Fault{DropAll: true})
 	cfg := rtpengine.Config{Nodes: []rtpengine.Node{{Address: srv.Addr()}}, Timeout: 5 * time.Second}
 	c, err := rtpengine.New(cfg, nil)
@@ -411,5 +418,8 @@ func TestCloseEndsCommandsInFlight(t *testing.T) {
 		}
 	case <-time.After(3 * time.Second):
 		t.Fatal("offer still waiting after Close")
+	}
+	if st := c.Stats()[0].State; st != rtpengine.StateUp {
+		t.Errorf("node %s after Close, want up", st)
 	}
 }

@@ -57,6 +57,8 @@ type node struct {
 	resend   time.Duration
 	log      *slog.Logger
 	tr       transport
+	// closing is the Client's stop signal: it ends waits for replies.
+	closing <-chan struct{}
 
 	mu      sync.Mutex
 	pending map[string]chan delivery
@@ -120,7 +122,8 @@ func (n *node) dispatchError(buf []byte, err error) {
 
 // exchange sends msg and waits for the reply with the same cookie,
 // resending the same bytes with doubling waits (resend, 2x, 4x, 4x, ...)
-// until ctx is done. It returns the reply's dictionary.
+// until ctx is done or the Client closes (ErrClosed). It returns the
+// reply's dictionary.
 func (n *node) exchange(ctx context.Context, cookie string, msg []byte) ([]byte, error) {
 	ch := make(chan delivery, 1)
 	n.mu.Lock()
@@ -161,6 +164,8 @@ func (n *node) exchange(ctx context.Context, cookie string, msg []byte) ([]byte,
 		case <-ctx.Done():
 			n.stats.timeouts.Add(1)
 			return nil, ctx.Err()
+		case <-n.closing:
+			return nil, ErrClosed
 		}
 	}
 }

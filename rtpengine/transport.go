@@ -88,8 +88,7 @@ func (t *tcpTransport) send(ctx context.Context, msg []byte) error {
 		return ErrClosed
 	}
 	if t.conn == nil {
-		var d net.Dialer
-		c, err := d.DialContext(ctx, t.n.network, t.n.hostport)
+		c, err := t.dial(ctx)
 		if err != nil {
 			return err
 		}
@@ -111,6 +110,35 @@ func (t *tcpTransport) send(ctx context.Context, msg []byte) error {
 		return err
 	}
 	return nil
+}
+
+// dial connects to the node; Close ends a dial in progress (close waits
+// for t.mu, which send holds). The goroutine that ends it is owned by the
+// dial and waited for before dial returns.
+func (t *tcpTransport) dial(ctx context.Context) (net.Conn, error) {
+	ctx, cancel := context.WithCancel(ctx)
+	watched := make(chan struct{})
+	go func() {
+		defer close(watched)
+		select {
+		case <-t.n.closing:
+			cancel()
+		case <-ctx.Done():
+		}
+	}()
+	var d net.Dialer
+	c, err := d.DialContext(ctx, t.n.network, t.n.hostport)
+	cancel()
+	<-watched
+	select {
+	case <-t.n.closing:
+		if err == nil {
+			_ = c.Close()
+		}
+		return nil, ErrClosed
+	default:
+	}
+	return c, err
 }
 
 func (t *tcpTransport) close() {

@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/sipedge/sipedge/test/sipedgebin"
+	"go.uber.org/goleak"
 )
 
 // sipedgeBin is the path of the sipedge binary under test. TestMain sets it
@@ -24,5 +25,12 @@ func runMain(m *testing.M) int {
 	}
 	defer cleanup()
 	sipedgeBin = bin
-	return m.Run()
+	code := m.Run()
+	// Setup above needs a cleanup after the tests, so goleak.Find rather
+	// than VerifyTestMain; a leak fails an otherwise passing run.
+	if err := goleak.Find(); err != nil && code == 0 {
+		fmt.Fprintln(os.Stderr, "test: goleak:", err)
+		return 1
+	}
+	return code
 }

@@ -178,9 +178,12 @@ func TestLimitRetriesAcceptErrors(t *testing.T) {
 	if len(calls) != 7 {
 		t.Fatalf("%d Accept calls, want 7", len(calls))
 	}
-	for i := 2; i < len(calls); i++ { // doubling
-		if d, prev := calls[i].Sub(calls[i-1]), calls[i-1].Sub(calls[i-2]); d < prev*3/2 {
-			t.Errorf("backoff %d (%v) did not grow from %v", i, d, prev)
+	// Doubling: the wait before call i is at least minBackoff<<(i-1). A
+	// timer never fires early, but a loaded machine can make any wait
+	// longer, so only the lower bounds (and the total above) are checked.
+	for i := 1; i < len(calls); i++ {
+		if d, want := calls[i].Sub(calls[i-1]), minBackoff<<(i-1); d < want {
+			t.Errorf("backoff %d (%v) shorter than %v", i, d, want)
 		}
 	}
 	_ = c.Close()

@@ -48,13 +48,18 @@ func (l *lockedBuffer) String() string {
 
 // StartDaemon runs /usr/bin/rtpengine in userspace on loopback with a small
 // private media port range, waits until it answers a ping, and kills it
-// when the test ends. A missing binary fails the test.
+// when the test ends. A missing binary fails the test. Under -short
+// (make unit, the tests that need no peer) the test is skipped instead;
+// make test never passes -short.
 func StartDaemon(tb testing.TB) Daemon { return StartDaemonPorts(tb, 100, 6) }
 
 // StartDaemonPorts is StartDaemon with a media port range of n ports and a
 // log level (6 info, 4 warnings only).
 func StartDaemonPorts(tb testing.TB, n, logLevel int) Daemon {
 	tb.Helper()
+	if testing.Short() {
+		tb.Skip("needs the rtpengine daemon: not in -short (make unit); make test runs it")
+	}
 	if _, err := os.Stat(rtpengineBin); err != nil {
 		tb.Fatalf("%s is required (Debian rtpengine-daemon; scripts/install-deps.sh installs it): %v", rtpengineBin, err)
 	}

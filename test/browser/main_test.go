@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/sipedge/sipedge/test/sipedgebin"
+	"go.uber.org/goleak"
 )
 
 // sipedgeBin is the sipedge binary under test: $SIPEDGE_BIN (make test) or
@@ -37,5 +38,12 @@ func runMain(m *testing.M) int {
 		fmt.Fprintln(os.Stderr, "browser:", err)
 		return 1
 	}
-	return m.Run()
+	code := m.Run()
+	// Setup above needs a cleanup after the tests, so goleak.Find rather
+	// than VerifyTestMain; a leak fails an otherwise passing run.
+	if err := goleak.Find(); err != nil && code == 0 {
+		fmt.Fprintln(os.Stderr, "browser: goleak:", err)
+		return 1
+	}
+	return code
 }

@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -28,15 +29,31 @@ type wsServer struct {
 func newWSServer(t *testing.T, subprotocols ...string) *wsServer {
 	t.Helper()
 	s := &wsServer{t: t, conns: make(chan *websocket.Conn, 1)}
+	// A hijacked connection's request context never ends and httptest
+	// does not wait for its handler: the test's end is the handler's
+	// stop signal, and the cleanup waits for it.
+	done := make(chan struct{})
+	var handlers sync.WaitGroup
 	hs := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		handlers.Add(1)
+		defer handlers.Done()
 		c, err := websocket.Accept(w, r, &websocket.AcceptOptions{Subprotocols: subprotocols})
 		if err != nil {
 			return
 		}
-		s.conns <- c
-		<-r.Context().Done() // keep the handler (and conn) until the test ends
+		defer c.CloseNow()
+		select {
+		case s.conns <- c:
+		case <-done:
+			return
+		}
+		<-done // keep the handler (and conn) until the test ends
 	}))
-	t.Cleanup(hs.Close)
+	t.Cleanup(func() {
+		close(done)
+		hs.Close()
+		handlers.Wait()
+	})
 	s.url = "ws" + strings.TrimPrefix(hs.URL, "http") + "/ws"
 	return s
 }
