@@ -194,8 +194,15 @@ func expectDigest(ctx context.Context, t *testing.T, phone *baresip.Phone, metho
 func expectRegistered(t *testing.T, gw *sipedgeProc, aor, transport string) {
 	t.Helper()
 	re := regexp.MustCompile(`msg=register .*aor=(?:sip:)?` + regexp.QuoteMeta(strings.TrimPrefix(aor, "sip:")) + ` .*transport=(?i:` + transport + `) .*bindings=1`)
-	if !re.MatchString(gw.Log()) {
-		t.Errorf("sipedge's log has no registration of %s over %s", aor, transport)
+	// The log line may still be in the pipe from sipedge when baresip
+	// reports its 200: wait for it, bounded.
+	deadline := time.Now().Add(3 * time.Second)
+	for !re.MatchString(gw.Log()) {
+		if time.Now().After(deadline) {
+			t.Errorf("sipedge's log has no registration of %s over %s", aor, transport)
+			return
+		}
+		time.Sleep(20 * time.Millisecond) // polling the collected log, bounded by deadline
 	}
 }
 
