@@ -100,6 +100,9 @@ type Gateway struct {
 
 	badLog *slog.Logger // bad input at the edge, rate-limited (badinput.go)
 	limits []*limiter   // closed by Run at its end
+
+	// Stateless local answers kept for retransmissions (answers.go).
+	authAnswers, anonAnswers *answerCache
 }
 
 // ErrNoListener is returned by New when no listener is given.
@@ -144,6 +147,8 @@ func New(cfg Config, deps Deps) (*Gateway, error) {
 	}
 	g.auth = a
 	g.reg = registrar.New(cfg.Registrar.Config, registrar.NewMemoryStore(), g.log.With("component", "registrar"))
+	g.authAnswers = newAnswerCache(authAnswerBytes, answerTTL)
+	g.anonAnswers = newAnswerCache(anonAnswerBytes, answerTTL)
 
 	badLim, sipLim := newLimiter(logInterval, logBurst), newLimiter(logInterval, logBurst)
 	g.limits = []*limiter{badLim, sipLim}

@@ -48,7 +48,7 @@ func (g *Gateway) register(_ context.Context, req *sip.Request, tx sip.ServerTra
 		res.AppendHeader(registrar.ResponseContact(b, now))
 	}
 	res.AppendHeader(sip.NewHeader("Date", now.UTC().Format(time.RFC1123)))
-	return tx.Respond(res)
+	return g.localTx(req, tx, g.authAnswers).Respond(res)
 }
 
 // registrarStatus turns the registrar's refusals into a SIP answer (423
