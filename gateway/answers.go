@@ -184,8 +184,22 @@ type packetWriter interface {
 	WriteTo(b []byte, addr net.Addr) (int, error)
 }
 
+// writePacket writes b to dst on pc, without allocating an address when pc
+// is the UDP socket itself.
+func writePacket(pc packetWriter, b []byte, dst netip.AddrPort) error {
+	if u, ok := pc.(*net.UDPConn); ok {
+		_, err := u.WriteToUDPAddrPort(b, dst)
+		return err
+	}
+	_, err := pc.WriteTo(b, net.UDPAddrFromAddrPort(dst))
+	return err
+}
+
 // packetConn returns the UDP socket of tx, if it has one.
 func packetConn(tx sip.ServerTransaction) (packetWriter, bool) {
+	if d, ok := tx.(*datagramTx); ok {
+		return d.pc, true
+	}
 	stx, ok := tx.(interface{ Connection() sip.Connection })
 	if !ok {
 		return nil, false
@@ -211,7 +225,7 @@ func (g *Gateway) answerRetransmission(req *sip.Request, tx sip.ServerTransactio
 		return false
 	}
 	if pc, ok := packetConn(tx); ok {
-		if _, err := pc.WriteTo(res, net.UDPAddrFromAddrPort(dst)); err != nil {
+		if err := writePacket(pc, res, dst); err != nil {
 			g.log.Debug("retransmitted answer not sent", "call_id", callID(req), "dst", dst.String(), "error", err)
 		}
 	}
@@ -268,7 +282,89 @@ func (t *statelessTx) Respond(res *sip.Response) error {
 	b := bytes.Clone(buf.Bytes())
 	answerBufs.Put(buf)
 	t.cache.put(t.key, b, dst, time.Now())
-	_, err = t.pc.WriteTo(b, net.UDPAddrFromAddrPort(dst))
+	err = writePacket(t.pc, b, dst)
 	t.ServerTransaction.Terminate()
 	return err
 }
+
+// answerDatagram serves a REGISTER addressed to us (no Route) that arrived
+// on the UDP socket pc from src, on the socket's reader, without sipgo's
+// transport and transaction layers: its answer is always local and
+// stateless, so the transaction sipgo would make (a key, a store entry, a
+// goroutine, a context with a timer) would only be thrown away. It
+// reports whether it took the datagram; anything else (another method, a
+// REGISTER to forward, one sipgo's parser refuses) goes on to sipgo.
+// The registrar and authentication only compute (the memory store), so
+// the reader is held for microseconds.
+func (g *Gateway) answerDatagram(data []byte, src net.Addr, pc net.PacketConn) bool {
+	if !bytes.HasPrefix(data, []byte("REGISTER ")) {
+		return false
+	}
+	msg, err := g.parser.ParseSIP(data)
+	if err != nil {
+		return false
+	}
+	req, ok := msg.(*sip.Request)
+	if !ok || req.Method != sip.REGISTER || hasHeader(req, "Route", "") {
+		return false
+	}
+	req.SetTransport("UDP")
+	req.SetSource(src.String())
+	g.regHandler(req, &datagramTx{pc: pc})
+	return true
+}
+
+// hasHeader reports whether req has a header called name (or its compact
+// form), without sipgo's lookups that allocate per header walked.
+func hasHeader(req *sip.Request, name, compact string) bool {
+	for _, h := range req.Headers() {
+		if n := h.Name(); strings.EqualFold(n, name) || compact != "" && strings.EqualFold(n, compact) {
+			return true
+		}
+	}
+	return false
+}
+
+// datagramTx is the server transaction of a request taken by
+// answerDatagram: nothing but the socket its answer is written to. It has
+// no state and no lifetime (Done is closed, OnTerminate and OnCancel
+// report it already over).
+type datagramTx struct {
+	pc net.PacketConn
+}
+
+// Respond implements sip.ServerTransaction: it writes res to its
+// destination.
+func (t *datagramTx) Respond(res *sip.Response) error {
+	dst, err := netip.ParseAddrPort(res.Destination())
+	if err != nil {
+		return err
+	}
+	buf := answerBufs.Get().(*bytes.Buffer)
+	defer answerBufs.Put(buf)
+	buf.Reset()
+	res.StringWrite(buf)
+	return writePacket(t.pc, buf.Bytes(), dst)
+}
+
+// Terminate implements sip.Transaction (there is nothing to end).
+func (t *datagramTx) Terminate() {}
+
+// OnTerminate implements sip.Transaction: already over.
+func (t *datagramTx) OnTerminate(sip.FnTxTerminate) bool { return false }
+
+// Done implements sip.Transaction: closed.
+func (t *datagramTx) Done() <-chan struct{} {
+	c := make(chan struct{})
+	close(c)
+	return c
+}
+
+// Err implements sip.Transaction.
+func (t *datagramTx) Err() error { return nil }
+
+// Acks implements sip.ServerTransaction (a REGISTER has none).
+func (t *datagramTx) Acks() <-chan *sip.Request { return nil }
+
+// OnCancel implements sip.ServerTransaction: already over.
+func (t *datagramTx) OnCancel(sip.FnTxCancel) bool { return false }

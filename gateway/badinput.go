@@ -199,6 +199,9 @@ func (c checkedConn) ReadFrom(p []byte) (int, net.Addr, error) {
 		if out == nil || len(out) > len(p) {
 			continue // keepalive (sipgo would ignore it too)
 		}
+		if c.g.answerDatagram(out, addr, c.PacketConn) {
+			continue // a REGISTER for us, answered here (answers.go)
+		}
 		return copy(p, out), addr, nil
 	}
 }

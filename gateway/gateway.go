@@ -101,8 +101,11 @@ type Gateway struct {
 	badLog *slog.Logger // bad input at the edge, rate-limited (badinput.go)
 	limits []*limiter   // closed by Run at its end
 
-	// Stateless local answers kept for retransmissions (answers.go).
+	// Stateless local answers kept for retransmissions, and the parser and
+	// handler of the REGISTERs served on the UDP reader (answers.go).
 	authAnswers, anonAnswers *answerCache
+	parser                   *sip.Parser
+	regHandler               func(*sip.Request, sip.ServerTransaction)
 }
 
 // ErrNoListener is returned by New when no listener is given.
@@ -149,6 +152,7 @@ func New(cfg Config, deps Deps) (*Gateway, error) {
 	g.reg = registrar.New(cfg.Registrar.Config, registrar.NewMemoryStore(), g.log.With("component", "registrar"))
 	g.authAnswers = newAnswerCache(authAnswerBytes, answerTTL)
 	g.anonAnswers = newAnswerCache(anonAnswerBytes, answerTTL)
+	g.parser = sip.NewParser()
 
 	badLim, sipLim := newLimiter(logInterval, logBurst), newLimiter(logInterval, logBurst)
 	g.limits = []*limiter{badLim, sipLim}
@@ -181,6 +185,7 @@ func New(cfg Config, deps Deps) (*Gateway, error) {
 	g.out = sipgoSender{g}
 	g.reqHandler = g.wrap(g.handle)
 	g.ackHandler = g.wrap(g.handleAck)
+	g.regHandler = g.wrap(g.handleRegister)
 	for m := range knownMethods {
 		if m != sip.ACK {
 			g.srv.OnRequest(m, g.reqHandler)

@@ -4,6 +4,7 @@ import (
 	"crypto/md5"
 	"encoding/hex"
 	"fmt"
+	"net"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -19,7 +20,10 @@ import (
 // strings).
 func BenchmarkRegisterFlowUDP(b *testing.B) {
 	gw := startGW(b, baseConfig())
-	dst := gw.addr["udp"]
+	dst, err := net.ResolveUDPAddr("udp", gw.addr["udp"])
+	if err != nil {
+		b.Fatal(err)
+	}
 	const workers = 8
 	peers := make([]*udpPeer, workers)
 	for i := range peers {
@@ -56,7 +60,7 @@ func BenchmarkRegisterFlowUDP(b *testing.B) {
 }
 
 // registerFlow runs one REGISTER/401/REGISTER/200 flow from p.
-func registerFlow(p *udpPeer, dst string, n int64, buf []byte) error {
+func registerFlow(p *udpPeer, dst *net.UDPAddr, n int64, buf []byte) error {
 	read := func(want string) (string, error) {
 		_ = p.conn.SetReadDeadline(time.Now().Add(5 * time.Second))
 		m, _, err := p.conn.ReadFromUDP(buf)
@@ -70,18 +74,27 @@ func registerFlow(p *udpPeer, dst string, n int64, buf []byte) error {
 		}
 		return s, nil
 	}
-	p.send(dst, registerRequest(p.addr(), n, 1, ""))
+	send := func(m string) error {
+		_, err := p.conn.WriteToUDP([]byte(m), dst)
+		return err
+	}
+	if err := send(registerRequest(p.addr(), n, 1, "")); err != nil {
+		return err
+	}
 	res, err := read("401")
 	if err != nil {
 		return err
 	}
-	p.send(dst, registerRequest(p.addr(), n, 2, digestMD5(res, 1)))
+	if err := send(registerRequest(p.addr(), n, 2, digestMD5(res, 1))); err != nil {
+		return err
+	}
 	_, err = read("200")
 	return err
 }
 
 // registerRequest is REGISTER number cseq of flow n from src for alice, with
-// the Authorization value authz if not "".
+// the Authorization value authz if not "". Every flow registers the same
+// Contact, as SIPp's do (one binding, replaced by each new Call-ID).
 func registerRequest(src string, n int64, cseq int, authz string) string {
 	callID := fmt.Sprintf("flow-%d@bench", n)
 	s := "REGISTER sip:example.test SIP/2.0\r\n" +
@@ -90,7 +103,7 @@ func registerRequest(src string, n int64, cseq int, authz string) string {
 		"To: <sip:alice@example.test>\r\n" +
 		"Call-ID: " + callID + "\r\n" +
 		"CSeq: " + itoa(cseq) + " REGISTER\r\n" +
-		"Contact: <sip:alice@" + src + ";transport=udp>\r\n"
+		"Contact: <sip:alice@192.0.2.9:5060;transport=udp>\r\n"
 	if authz != "" {
 		s += "Authorization: " + authz + "\r\n"
 	}
