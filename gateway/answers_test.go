@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"net"
 	"net/netip"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -208,4 +209,70 @@ func TestStatelessAnswerEndsTransaction(t *testing.T) {
 		t.Fatal("INVITE answered statelessly")
 	}
 	itx.Terminate()
+}
+
+// TestNewResponse checks the lean builder against sipgo's
+// NewResponseFromRequest: the same headers, bar the To tag's value.
+func TestNewResponse(t *testing.T) {
+	raw := "INVITE sip:bob@example.test SIP/2.0\r\n" +
+		"Via: SIP/2.0/UDP 192.0.2.7:5062;branch=z9hG4bK1;rport\r\n" +
+		"Via: SIP/2.0/UDP 192.0.2.8:5060;branch=z9hG4bK0\r\n" +
+		"Record-Route: <sip:192.0.2.8;lr>\r\n" +
+		"From: <sip:alice@example.test>;tag=a\r\n" +
+		"To: <sip:bob@example.test>\r\n" +
+		"Call-ID: c1\r\nCSeq: 1 INVITE\r\nTimestamp: 54\r\nMax-Forwards: 70\r\nContent-Length: 0\r\n\r\n"
+	for _, code := range []int{100, 180, 200, 407} {
+		m, err := sip.ParseMessage([]byte(raw))
+		if err != nil {
+			t.Fatal(err)
+		}
+		req := m.(*sip.Request)
+		req.SetSource("203.0.113.5:4000")
+		req.SetTransport("UDP")
+		want := sip.NewResponseFromRequest(req, code, "X", nil)
+		got := newResponse(req, code, "X")
+		norm := func(res *sip.Response) []string {
+			var out []string
+			for _, h := range res.Headers() {
+				v := h.Value()
+				if h.Name() == "To" {
+					v, _, _ = strings.Cut(v, ";tag=")
+					if res.To().Params.Has("tag") {
+						v += ";tag"
+					}
+				}
+				out = append(out, h.Name()+": "+v)
+			}
+			slices.Sort(out)
+			return out
+		}
+		if g, w := norm(got), norm(want); !slices.Equal(g, w) {
+			t.Errorf("%d: headers\n%s\nwant\n%s", code, strings.Join(g, "\n"), strings.Join(w, "\n"))
+		}
+		if got.Destination() != want.Destination() || got.Transport() != want.Transport() {
+			t.Errorf("%d: destination %s %s, want %s %s", code, got.Destination(), got.Transport(), want.Destination(), want.Transport())
+		}
+	}
+}
+
+func BenchmarkNewResponse(b *testing.B) {
+	m, err := sip.ParseMessage([]byte(registerRequest("192.0.2.7:5062", 1, 1, "")))
+	if err != nil {
+		b.Fatal(err)
+	}
+	req := m.(*sip.Request)
+	req.SetSource("192.0.2.7:5062")
+	req.SetTransport("UDP")
+	b.Run("sipgo", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			_ = sip.NewResponseFromRequest(req, 401, "Unauthorized", nil)
+		}
+	})
+	b.Run("lean", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			_ = newResponse(req, 401, "Unauthorized")
+		}
+	})
 }

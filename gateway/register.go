@@ -56,7 +56,7 @@ func (g *Gateway) register(_ context.Context, req *sip.Request, tx sip.ServerTra
 	if err != nil {
 		return registrarStatus(err)
 	}
-	res := sip.NewResponseFromRequest(req, 200, "OK", nil)
+	res := newResponse(req, 200, "OK")
 	for _, b := range bindings {
 		res.AppendHeader(registrar.ResponseContact(b, now))
 	}

@@ -53,7 +53,7 @@ func (g *Gateway) respondError(ctx context.Context, req *sip.Request, tx sip.Ser
 	}
 	res := se.Response
 	if res == nil {
-		res = sip.NewResponseFromRequest(req, se.Code, se.Reason, nil)
+		res = newResponse(req, se.Code, se.Reason)
 		for _, h := range se.Headers {
 			res.AppendHeader(h)
 		}
