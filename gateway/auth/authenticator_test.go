@@ -466,3 +466,15 @@ func TestCheckConcurrent(t *testing.T) {
 		t.Fatalf("table holds %d nonces, cap 16", n)
 	}
 }
+
+// BenchmarkChallengeHeaders measures what a challenge costs the
+// authenticator: a nonce and one header per algorithm.
+func BenchmarkChallengeHeaders(b *testing.B) {
+	a := newTestAuth(b)
+	b.ReportAllocs()
+	for b.Loop() {
+		if hs := a.ChallengeHeaders(false, false); len(hs) != 2 {
+			b.Fatal("no challenge")
+		}
+	}
+}
