@@ -9,7 +9,9 @@
 #     (pv_auth_check + save, usrloc in memory); sipedge a default config
 #     plus that user. Prints flows/s, failures and the peak memory of each
 #     (sampled every 100 ms: sipedge's VmRSS; Kamailio's processes' summed
-#     Pss, since its workers share memory), and sipedge/kamailio per round.
+#     Pss, since its workers share memory), user+system CPU per flow of
+#     the proxy (all its processes) and of SIPp, and sipedge/kamailio per
+#     round.
 #  2. Challenge flood: BENCH_FLOOD_N unauthenticated REGISTERs (random
 #     Call-IDs, one source) at BENCH_FLOOD_RATE/s, twice, against a fresh
 #     process of each: memory before, after each burst, and the growth.
@@ -82,6 +84,15 @@ mem_kib() {
   echo "$sum"
 }
 
+# cpu_ticks PID: user+system clock ticks of PID and its children so far.
+cpu_ticks() {
+  local p sum=0
+  for p in "$1" $(cat /proc/"$1"/task/*/children 2>/dev/null); do
+    sum=$((sum + $(awk '{print $14 + $15}' "/proc/$p/stat" 2>/dev/null || echo 0)))
+  done
+  echo "$sum"
+}
+
 # sampler KIND PID OUT: writes the peak of mem_kib every 100 ms to OUT
 # until killed.
 sampler() {
@@ -120,27 +131,32 @@ YAML
 }
 
 # run_register KIND ROUND: one SIPp run of $flows flows; prints
-# "flows/s ok failed before_kib peak_kib".
+# "flows/s ok failed before_kib peak_kib proxy_us_per_flow sipp_us_per_flow".
 run_register() {
-  local kind=$1 name=$1-$2 before peak t0 t1 ok bad
+  local kind=$1 name=$1-$2 before peak t0 t1 ok bad c0 c1 hz
+  hz=$(getconf CLK_TCK)
   start_target "$kind" "$name"
   before=$(mem_kib "$kind" "$proxy_pid")
+  c0=$(cpu_ticks "$proxy_pid")
   sampler "$kind" "$proxy_pid" "$work/peak-$name" & local spid=$!
   pids+=("$spid")
   t0=$(date +%s%N)
-  timeout -k 2 300 /usr/bin/sipp -sf "$scen/uac_register.xml" -i 127.0.0.1 -p $uac_port -t u1 -s $user \
+  /usr/bin/time -f "%U %S" -o "$work/sipp-$name.time" timeout -k 2 300 /usr/bin/sipp -sf "$scen/uac_register.xml" -i 127.0.0.1 -p $uac_port -t u1 -s $user \
     -au $user -ap $password -m "$flows" -r "$rate" -l "$limit" -nostdin -max_recv_loops 10000 \
     -buff_size 4194304 -trace_stat -fd 1 -stf "$work/sipp-$name.csv" -trace_err -error_file "$work/sipp-$name-errors.log" \
     "$dst" >"$work/sipp-$name.out" 2>&1 || true
   t1=$(date +%s%N)
+  c1=$(cpu_ticks "$proxy_pid")
   sleep 0.2
   stop "$spid"
   peak=$(cat "$work/peak-$name" 2>/dev/null || echo "$before")
   stop "$proxy_pid"
   read -r ok bad < <(awk -F';' 'NR==1{for(i=1;i<=NF;i++)c[$i]=i; next}
     { ok=$c["SuccessfulCall(C)"]; bad=$c["FailedCall(C)"] } END{ printf "%d %d\n", ok, bad }' "$work/sipp-$name.csv")
-  awk -v ok="$ok" -v bad="$bad" -v ns=$((t1 - t0)) -v b="$before" -v p="$peak" \
-    'BEGIN{ printf "%.0f %d %d %d %d\n", ok/(ns/1e9), ok, bad, b, p }'
+  read -r su ss <"$work/sipp-$name.time" || { su=0; ss=0; }
+  awk -v ok="$ok" -v bad="$bad" -v ns=$((t1 - t0)) -v b="$before" -v p="$peak" -v c=$((c1 - c0)) -v hz="$hz" \
+    -v su="$su" -v ss="$ss" 'BEGIN{ n = ok > 0 ? ok : 1;
+      printf "%.0f %d %d %d %d %.1f %.1f\n", ok/(ns/1e9), ok, bad, b, p, c/hz*1e6/n, (su+ss)*1e6/n }'
 }
 
 if [[ " $cases " == *" register "* ]]; then
@@ -148,10 +164,10 @@ if [[ " $cases " == *" register "* ]]; then
   for r in $(seq 1 "$rounds"); do
     declare -A fps
     for kind in kamailio sipedge; do
-      read -r f ok bad before peak < <(run_register "$kind" "$r")
+      read -r f ok bad before peak pcpu scpu < <(run_register "$kind" "$r")
       fps[$kind]=$f
-      printf 'round %d %-8s %7s flows/s  (%s ok, %s failed)  memory %6.1f MB before, peak %6.1f MB\n' \
-        "$r" "$kind" "$f" "$ok" "$bad" "$(awk -v k="$before" 'BEGIN{print k/1024}')" "$(awk -v k="$peak" 'BEGIN{print k/1024}')"
+      printf 'round %d %-8s %7s flows/s  (%s ok, %s failed)  memory %6.1f MB before, peak %6.1f MB  CPU/flow %s us (SIPp %s us)\n' \
+        "$r" "$kind" "$f" "$ok" "$bad" "$(awk -v k="$before" 'BEGIN{print k/1024}')" "$(awk -v k="$peak" 'BEGIN{print k/1024}')" "$pcpu" "$scpu"
     done
     awk -v s="${fps[sipedge]}" -v k="${fps[kamailio]}" -v r="$r" \
       'BEGIN{ if (k>0) printf "round %d sipedge/kamailio: %.2f\n", r, s/k }'
