@@ -2,7 +2,7 @@ package auth
 
 import (
 	"crypto/rand"
-	"crypto/subtle"
+	"crypto/sha256"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -167,13 +167,17 @@ func (a *Authenticator) verify(c *credentials, req *sip.Request) error {
 	if ha1 == "" {
 		return fmt.Errorf("%w: user %q has no %s secret (HA1 allows MD5 only)", ErrBadCredentials, c.username, alg)
 	}
-	ha2 := hashHex(alg, string(req.Method), ":", c.uri)
-	want := hashHex(alg, ha1, ":", c.nonce, ":", c.nc, ":", c.cnonce, ":", c.qop, ":", ha2)
-	got := c.response
-	if strings.ContainsAny(got, "ABCDEF") {
-		got = strings.ToLower(got)
+	// response = H(HA1:nonce:nc:cnonce:qop:H(method:uri)), in stack buffers.
+	var buf [512]byte
+	var ha2, want [sha256.Size * 2]byte
+	msg := append(append(append(buf[:0], req.Method...), ':'), c.uri...)
+	h2 := digestHex(&ha2, alg, msg)
+	msg = append(append(buf[:0], ha1...), ':')
+	for _, p := range [...]string{c.nonce, c.nc, c.cnonce, c.qop} {
+		msg = append(append(msg, p...), ':')
 	}
-	if subtle.ConstantTimeCompare([]byte(got), []byte(want)) != 1 {
+	msg = append(msg, h2...)
+	if !hexEqualFold(c.response, digestHex(&want, alg, msg)) {
 		return fmt.Errorf("%w: wrong response for user %q", ErrBadCredentials, c.username)
 	}
 	now := a.now()
