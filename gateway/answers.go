@@ -294,8 +294,6 @@ func (t *statelessTx) Respond(res *sip.Response) error {
 // goroutine, a context with a timer) would only be thrown away. It
 // reports whether it took the datagram; anything else (another method, a
 // REGISTER to forward, one sipgo's parser refuses) goes on to sipgo.
-// The registrar and authentication only compute (the memory store), so
-// the reader is held for microseconds.
 func (g *Gateway) answerDatagram(data []byte, src net.Addr, pc net.PacketConn) bool {
 	if !bytes.HasPrefix(data, []byte("REGISTER ")) {
 		return false
@@ -310,7 +308,23 @@ func (g *Gateway) answerDatagram(data []byte, src net.Addr, pc net.PacketConn) b
 	}
 	req.SetTransport("UDP")
 	req.SetSource(src.String())
-	g.regHandler(req, &datagramTx{pc: pc})
+	tx := &datagramTx{pc: pc}
+	// Up to cap(regSlots) REGISTERs run beside the reader, as sipgo runs
+	// every request on a goroutine of its own; when all are busy the
+	// reader serves this one itself and reads nothing meanwhile, so a
+	// flood backs up into the socket's buffer, not into goroutines.
+	select {
+	case g.regSlots <- struct{}{}:
+		if g.bg.Go(func() {
+			defer func() { <-g.regSlots }()
+			g.regHandler(req, tx)
+		}) {
+			return true
+		}
+		<-g.regSlots
+	default:
+	}
+	g.regHandler(req, tx)
 	return true
 }
 

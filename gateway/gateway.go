@@ -15,6 +15,7 @@ import (
 	"net"
 	"net/http"
 	"net/netip"
+	"runtime"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -106,6 +107,7 @@ type Gateway struct {
 	authAnswers, anonAnswers *answerCache
 	parser                   *sip.Parser
 	regHandler               func(*sip.Request, sip.ServerTransaction)
+	regSlots                 chan struct{} // REGISTERs running beside the UDP reader
 }
 
 // ErrNoListener is returned by New when no listener is given.
@@ -153,6 +155,7 @@ func New(cfg Config, deps Deps) (*Gateway, error) {
 	g.authAnswers = newAnswerCache(authAnswerBytes, answerTTL)
 	g.anonAnswers = newAnswerCache(anonAnswerBytes, answerTTL)
 	g.parser = sip.NewParser()
+	g.regSlots = make(chan struct{}, 2*runtime.GOMAXPROCS(0))
 
 	badLim, sipLim := newLimiter(logInterval, logBurst), newLimiter(logInterval, logBurst)
 	g.limits = []*limiter{badLim, sipLim}
