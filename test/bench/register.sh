@@ -19,8 +19,8 @@
 # Environment: BENCH_REG_FLOWS (60000), BENCH_REG_ROUNDS (2),
 # BENCH_REG_RATE offered flows/s (30000), BENCH_REG_LIMIT concurrent flows
 # (200), BENCH_FLOOD_N (100000), BENCH_FLOOD_RATE (40000), SIPEDGE_BIN
-# (bin/sipedge), BENCH_REG_CASES ("register flood"). Every process is
-# killed on exit.
+# (bin/sipedge), BENCH_REG_CASES ("register flood"), BENCH_REG_TARGETS
+# ("kamailio sipedge"). Every process is killed on exit.
 set -euo pipefail
 
 here="$(cd "$(dirname "$0")" && pwd)"
@@ -34,6 +34,7 @@ flood_n="${BENCH_FLOOD_N:-100000}"
 flood_rate="${BENCH_FLOOD_RATE:-40000}"
 bin="${SIPEDGE_BIN:-$root/bin/sipedge}"
 cases="${BENCH_REG_CASES:-register flood}"
+targets="${BENCH_REG_TARGETS:-kamailio sipedge}"
 kam_port=15170 gw_port=15160 uac_port=15180
 user=alice password=alice-secret domain=example.test
 
@@ -163,20 +164,20 @@ if [[ " $cases " == *" register "* ]]; then
   echo "== digest REGISTER: $flows flows per run, one user, SIPp -r $rate -l $limit (load: $(cut -d' ' -f1-3 /proc/loadavg))"
   for r in $(seq 1 "$rounds"); do
     declare -A fps
-    for kind in kamailio sipedge; do
+    for kind in $targets; do
       read -r f ok bad before peak pcpu scpu < <(run_register "$kind" "$r")
       fps[$kind]=$f
       printf 'round %d %-8s %7s flows/s  (%s ok, %s failed)  memory %6.1f MB before, peak %6.1f MB  CPU/flow %s us (SIPp %s us)\n' \
         "$r" "$kind" "$f" "$ok" "$bad" "$(awk -v k="$before" 'BEGIN{print k/1024}')" "$(awk -v k="$peak" 'BEGIN{print k/1024}')" "$pcpu" "$scpu"
     done
-    awk -v s="${fps[sipedge]}" -v k="${fps[kamailio]}" -v r="$r" \
-      'BEGIN{ if (k>0) printf "round %d sipedge/kamailio: %.2f\n", r, s/k }'
+    awk -v s="${fps[sipedge]:-0}" -v k="${fps[kamailio]:-0}" -v r="$r" \
+      'BEGIN{ if (k>0 && s>0) printf "round %d sipedge/kamailio: %.2f\n", r, s/k }'
   done
 fi
 
 if [[ " $cases " == *" flood "* ]]; then
   echo "== challenge flood: 2 bursts of $flood_n unauthenticated REGISTERs at $flood_rate/s (load: $(cut -d' ' -f1-3 /proc/loadavg))"
-  for kind in kamailio sipedge; do
+  for kind in $targets; do
     start_target "$kind" "flood"
     m0=$(mem_kib "$kind" "$proxy_pid")
     sampler "$kind" "$proxy_pid" "$work/peak-flood-$kind" & spid=$!
