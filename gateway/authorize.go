@@ -18,17 +18,10 @@ func (g *Gateway) authenticate(req *sip.Request, proxy bool) (string, error) {
 	if err == nil {
 		return user, nil
 	}
-	code := 401
-	if proxy {
-		code = 407
-	}
-	switch {
-	case errors.Is(err, auth.ErrNoCredentials):
-		return "", &status.Error{Code: code, Reason: "Unauthorized", Err: fmt.Errorf("%w: %w", ErrAuthRequired, err),
-			Response: g.auth.Challenge(req, proxy, false)}
-	case errors.Is(err, auth.ErrStale):
-		return "", &status.Error{Code: code, Reason: "Unauthorized", Err: fmt.Errorf("%w: %w", ErrAuthRequired, err),
-			Response: g.auth.Challenge(req, proxy, true)}
+	switch stale := errors.Is(err, auth.ErrStale); {
+	case stale || errors.Is(err, auth.ErrNoCredentials):
+		code, reason := auth.ChallengeStatus(proxy)
+		return "", status.New(code, reason, fmt.Errorf("%w: %w", ErrAuthRequired, err), g.auth.ChallengeHeaders(proxy, stale)...)
 	case errors.Is(err, auth.ErrMalformed):
 		return "", status.New(400, "Bad Authorization Header", fmt.Errorf("%w: %w", ErrAuthRequired, err))
 	}

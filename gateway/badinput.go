@@ -204,6 +204,9 @@ func (c checkedConn) ReadFrom(p []byte) (int, net.Addr, error) {
 			// with its source.
 			continue
 		}
+		if c.g.answerDatagram(out, addr, c.PacketConn) {
+			continue // a REGISTER for us, answered here (answers.go)
+		}
 		return copy(p, out), addr, nil
 	}
 }

@@ -15,6 +15,7 @@ import (
 	"net"
 	"net/http"
 	"net/netip"
+	"runtime"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -106,6 +107,13 @@ type Gateway struct {
 
 	badLog *slog.Logger // bad input at the edge, rate-limited (badinput.go)
 	limits []*limiter   // closed by Run at its end
+
+	// Stateless local answers kept for retransmissions, and the parser and
+	// handler of the REGISTERs served on the UDP reader (answers.go).
+	authAnswers, anonAnswers *answerCache
+	parser                   *sip.Parser
+	regHandler               func(*sip.Request, sip.ServerTransaction)
+	regSlots                 chan struct{} // REGISTERs running beside the UDP reader
 }
 
 // ErrNoListener is returned by New when no listener is given.
@@ -150,6 +158,10 @@ func New(cfg Config, deps Deps) (*Gateway, error) {
 	}
 	g.auth = a
 	g.reg = registrar.New(cfg.Registrar.Config, registrar.NewMemoryStore(), deps.Logger)
+	g.authAnswers = newAnswerCache(authAnswerBytes, answerTTL)
+	g.anonAnswers = newAnswerCache(anonAnswerBytes, answerTTL)
+	g.parser = sip.NewParser()
+	g.regSlots = make(chan struct{}, 2*runtime.GOMAXPROCS(0))
 
 	badLim, sipLim := newLimiter(logInterval, logBurst), newLimiter(logInterval, logBurst)
 	g.limits = []*limiter{badLim, sipLim}
@@ -185,6 +197,7 @@ func New(cfg Config, deps Deps) (*Gateway, error) {
 	g.out = sipgoSender{g}
 	g.reqHandler = g.tracked(g.wrap(g.handle))
 	g.ackHandler = g.tracked(g.wrap(g.handleAck))
+	g.regHandler = g.tracked(g.wrap(g.handleRegister))
 	for m := range knownMethods {
 		if m != sip.ACK {
 			g.srv.OnRequest(m, g.reqHandler)

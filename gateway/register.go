@@ -15,6 +15,19 @@ import (
 	"github.com/sipedge/sipedge/gateway/status"
 )
 
+// handleRegister is the pipeline of a REGISTER addressed to us (no Route):
+// handled here, never forwarded, so no working copy and no loop hash.
+// handle runs the same steps; answerDatagram calls it directly.
+func (g *Gateway) handleRegister(ctx context.Context, req *sip.Request, tx sip.ServerTransaction) error {
+	if err := sanity(req); err != nil {
+		return err
+	}
+	if mf := req.MaxForwards(); mf != nil && mf.Val() == 0 {
+		return status.New(483, "Too Many Hops", ErrTooManyHops)
+	}
+	return g.register(ctx, req, tx)
+}
+
 // register is the registrar (RFC 3261 §10.3): authenticate, check that the
 // authenticated user owns the address of record, apply the bindings and
 // answer 200 listing every current binding with its remaining expiry.
@@ -43,12 +56,12 @@ func (g *Gateway) register(_ context.Context, req *sip.Request, tx sip.ServerTra
 	if err != nil {
 		return registrarStatus(err)
 	}
-	res := sip.NewResponseFromRequest(req, 200, "OK", nil)
+	res := newResponse(req, 200, "OK")
 	for _, b := range bindings {
 		res.AppendHeader(registrar.ResponseContact(b, now))
 	}
 	res.AppendHeader(sip.NewHeader("Date", now.UTC().Format(time.RFC1123)))
-	return tx.Respond(res)
+	return g.localTx(req, tx, g.authAnswers).Respond(res)
 }
 
 // registrarStatus turns the registrar's refusals into a SIP answer (423

@@ -17,7 +17,8 @@ type handler func(ctx context.Context, req *sip.Request, tx sip.ServerTransactio
 
 // wrap turns a handler that returns errors into a sipgo handler: it gives
 // the request a context that ends when the gateway closes, recovers panics
-// (500), and turns a *status.Error into its response.
+// (500), and turns a *status.Error into its response, statelessly when it
+// can (answers.go), answering retransmissions of such a request from cache.
 func (g *Gateway) wrap(h handler) func(req *sip.Request, tx sip.ServerTransaction) {
 	return func(req *sip.Request, tx sip.ServerTransaction) {
 		ctx := g.lifetime()
@@ -28,8 +29,11 @@ func (g *Gateway) wrap(h handler) func(req *sip.Request, tx sip.ServerTransactio
 				g.respondError(ctx, req, tx, status.New(500, "Server Internal Error", fmt.Errorf("%w: panic", ErrInternal)))
 			}
 		}()
+		if g.answerRetransmission(req, tx) {
+			return
+		}
 		if err := h(ctx, req, tx); err != nil {
-			g.respondError(ctx, req, tx, err)
+			g.respondError(ctx, req, g.localTx(req, tx, g.anonAnswers), err)
 		}
 	}
 }
@@ -49,7 +53,7 @@ func (g *Gateway) respondError(ctx context.Context, req *sip.Request, tx sip.Ser
 	}
 	res := se.Response
 	if res == nil {
-		res = sip.NewResponseFromRequest(req, se.Code, se.Reason, nil)
+		res = newResponse(req, se.Code, se.Reason)
 		for _, h := range se.Headers {
 			res.AppendHeader(h)
 		}

@@ -2,7 +2,7 @@ package auth
 
 import (
 	"crypto/rand"
-	"crypto/subtle"
+	"crypto/sha256"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -22,6 +22,7 @@ type Authenticator struct {
 	users  map[string]ha1s
 	opaque string
 	nonces *nonces
+	chal   []challengeParts // per entry of algs
 	log    *slog.Logger
 	now    func() time.Time // tests replace it
 }
@@ -51,6 +52,9 @@ func New(cfg Config, users map[string]Secret, log *slog.Logger) (*Authenticator,
 	var op [8]byte
 	_, _ = rand.Read(op[:])
 	a.opaque = hex.EncodeToString(op[:])
+	for _, alg := range a.algs {
+		a.chal = append(a.chal, newChallengeParts(a.realm, a.opaque, alg))
+	}
 	var errs []error
 	for name, s := range users {
 		switch {
@@ -163,13 +167,17 @@ func (a *Authenticator) verify(c *credentials, req *sip.Request) error {
 	if ha1 == "" {
 		return fmt.Errorf("%w: user %q has no %s secret (HA1 allows MD5 only)", ErrBadCredentials, c.username, alg)
 	}
-	ha2 := hashHex(alg, string(req.Method), ":", c.uri)
-	want := hashHex(alg, ha1, ":", c.nonce, ":", c.nc, ":", c.cnonce, ":", c.qop, ":", ha2)
-	got := c.response
-	if strings.ContainsAny(got, "ABCDEF") {
-		got = strings.ToLower(got)
+	// response = H(HA1:nonce:nc:cnonce:qop:H(method:uri)), in stack buffers.
+	var buf [512]byte
+	var ha2, want [sha256.Size * 2]byte
+	msg := append(append(append(buf[:0], req.Method...), ':'), c.uri...)
+	h2 := digestHex(&ha2, alg, msg)
+	msg = append(append(buf[:0], ha1...), ':')
+	for _, p := range [...]string{c.nonce, c.nc, c.cnonce, c.qop} {
+		msg = append(append(msg, p...), ':')
 	}
-	if subtle.ConstantTimeCompare([]byte(got), []byte(want)) != 1 {
+	msg = append(msg, h2...)
+	if !hexEqualFold(c.response, digestHex(&want, alg, msg)) {
 		return fmt.Errorf("%w: wrong response for user %q", ErrBadCredentials, c.username)
 	}
 	now := a.now()
@@ -205,33 +213,55 @@ func parseNC(s string) (uint32, error) {
 // Challenge returns the response that asks for credentials: 401 with one
 // WWW-Authenticate header per configured algorithm (proxy=false), or 407
 // with Proxy-Authenticate (proxy=true). All headers share one fresh nonce;
-// stale=true is added when asked (after ErrStale).
+// stale=true is added when asked (after ErrStale). A caller that builds
+// its own response adds ChallengeHeaders to it.
 func (a *Authenticator) Challenge(req *sip.Request, proxy, stale bool) *sip.Response {
-	code, reason := 401, "Unauthorized"
-	if proxy {
-		code, reason = 407, "Proxy Authentication Required"
-	}
-	_, name := headerNames(proxy)
+	code, reason := ChallengeStatus(proxy)
 	res := sip.NewResponseFromRequest(req, code, reason, nil)
-	nonce := a.nonces.mint(a.now())
-	for _, alg := range a.algs {
-		var b strings.Builder
-		b.Grow(128)
-		b.WriteString(`Digest realm="`)
-		writeQuoted(&b, a.realm)
-		b.WriteString(`", nonce="`)
-		b.WriteString(nonce)
-		b.WriteString(`", opaque="`)
-		b.WriteString(a.opaque)
-		b.WriteString(`", algorithm=`)
-		b.WriteString(alg)
-		b.WriteString(`, qop="auth"`)
-		if stale {
-			b.WriteString(", stale=true")
-		}
-		res.AppendHeader(sip.NewHeader(name, b.String()))
+	for _, h := range a.ChallengeHeaders(proxy, stale) {
+		res.AppendHeader(h)
 	}
 	return res
+}
+
+// ChallengeStatus returns the status code and reason phrase of a
+// challenge: 401 Unauthorized, or 407 Proxy Authentication Required.
+func ChallengeStatus(proxy bool) (int, string) {
+	if proxy {
+		return 407, "Proxy Authentication Required"
+	}
+	return 401, "Unauthorized"
+}
+
+// ChallengeHeaders returns the headers of a challenge: one
+// WWW-Authenticate (proxy=false) or Proxy-Authenticate (proxy=true) per
+// configured algorithm, all with one fresh nonce, stale=true when asked.
+func (a *Authenticator) ChallengeHeaders(proxy, stale bool) []sip.Header {
+	_, name := headerNames(proxy)
+	nonce := a.nonces.mint(a.now())
+	out := make([]sip.Header, 0, len(a.algs))
+	for i := range a.algs {
+		p := &a.chal[i]
+		suffix := p.suffix
+		if stale {
+			suffix = p.staleSuffix
+		}
+		out = append(out, sip.NewHeader(name, p.prefix+nonce+suffix))
+	}
+	return out
+}
+
+// challengeParts are the fixed text around the nonce of one challenge
+// header value, made once in New.
+type challengeParts struct{ prefix, suffix, staleSuffix string }
+
+func newChallengeParts(realm, opaque, alg string) challengeParts {
+	var b strings.Builder
+	b.WriteString(`Digest realm="`)
+	writeQuoted(&b, realm)
+	b.WriteString(`", nonce="`)
+	suffix := `", opaque="` + opaque + `", algorithm=` + alg + `, qop="auth"`
+	return challengeParts{prefix: b.String(), suffix: suffix, staleSuffix: suffix + ", stale=true"}
 }
 
 // writeQuoted writes s escaped for the inside of a quoted-string.

@@ -492,3 +492,15 @@ func TestDefaultChallengeIsMD5Alone(t *testing.T) {
 		t.Fatalf("algorithm %q, want MD5", ch.Algorithm)
 	}
 }
+
+// BenchmarkChallengeHeaders measures what a challenge costs the
+// authenticator: a nonce and one header per algorithm.
+func BenchmarkChallengeHeaders(b *testing.B) {
+	a := newTestAuth(b)
+	b.ReportAllocs()
+	for b.Loop() {
+		if hs := a.ChallengeHeaders(false, false); len(hs) != 2 {
+			b.Fatal("no challenge")
+		}
+	}
+}

@@ -64,3 +64,23 @@ func FuzzParseCredentials(f *testing.F) {
 		}
 	})
 }
+
+func TestHexEqualFold(t *testing.T) {
+	want := []byte("0a1b2c3d4e5f")
+	for _, tt := range []struct {
+		got string
+		ok  bool
+	}{
+		{"0a1b2c3d4e5f", true},
+		{"0A1B2C3D4E5F", true},
+		{"0a1b2c3d4e5", false},
+		{"0a1b2c3d4e5f0", false},
+		{"0a1b2c3d4e5e", false},
+		{"0\x011b2c3d4e5f", false},
+		{"0G1b2c3d4e5f", false},
+	} {
+		if got := hexEqualFold(tt.got, want); got != tt.ok {
+			t.Errorf("hexEqualFold(%q) = %v, want %v", tt.got, got, tt.ok)
+		}
+	}
+}

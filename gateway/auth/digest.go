@@ -25,6 +25,35 @@ func hashHex(alg string, parts ...string) string {
 	return hex.EncodeToString(sum[:])
 }
 
+// digestHex writes the lower-case hex digest (MD5 or SHA-256) of msg into
+// dst and returns it.
+func digestHex(dst *[sha256.Size * 2]byte, alg string, msg []byte) []byte {
+	if alg == SHA256 {
+		sum := sha256.Sum256(msg)
+		return dst[:hex.Encode(dst[:], sum[:])]
+	}
+	sum := md5.Sum(msg)
+	return dst[:hex.Encode(dst[:], sum[:])]
+}
+
+// hexEqualFold compares a client's hex response with want (lower case)
+// in time that depends only on their lengths; the client may write hex
+// digits in upper case.
+func hexEqualFold(got string, want []byte) bool {
+	if len(got) != len(want) {
+		return false
+	}
+	var d byte
+	for i := 0; i < len(want); i++ {
+		c := got[i]
+		if c >= 'A' && c <= 'F' {
+			c += 'a' - 'A'
+		}
+		d |= c ^ want[i]
+	}
+	return d == 0
+}
+
 // isHex reports whether s consists of hex digits only.
 func isHex(s string) bool {
 	for i := 0; i < len(s); i++ {

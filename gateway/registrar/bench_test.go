@@ -2,6 +2,10 @@ package registrar
 
 import (
 	"fmt"
+	"os"
+	"runtime"
+	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -90,4 +94,50 @@ func BenchmarkNATSources(b *testing.B) {
 			b.Fatalf("NATSources = %d addresses", len(got))
 		}
 	}
+}
+
+// BenchmarkMemoryPerUDPContact registers 10,000 AORs with one UDP contact
+// each, from REGISTERs parsed as the gateway parses them (SIPp's, each
+// with its own user, Call-ID and port), and reports the live heap they
+// keep per contact after a collection: what one registered UDP phone
+// costs the location service. Run it with -benchtime=1x (or a few x: each
+// round uses a new registrar).
+func BenchmarkMemoryPerUDPContact(b *testing.B) {
+	const n = 10000
+	tmpl, err := os.ReadFile("testdata/sipp_udp.sip")
+	if err != nil {
+		b.Fatal(err)
+	}
+	text := strings.ReplaceAll(string(tmpl), "\n", "\r\n")
+	p := sip.NewParser()
+	now := time.Now()
+	var per float64
+	for range b.N {
+		r := New(testConfig(), nil, nil)
+		var before, after runtime.MemStats
+		runtime.GC()
+		runtime.ReadMemStats(&before)
+		for i := range n {
+			port := strconv.Itoa(10000 + i%50000)
+			raw := []byte(strings.NewReplacer("alice", fmt.Sprintf("u%06d", i), "127.0.0.1:5070", "198.51.100.7:"+port,
+				"1-4242", fmt.Sprintf("%d-4242", i)).Replace(text))
+			msg, err := p.ParseSIP(raw)
+			if err != nil {
+				b.Fatal(err)
+			}
+			req := msg.(*sip.Request)
+			src := Source{Addr: fmt.Sprintf("198.51.100.7:%d", 10000+i%50000), Transport: "udp"}
+			if _, err := r.Register(req, AOR(req.To().Address), src, now); err != nil {
+				b.Fatal(err)
+			}
+		}
+		runtime.GC()
+		runtime.ReadMemStats(&after)
+		if got := len(r.Snapshot()); got != n {
+			b.Fatalf("%d bindings, want %d", got, n)
+		}
+		per = float64(int64(after.HeapAlloc)-int64(before.HeapAlloc)) / n
+		runtime.KeepAlive(r)
+	}
+	b.ReportMetric(per, "bytes/contact")
 }
