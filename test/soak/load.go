@@ -69,7 +69,7 @@ func startLoad(ctx context.Context, e *env, o options) *load {
 	l.ws.start, l.browser.start, l.probe.start = now, now, now
 	l.uacTotal = o.udpRate * int(o.duration/time.Second)
 	if l.uacTotal > 0 {
-		l.uac, l.uacErr = e.startUAC(o.udpRate, o.udpHold, l.uacTotal)
+		l.uac, l.uacErr = e.startUAC(o.udpRate, o.udpHold, l.uacTotal, o.sippNice)
 	}
 	for i := range o.wsClients {
 		l.goLoop(ctx, func(ctx context.Context) { l.wsChurn(ctx, e.wsUsers[i]) })

@@ -18,6 +18,10 @@
 //     connections left holding half a request, -bad-rate per second;
 //   - a liveness probe: OPTIONS to sipedge every second.
 //
+// The SIPp processes run at nice -10 (-sipp-nice) so that other work on a
+// shared machine does not starve them into aborting calls; sipedge,
+// rtpengine and this program run at the default priority.
+//
 // Every -interval it prints one line: elapsed time, sipedge's RSS,
 // goroutines (from /debug/pprof/goroutine), open files (/proc/PID/fd),
 // CPU share, rtpengine's session count, and attempts/failures per kind.
@@ -51,6 +55,7 @@ type options struct {
 	wsClients int
 	browsers  int
 	badRate   int
+	sippNice  int
 	keep      bool
 }
 
@@ -66,6 +71,7 @@ func main() {
 	flag.IntVar(&o.wsClients, "ws-clients", 20, "WebSocket clients registering and reconnecting")
 	flag.IntVar(&o.browsers, "browsers", 3, "concurrent browser-style calls through rtpengine")
 	flag.IntVar(&o.badRate, "bad-rate", 5, "bad inputs per second (junk UDP, broken SIP, half-open TCP)")
+	flag.IntVar(&o.sippNice, "sipp-nice", -10, "nice value of the SIPp processes (0: default priority); see proc.renice")
 	flag.BoolVar(&o.keep, "keep", false, "keep the work directory (logs) even when the soak passes")
 	flag.Parse()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
@@ -110,8 +116,8 @@ func run(ctx context.Context, o options) int {
 // soak runs the load and the sampling, prints the report and returns the
 // verdict.
 func soak(ctx context.Context, env *env, o options) bool {
-	fmt.Printf("soak: sipedge pid %d, %s of load, a line every %s; udp %d calls/s of %s, %d ws clients, %d browsers, %d bad inputs/s\n",
-		env.sipedge.pid(), o.duration, o.interval, o.udpRate, o.udpHold, o.wsClients, o.browsers, o.badRate)
+	fmt.Printf("soak: sipedge pid %d, %s of load, a line every %s; udp %d calls/s of %s (SIPp at nice %d), %d ws clients, %d browsers, %d bad inputs/s\n",
+		env.sipedge.pid(), o.duration, o.interval, o.udpRate, o.udpHold, o.sippNice, o.wsClients, o.browsers, o.badRate)
 	fmt.Println(header())
 	idleBefore := env.sample(ctx, 0)
 	fmt.Println(idleBefore.line("idle"))
