@@ -190,7 +190,7 @@ func testRTPEngineRestart(t *testing.T, network string) {
 		_ = bA.ua.Close()
 		_ = bB.ua.Close()
 		waitLog(t, m.gw, 2*time.Second, closedBefore+2, "flow closed, bindings")
-		pause(200 * time.Millisecond) // endFlowDialogs runs right after that line, on the same goroutine
+		pause(200 * time.Millisecond) // the flow's calls are taken right after that line (a goroutine started there)
 		for _, id := range []string{ecA.CallID, ecB.CallID} {
 			if l := logLines(m.gw, "call ended: browser connection lost", id); len(l) > 0 {
 				t.Errorf("sipedge still had the dialog of %s after its BYE: %s", id, l[0])
