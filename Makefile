@@ -6,8 +6,10 @@ VERSION   ?= $(shell git describe --always --dirty 2>/dev/null || echo dev)
 TESTFLAGS ?= -race -timeout 20m
 FUZZTIME  ?= 30s
 UNITFLAGS ?= -race -short -count=1 -timeout 5m
+SOAK_DURATION ?= 30m
+SOAK_INTERVAL ?= 30s
 
-.PHONY: all build deps web vet test unit bench demo clean fuzz fuzz-short
+.PHONY: all build deps web vet test unit bench soak demo clean fuzz fuzz-short
 
 all: build
 
@@ -73,6 +75,12 @@ bench: deps build
 	./test/bench/media.sh
 	./test/bench/ws.sh
 	./test/bench/kamailio-ws.sh
+
+# Long run under mixed load (UDP calls, WS registration churn, browser calls
+# through rtpengine, bad input): prints RSS, goroutines, open files and
+# failures every SOAK_INTERVAL, then a verdict (exit 1 unless flat and 0 failed).
+soak: deps build
+	$(GO) run ./test/soak -sipedge $(BIN) -duration $(SOAK_DURATION) -interval $(SOAK_INTERVAL)
 
 demo: deps build
 	./scripts/demo.sh

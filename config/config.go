@@ -7,6 +7,7 @@ package config
 
 import (
 	"github.com/sipedge/sipedge/gateway"
+	"github.com/sipedge/sipedge/gateway/admin"
 	"github.com/sipedge/sipedge/internal/listen"
 	"github.com/sipedge/sipedge/nat"
 	"github.com/sipedge/sipedge/rtpengine"
@@ -53,6 +54,10 @@ type Config struct {
 	// Runtime sets how much memory the Go runtime may hold (the analogue of
 	// Kamailio's -m/-M).
 	Runtime Runtime `yaml:"runtime"`
+
+	// Admin is the operator HTTP endpoint (Go runtime profiles under
+	// /debug/pprof/). Off unless admin.listen is set.
+	Admin admin.Config `yaml:"admin"`
 }
 
 // Runtime tunes the Go garbage collector. The defaults leave Go's own
@@ -91,6 +96,7 @@ func (c *Config) SetDefaults() {
 	c.TCP.SetDefaults()
 	c.NAT.SetDefaults()
 	c.TLS.SetDefaults()
+	c.Admin.SetDefaults()
 	if c.Log.Level == "" {
 		c.Log.Level = "info"
 	}

@@ -21,6 +21,7 @@ import (
 
 	"github.com/sipedge/sipedge/config"
 	"github.com/sipedge/sipedge/gateway"
+	"github.com/sipedge/sipedge/gateway/admin"
 	"github.com/sipedge/sipedge/rtpengine"
 	edgetls "github.com/sipedge/sipedge/tls"
 	webdemo "github.com/sipedge/sipedge/web-demo"
@@ -140,6 +141,14 @@ func serve(ctx context.Context, cfg *config.Config, stderr io.Writer) error {
 				log.Info("listening", "transport", b.Transport, "addr", b.Addr)
 			}
 		}
+	}
+	if cfg.Admin.Enabled() {
+		adm, err := admin.Listen(cfg.Admin, log)
+		if err != nil {
+			return err
+		}
+		defer adm.Close()
+		log.Info("admin listening", "addr", adm.Addr(), "token", cfg.Admin.Token != "")
 	}
 	if len(cfg.RTPEngine.Nodes) > 0 {
 		rtp, err := rtpengine.New(cfg.RTPEngine, log)

@@ -57,6 +57,26 @@ func StartDaemon(tb testing.TB) Daemon { return StartDaemonPorts(tb, 100, 6) }
 // log level (6 info, 4 warnings only).
 func StartDaemonPorts(tb testing.TB, n, logLevel int) Daemon {
 	tb.Helper()
+	return StartProc(tb, n, logLevel).Daemon
+}
+
+// Proc is a real rtpengine that a test can kill and start again on the same
+// ng ports, media port range and flags (a daemon crash and its restart by a
+// supervisor). Its methods are for the test's goroutine.
+type Proc struct {
+	Daemon
+	tb      testing.TB
+	args    []string
+	udpPort int
+	log     lockedBuffer
+	cmd     *exec.Cmd
+	exited  chan struct{} // closed when cmd has exited; nil when not running
+}
+
+// StartProc is StartDaemonPorts returning the process, so the test can Kill
+// and Restart it. The process running when the test ends is killed.
+func StartProc(tb testing.TB, n, logLevel int) *Proc {
+	tb.Helper()
 	if testing.Short() {
 		tb.Skip("needs the rtpengine daemon: not in -short (make unit); make test runs it")
 	}
@@ -66,44 +86,89 @@ func StartDaemonPorts(tb testing.TB, n, logLevel int) Daemon {
 	udpPort, tcpPort := loopback.FreePort(tb), loopback.FreePort(tb)
 	base := 20000 + rand.IntN((40000-n)/100)*100 // within 20000..60000
 	dir := tb.TempDir()
-	args := []string{
-		"--config-file=none", "--table=-1", "--interface=127.0.0.1",
-		fmt.Sprintf("--listen-ng=127.0.0.1:%d", udpPort),
-		fmt.Sprintf("--listen-tcp-ng=127.0.0.1:%d", tcpPort),
-		"--foreground", "--log-stderr", fmt.Sprintf("--log-level=%d", logLevel),
-		fmt.Sprintf("--port-min=%d", base), fmt.Sprintf("--port-max=%d", base+n-1),
-		"--delete-delay=0", "--num-threads=2",
-		"--recording-dir=" + dir, "--recording-method=pcap",
+	p := &Proc{
+		Daemon: Daemon{
+			UDP: fmt.Sprintf("udp:127.0.0.1:%d", udpPort),
+			TCP: fmt.Sprintf("tcp:127.0.0.1:%d", tcpPort),
+			Dir: dir,
+		},
+		tb:      tb,
+		udpPort: udpPort,
+		args: []string{
+			"--config-file=none", "--table=-1", "--interface=127.0.0.1",
+			fmt.Sprintf("--listen-ng=127.0.0.1:%d", udpPort),
+			fmt.Sprintf("--listen-tcp-ng=127.0.0.1:%d", tcpPort),
+			"--foreground", "--log-stderr", fmt.Sprintf("--log-level=%d", logLevel),
+			fmt.Sprintf("--port-min=%d", base), fmt.Sprintf("--port-max=%d", base+n-1),
+			"--delete-delay=0", "--num-threads=2",
+			"--recording-dir=" + dir, "--recording-method=pcap",
+		},
 	}
-	cmd := exec.Command(rtpengineBin, args...)
-	var log lockedBuffer
-	cmd.Stdout, cmd.Stderr = &log, &log
-	if err := cmd.Start(); err != nil {
-		tb.Fatalf("start rtpengine: %v", err)
-	}
-	exited := make(chan error, 1)
-	go func() { exited <- cmd.Wait() }()
 	tb.Cleanup(func() {
-		_ = cmd.Process.Kill()
-		<-exited
+		p.stop()
 		if tb.Failed() {
-			tb.Logf("rtpengine log:\n%s", tail(log.String(), 4000))
+			tb.Logf("rtpengine log:\n%s", tail(p.log.String(), 4000))
 		}
 	})
-	d := Daemon{
-		UDP: fmt.Sprintf("udp:127.0.0.1:%d", udpPort),
-		TCP: fmt.Sprintf("tcp:127.0.0.1:%d", tcpPort),
-		Dir: dir,
+	if err := p.start(); err != nil {
+		tb.Fatal(err)
 	}
-	if err := waitPong(udpPort, exited); err != nil {
-		tb.Fatalf("rtpengine not ready: %v\n%s", err, tail(log.String(), 4000))
+	return p
+}
+
+// start runs the daemon and waits until it answers a ping.
+func (p *Proc) start() error {
+	cmd := exec.Command(rtpengineBin, p.args...)
+	cmd.Stdout, cmd.Stderr = &p.log, &p.log
+	if err := cmd.Start(); err != nil {
+		return fmt.Errorf("start rtpengine: %w", err)
 	}
-	return d
+	exited := make(chan struct{})
+	var waitErr error
+	go func() { // owner: p; ends with the process, waited for by stop
+		waitErr = cmd.Wait()
+		close(exited)
+	}()
+	p.cmd, p.exited = cmd, exited
+	if err := waitPong(p.udpPort, exited, &waitErr); err != nil {
+		return fmt.Errorf("rtpengine not ready: %w\n%s", err, tail(p.log.String(), 4000))
+	}
+	return nil
+}
+
+// stop kills the daemon (if running) and waits for it.
+func (p *Proc) stop() {
+	if p.exited == nil {
+		return
+	}
+	_ = p.cmd.Process.Kill()
+	<-p.exited
+	p.cmd, p.exited = nil, nil
+}
+
+// Kill ends the daemon with SIGKILL, as a crash would (no cleanup, every
+// call it held is gone), and waits until it has exited.
+func (p *Proc) Kill() {
+	p.tb.Helper()
+	if p.exited == nil {
+		p.tb.Fatalf("rtpengine.Kill: not running")
+	}
+	p.stop()
+}
+
+// Restart starts the daemon again with the same ports and flags and waits
+// until it answers a ping; it kills a running one first.
+func (p *Proc) Restart() {
+	p.tb.Helper()
+	p.stop()
+	if err := p.start(); err != nil {
+		p.tb.Fatal(err)
+	}
 }
 
 // waitPong pings the ng port until it answers (at most 10s), or the
 // process exits.
-func waitPong(port int, exited <-chan error) error {
+func waitPong(port int, exited <-chan struct{}, waitErr *error) error {
 	c, err := net.Dial("udp", fmt.Sprintf("127.0.0.1:%d", port))
 	if err != nil {
 		return err
@@ -114,8 +179,8 @@ func waitPong(port int, exited <-chan error) error {
 	buf := make([]byte, 256)
 	for i := 0; ctx.Err() == nil; i++ {
 		select {
-		case err := <-exited:
-			return fmt.Errorf("rtpengine exited: %v", err)
+		case <-exited:
+			return fmt.Errorf("rtpengine exited: %v", *waitErr)
 		default:
 		}
 		if _, err := fmt.Fprintf(c, "ready%d d7:command4:pinge", i); err != nil {

@@ -355,6 +355,18 @@ func (u *UA) Close() error {
 	return nil
 }
 
+// Drop closes the TCP connection without the WebSocket closing handshake,
+// as when a browser tab is killed or the network goes (the gateway sees
+// the connection end, not a close frame), and waits for the reader. Use
+// it instead of Close.
+func (u *UA) Drop() {
+	u.mu.Lock()
+	u.closed = true
+	u.mu.Unlock()
+	u.conn.CloseNow()
+	u.wg.Wait()
+}
+
 func randHex(n int) string {
 	b := make([]byte, n)
 	_, _ = rand.Read(b)
