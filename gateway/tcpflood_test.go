@@ -4,7 +4,6 @@ import (
 	"bufio"
 	stdtls "crypto/tls"
 	"crypto/x509"
-	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -13,6 +12,7 @@ import (
 	"time"
 
 	"github.com/sipedge/sipedge/internal/listen"
+	"github.com/sipedge/sipedge/test/loopback"
 	"github.com/sipedge/sipedge/tls/tlstest"
 )
 
@@ -69,14 +69,14 @@ func TestTCPFlood(t *testing.T) {
 				continue
 			}
 			t.Cleanup(func() { _ = c.Close() })
-			if closedByPeer(c, 50*time.Millisecond) {
+			if loopback.ClosedByPeer(c, 50*time.Millisecond) {
 				refused++
 			} else {
 				held++
 			}
 			continue
 		}
-		if closedByPeer(dialFrom(t, "127.0.0.2", tcpAddr), 100*time.Millisecond) {
+		if loopback.ClosedByPeer(loopback.DialFrom(t, "127.0.0.2", tcpAddr), 100*time.Millisecond) {
 			refused++
 		} else {
 			held++
@@ -86,21 +86,21 @@ func TestTCPFlood(t *testing.T) {
 		t.Fatalf("127.0.0.2: %d held, %d refused; want 10 and 50", held, refused)
 	}
 	serves("per-address flood")
-	optionsOver(t, "tcp", dialFrom(t, "127.0.0.9", tcpAddr), "tcp-1")
+	optionsOver(t, "tcp", loopback.DialFrom(t, "127.0.0.9", tcpAddr), "tcp-1")
 	optionsOver(t, "tls", dialTLS("127.0.0.9"), "tls-1")
 
 	// Three more sources fill the total cap (40, 2 used by .9); the next
 	// connection from anywhere is refused, and UDP still answers.
 	var fill []net.Conn
 	for i := range 28 {
-		fill = append(fill, dialFrom(t, fmt.Sprintf("127.0.0.%d", 3+i%3), tcpAddr))
+		fill = append(fill, loopback.DialFrom(t, fmt.Sprintf("127.0.0.%d", 3+i%3), tcpAddr))
 	}
 	for _, c := range fill {
-		if closedByPeer(c, 50*time.Millisecond) {
+		if loopback.ClosedByPeer(c, 50*time.Millisecond) {
 			t.Fatal("a connection within the total cap was refused")
 		}
 	}
-	if c := dialFrom(t, "127.0.0.6", tcpAddr); !closedByPeer(c, 2*time.Second) {
+	if c := loopback.DialFrom(t, "127.0.0.6", tcpAddr); !loopback.ClosedByPeer(c, 2*time.Second) {
 		t.Fatal("a connection beyond max_connections was not refused")
 	}
 	serves("total flood")
@@ -119,17 +119,17 @@ func TestTCPFlood(t *testing.T) {
 		}
 	}
 	waitFor(func() bool { total, _ := gw.g.streams.Count(); return total == 12 })
-	optionsOver(t, "tcp", dialFrom(t, "127.0.0.9", tcpAddr), "tcp-2")
+	optionsOver(t, "tcp", loopback.DialFrom(t, "127.0.0.9", tcpAddr), "tcp-2")
 	optionsOver(t, "tls", dialTLS("127.0.0.9"), "tls-2")
 	serves("after")
 
 	// A half-sent message is cut at message_timeout.
-	half := dialFrom(t, "127.0.0.10", tcpAddr)
+	half := loopback.DialFrom(t, "127.0.0.10", tcpAddr)
 	start := time.Now()
 	if _, err := io.WriteString(half, optionsTo("TCP", half.LocalAddr().String(), "half", "70")[:80]); err != nil {
 		t.Fatal(err)
 	}
-	if !closedByPeer(half, 3*time.Second) {
+	if !loopback.ClosedByPeer(half, 3*time.Second) {
 		t.Fatal("half-sent message not cut")
 	}
 	cut := time.Since(start)
@@ -139,7 +139,7 @@ func TestTCPFlood(t *testing.T) {
 	t.Logf("half-sent message cut after %v (message_timeout %v)", cut.Round(time.Millisecond), tcpCfg.MessageTimeout)
 
 	// An invalid Max-Forwards over TCP gets 400, and the connection goes on.
-	c := dialFrom(t, "127.0.0.11", tcpAddr)
+	c := loopback.DialFrom(t, "127.0.0.11", tcpAddr)
 	r := bufio.NewReader(c)
 	if _, err := io.WriteString(c, optionsTo("TCP", c.LocalAddr().String(), "mf", "abc")); err != nil {
 		t.Fatal(err)
@@ -208,26 +208,4 @@ func readStatus(t *testing.T, c net.Conn, r *bufio.Reader) string {
 		return "read error: " + err.Error()
 	}
 	return strings.TrimRight(status, "\r\n")
-}
-
-// dialFrom connects from ip to addr over TCP.
-func dialFrom(t *testing.T, ip, addr string) net.Conn {
-	t.Helper()
-	d := net.Dialer{Timeout: 2 * time.Second, LocalAddr: &net.TCPAddr{IP: net.ParseIP(ip)}}
-	c, err := d.Dial("tcp", addr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = c.Close() })
-	return c
-}
-
-// closedByPeer reports whether the other end closed c (EOF or reset)
-// within d.
-func closedByPeer(c net.Conn, d time.Duration) bool {
-	_ = c.SetReadDeadline(time.Now().Add(d))
-	defer c.SetReadDeadline(time.Time{})
-	_, err := c.Read(make([]byte, 1))
-	var ne net.Error
-	return err != nil && !(errors.As(err, &ne) && ne.Timeout())
 }

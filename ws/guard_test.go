@@ -1,31 +1,12 @@
 package ws
 
 import (
-	"errors"
 	"net"
 	"testing"
 	"time"
+
+	"github.com/sipedge/sipedge/test/loopback"
 )
-
-// dialFrom connects from ip to addr.
-func dialFrom(t *testing.T, ip, addr string) net.Conn {
-	t.Helper()
-	d := net.Dialer{Timeout: 2 * time.Second, LocalAddr: &net.TCPAddr{IP: net.ParseIP(ip)}}
-	c, err := d.Dial("tcp", addr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = c.Close() })
-	return c
-}
-
-// closedByPeer reports whether the server closed c (EOF or reset) within d.
-func closedByPeer(c net.Conn, d time.Duration) bool {
-	_ = c.SetReadDeadline(time.Now().Add(d))
-	_, err := c.Read(make([]byte, 1))
-	var ne net.Error
-	return err != nil && !(errors.As(err, &ne) && ne.Timeout())
-}
 
 func TestGuardRefusesBeyondCaps(t *testing.T) {
 	s := NewServer(Config{MaxConns: 1000, MaxConnsPerIP: 2}, nil, nil)
@@ -63,22 +44,22 @@ func TestGuardRefusesBeyondCaps(t *testing.T) {
 	limit := 2 + acceptSlack
 	var held []net.Conn
 	for range limit {
-		dialFrom(t, "127.0.0.1", raw.Addr().String())
+		loopback.DialFrom(t, "127.0.0.1", raw.Addr().String())
 		held = append(held, next())
 	}
 	// One more from the same address is closed at accept.
-	extra := dialFrom(t, "127.0.0.1", raw.Addr().String())
-	if !closedByPeer(extra, 2*time.Second) {
+	extra := loopback.DialFrom(t, "127.0.0.1", raw.Addr().String())
+	if !loopback.ClosedByPeer(extra, 2*time.Second) {
 		t.Fatalf("connection %d from one address was not closed at accept", limit+1)
 	}
 	// Another address is not affected.
-	dialFrom(t, "127.0.0.2", raw.Addr().String())
+	loopback.DialFrom(t, "127.0.0.2", raw.Addr().String())
 	other := next()
 	// Closing an accepted connection frees its slot.
 	_ = held[0].Close()
-	again := dialFrom(t, "127.0.0.1", raw.Addr().String())
+	again := loopback.DialFrom(t, "127.0.0.1", raw.Addr().String())
 	c := next()
-	if closedByPeer(again, 100*time.Millisecond) {
+	if loopback.ClosedByPeer(again, 100*time.Millisecond) {
 		t.Fatal("a connection after a slot was freed was closed")
 	}
 	for _, c := range append(held[1:], other, c) {

@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/sipedge/sipedge/test/loopback"
 	"github.com/sipedge/sipedge/tls/tlstest"
 )
 
@@ -93,7 +94,7 @@ func testConfig() Config {
 
 func TestStreamsFraming(t *testing.T) {
 	srv := startServer(t, testConfig(), nil, nil)
-	c := dialFrom(t, "127.0.0.1", srv.addr)
+	c := loopback.DialFrom(t, "127.0.0.1", srv.addr)
 	a := sipMsg("a", "", "auto")
 	b := sipMsg("b", "v=0\r\ns=-\r\n", "auto")
 	// Pipelined in one write, with keepalives: one Read per unit.
@@ -130,7 +131,7 @@ func TestStreamsBrokenMessageAnswered(t *testing.T) {
 	srv := startServer(t, testConfig(), nil, nil)
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			c := dialFrom(t, "127.0.0.1", srv.addr)
+			c := loopback.DialFrom(t, "127.0.0.1", srv.addr)
 			if _, err := io.WriteString(c, tc.msg); err != nil {
 				t.Fatal(err)
 			}
@@ -157,7 +158,7 @@ func isReset(err error) bool {
 func TestStreamsMessageTimeout(t *testing.T) {
 	cfg := testConfig()
 	srv := startServer(t, cfg, nil, nil)
-	c := dialFrom(t, "127.0.0.1", srv.addr)
+	c := loopback.DialFrom(t, "127.0.0.1", srv.addr)
 	// Keepalives do not start a message; a slow drip does not extend it.
 	if _, err := io.WriteString(c, "\r\n\r\n"); err != nil {
 		t.Fatal(err)
@@ -168,13 +169,13 @@ func TestStreamsMessageTimeout(t *testing.T) {
 	time.Sleep(2 * cfg.MessageTimeout)
 	half := sipMsg("h", "", "auto")
 	start := time.Now()
-	for i := 0; i < 20 && !closedByPeer(c, 0); i++ {
+	for i := 0; i < 20 && !loopback.ClosedByPeer(c, 0); i++ {
 		if _, err := io.WriteString(c, half[i:i+1]); err != nil {
 			break
 		}
 		time.Sleep(cfg.MessageTimeout / 10)
 	}
-	if !closedByPeer(c, 2*time.Second) {
+	if !loopback.ClosedByPeer(c, 2*time.Second) {
 		t.Fatal("half-sent message not cut")
 	}
 	el := time.Since(start)
@@ -191,7 +192,7 @@ func TestStreamsIdleTimeout(t *testing.T) {
 	cfg := testConfig()
 	cfg.MessageTimeout, cfg.IdleTimeout = 100*time.Millisecond, 400*time.Millisecond
 	srv := startServer(t, cfg, nil, nil)
-	c := dialFrom(t, "127.0.0.1", srv.addr)
+	c := loopback.DialFrom(t, "127.0.0.1", srv.addr)
 	// Traffic within the idle timeout keeps it open...
 	for range 3 {
 		time.Sleep(cfg.IdleTimeout / 2)
@@ -202,7 +203,7 @@ func TestStreamsIdleTimeout(t *testing.T) {
 	}
 	// ...silence closes it.
 	start := time.Now()
-	if !closedByPeer(c, 2*time.Second) {
+	if !loopback.ClosedByPeer(c, 2*time.Second) {
 		t.Fatal("idle connection not closed")
 	}
 	if el := time.Since(start); el < cfg.IdleTimeout-50*time.Millisecond || el > cfg.IdleTimeout+500*time.Millisecond {
@@ -235,7 +236,7 @@ func TestStreamsFilter(t *testing.T) {
 		return msg, nil, nil
 	}
 	srv := startServer(t, testConfig(), filter, nil)
-	c := dialFrom(t, "127.0.0.1", srv.addr)
+	c := loopback.DialFrom(t, "127.0.0.1", srv.addr)
 	bad := strings.Replace(sipMsg("f1", "", "auto"), "Max-Forwards: 70", "Max-Forwards: abc", 1)
 	good := sipMsg("f2", "", "auto")
 	stream := bad + sipMsg("f3", "", "auto", "X-Drop: yes") + "\r\n\r\n" + sipMsg("f4", "", "auto", "X-Rewrite: yes") + good
@@ -281,9 +282,9 @@ func TestStreamsTLS(t *testing.T) {
 
 	// A connection that never starts its handshake is closed within
 	// message_timeout.
-	raw := dialFrom(t, "127.0.0.1", srv.addr)
+	raw := loopback.DialFrom(t, "127.0.0.1", srv.addr)
 	start := time.Now()
-	if !closedByPeer(raw, 2*time.Second) {
+	if !loopback.ClosedByPeer(raw, 2*time.Second) {
 		t.Fatal("silent TLS connection not closed")
 	}
 	if el := time.Since(start); el > cfg.MessageTimeout+500*time.Millisecond {

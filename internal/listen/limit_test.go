@@ -7,27 +7,9 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/sipedge/sipedge/test/loopback"
 )
-
-// dialFrom connects from ip to addr.
-func dialFrom(t *testing.T, ip, addr string) net.Conn {
-	t.Helper()
-	d := net.Dialer{Timeout: 2 * time.Second, LocalAddr: &net.TCPAddr{IP: net.ParseIP(ip)}}
-	c, err := d.Dial("tcp", addr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = c.Close() })
-	return c
-}
-
-// closedByPeer reports whether the server closed c (EOF or reset) within d.
-func closedByPeer(c net.Conn, d time.Duration) bool {
-	_ = c.SetReadDeadline(time.Now().Add(d))
-	_, err := c.Read(make([]byte, 1))
-	var ne net.Error
-	return err != nil && !(errors.As(err, &ne) && ne.Timeout())
-}
 
 // acceptAll accepts from ln onto a channel until ln closes; the returned
 // stop closes ln and waits for the loop.
@@ -82,22 +64,22 @@ func TestLimitCaps(t *testing.T) {
 	// 127.0.0.1 gets 3; its 4th and 5th are closed at accept.
 	var held []net.Conn
 	for range 3 {
-		dialFrom(t, "127.0.0.1", addr)
+		loopback.DialFrom(t, "127.0.0.1", addr)
 		held = append(held, next(t, accepted))
 	}
 	for range 2 {
-		if c := dialFrom(t, "127.0.0.1", addr); !closedByPeer(c, 2*time.Second) {
+		if c := loopback.DialFrom(t, "127.0.0.1", addr); !loopback.ClosedByPeer(c, 2*time.Second) {
 			t.Fatal("a connection beyond max_connections_per_ip was not closed")
 		}
 	}
 	// Other sources are still served, up to the total of 6.
-	dialFrom(t, "127.0.0.2", addr)
+	loopback.DialFrom(t, "127.0.0.2", addr)
 	next(t, accepted)
-	dialFrom(t, "127.0.0.3", addr)
+	loopback.DialFrom(t, "127.0.0.3", addr)
 	next(t, accepted)
-	dialFrom(t, "127.0.0.4", addr)
+	loopback.DialFrom(t, "127.0.0.4", addr)
 	next(t, accepted)
-	if c := dialFrom(t, "127.0.0.5", addr); !closedByPeer(c, 2*time.Second) {
+	if c := loopback.DialFrom(t, "127.0.0.5", addr); !loopback.ClosedByPeer(c, 2*time.Second) {
 		t.Fatal("a connection beyond max_connections was not closed")
 	}
 	if total, addrs := caps.Count(); total != 6 || addrs != 4 {
@@ -106,9 +88,9 @@ func TestLimitCaps(t *testing.T) {
 	// Closing one (twice: Close is idempotent for the count) frees a slot.
 	_ = held[0].Close()
 	_ = held[0].Close()
-	c := dialFrom(t, "127.0.0.5", addr)
+	c := loopback.DialFrom(t, "127.0.0.5", addr)
 	next(t, accepted)
-	if closedByPeer(c, 100*time.Millisecond) {
+	if loopback.ClosedByPeer(c, 100*time.Millisecond) {
 		t.Fatal("a connection after a slot was freed was closed")
 	}
 	stop()

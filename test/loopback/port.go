@@ -1,4 +1,5 @@
-// Package loopback gives tests free ports on 127.0.0.1.
+// Package loopback gives tests free ports on 127.0.0.1 and TCP connections
+// from chosen loopback sources.
 package loopback
 
 import (
