@@ -23,12 +23,17 @@ type prepared struct {
 }
 
 // prepare runs sanity checks, Max-Forwards, loose routing (RFC 3261 §16.4)
-// and loop detection on a copy of req.
-func (g *Gateway) prepare(req *sip.Request) (prepared, error) {
+// and loop detection on a working copy of req (forwardCopy), or on req
+// itself when inPlace: an ACK for a 2xx, which nothing else reads after
+// its handler (its throw-away transaction is never answered).
+func (g *Gateway) prepare(req *sip.Request, inPlace bool) (prepared, error) {
 	if err := sanity(req); err != nil {
 		return prepared{}, err
 	}
-	fwd := req.Clone()
+	fwd := req
+	if !inPlace {
+		fwd = forwardCopy(req)
+	}
 	if mf := fwd.MaxForwards(); mf == nil {
 		h := sip.MaxForwardsHeader(uint32(g.cfg.MaxForwards))
 		fwd.AppendHeader(&h)
@@ -96,7 +101,7 @@ func (g *Gateway) handle(ctx context.Context, req *sip.Request, tx sip.ServerTra
 		}
 		return g.register(ctx, req, tx)
 	}
-	p, err := g.prepare(req)
+	p, err := g.prepare(req, false)
 	if err != nil {
 		return err
 	}
