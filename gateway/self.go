@@ -7,6 +7,8 @@ import (
 	"strings"
 
 	"github.com/emiago/sipgo/sip"
+
+	"github.com/sipedge/sipedge/gateway/dialog"
 )
 
 // local is one bound listener as peers see it.
@@ -152,7 +154,7 @@ func loopHash(req *sip.Request) string {
 		var n [10]byte
 		h.write(strconv.AppendUint(n[:0], uint64(c.SeqNo), 10))
 	}
-	if r := req.Route(); r != nil {
+	if r := dialog.TopRoute(req); r != nil {
 		r.Address.StringWrite(&h)
 	}
 	return strconv.FormatUint(uint64(h)&0xffffffff, 16)
