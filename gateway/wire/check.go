@@ -32,6 +32,7 @@ func Check(msg []byte) (out []byte, reply []byte, err error) {
 		return nil, nil, nil
 	}
 	m, serr := split(msg)
+	defer m.release()
 	if m.start == nil {
 		return nil, nil, serr
 	}
