@@ -4,7 +4,8 @@
 # toward a SIPp UAS, through
 #   direct   - no proxy (the limit of this machine; peak run only),
 #   kamailio - Kamailio 5.6 as an equivalent stateful proxy (kamailio.cfg),
-#   sipedge  - sipedge with an equivalent config (trusted, one route).
+#   sipedge  - sipedge with an equivalent config (trusted, one route),
+#   base     - the same for SIPEDGE_BASE_BIN (before/after in one run).
 # Two runs per proxy, each with fresh processes:
 #   fixed - BENCH_FIXED_RATE calls/s for BENCH_FIXED_DURATION s (800 x 10):
 #           CPU per completed call = user+system time of every process of
@@ -24,8 +25,9 @@
 # sipedge"), BENCH_FIXED_RATE (800), BENCH_FIXED_DURATION (10),
 # BENCH_SETTLE (35), BENCH_DURATION (20), BENCH_RATE (20000), BENCH_LIMIT
 # (400), BENCH_PORT_BASE (15060: uses base..base+30), SIPEDGE_BIN
-# (bin/sipedge), SIPEDGE_EXTRA_YAML (appended to sipedge's config, e.g.
-# "runtime: {gc_percent: 400}").
+# (bin/sipedge), SIPEDGE_BASE_BIN (a second sipedge binary, e.g. main's,
+# run as target "base" with the same config), SIPEDGE_EXTRA_YAML (appended
+# to the sipedge target's config only, e.g. "transaction_linger: 5s").
 set -euo pipefail
 
 here="$(cd "$(dirname "$0")" && pwd)"
@@ -137,18 +139,20 @@ start_proxy() {
       proxy_pid=$!; pids+=("$proxy_pid")
       wait_udp $kam_port
       dst=127.0.0.1:$kam_port ;;
-    sipedge)
-      [ -x "$bin" ] || { echo "bench: $bin missing (make build)" >&2; exit 1; }
-      cat >"$work/sipedge.yaml" <<YAML
+    sipedge|base)
+      local b=$bin
+      [ "$1" = base ] && b=${SIPEDGE_BASE_BIN:?base needs SIPEDGE_BASE_BIN}
+      [ -x "$b" ] || { echo "bench: $b missing (make build)" >&2; exit 1; }
+      cat >"$work/$1.yaml" <<YAML
 listen: [udp://127.0.0.1:$gw_port]
 domains: [example.test]
 trusted: [127.0.0.1/32]
 routes:
   - to: [sip:127.0.0.1:$uas_port]
 log: {level: warn, format: text}
-${SIPEDGE_EXTRA_YAML:-}
+$([ "$1" = sipedge ] && echo "${SIPEDGE_EXTRA_YAML:-}")
 YAML
-      "$bin" serve --config "$work/sipedge.yaml" >"$work/sipedge-$2.log" 2>&1 &
+      "$b" serve --config "$work/$1.yaml" >"$work/$1-$2.log" 2>&1 &
       proxy_pid=$!; pids+=("$proxy_pid")
       wait_udp $gw_port
       dst=127.0.0.1:$gw_port ;;
@@ -242,6 +246,9 @@ fi
 if [ -n "${cps[kamailio]:-}" ] && [ -n "${cps[sipedge]:-}" ]; then
   printf 'peak calls/s: sipedge %s, kamailio %s, ratio %s (target >= 2.00); peak memory sipedge %s MB, kamailio %s MB\n' \
     "${cps[sipedge]}" "${cps[kamailio]}" "$(ratio "${cps[sipedge]}" "${cps[kamailio]}")" "${pmem[sipedge]}" "${pmem[kamailio]}"
+fi
+if [ -n "${fus[base]:-}" ] && [ -n "${fus[sipedge]:-}" ]; then
+  printf 'sipedge/base: CPU per call %s, peak calls/s %s\n' "$(ratio "${fus[sipedge]}" "${fus[base]}")" "$(ratio "${cps[sipedge]:-0}" "${cps[base]:-0}")"
 fi
 for t in sipedge; do
   if [ "${fbad[$t]:-0}" != 0 ] || [ "${pbad[$t]:-0}" != 0 ]; then
