@@ -17,7 +17,10 @@ import (
 // INVITE server transaction and never get here. An ACK gets no response:
 // a refused ACK is logged and dropped.
 func (g *Gateway) handleAck(ctx context.Context, req *sip.Request, tx sip.ServerTransaction) error {
-	p, err := g.prepare(req)
+	// In place: an ACK is forwarded once and never answered, so the
+	// received message itself becomes the one forwarded. Everything read
+	// from req below (source, transport, tags, Call-ID) is left as is.
+	p, err := g.prepare(req, true)
 	if err != nil {
 		return err
 	}

@@ -9,6 +9,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/emiago/sipgo/sip"
+
 	"github.com/sipedge/sipedge/gateway/auth"
 	"github.com/sipedge/sipedge/gateway/registrar"
 	"github.com/sipedge/sipedge/gateway/route"
@@ -62,6 +64,17 @@ type Config struct {
 	// MaxForwards is the Max-Forwards value we add to requests that carry
 	// none. Default 70.
 	MaxForwards int `yaml:"max_forwards"`
+
+	// TransactionLinger is how long a completed transaction stays
+	// to absorb retransmissions (RFC 3261 Timers D, J, L and M; D and J over UDP only): a request
+	// retransmitted within it is answered again instead of being forwarded
+	// anew. Every call keeps its transactions (the INVITE and BYE, received
+	// and sent) that long, so this sets the memory a sustained call rate
+	// needs. Default 32s (64*T1, as RFC 3261 and RFC 6026 say); Kamailio
+	// keeps its transactions 5s (tm's wt_timer), which is enough unless
+	// every response of a transaction is lost for longer. 1s..32s.
+	// Process-wide: it takes effect through ApplyProcessTimers.
+	TransactionLinger time.Duration `yaml:"transaction_linger"`
 
 	// Media decides which calls rtpengine anchors (needs rtpengine.nodes).
 	Media MediaConfig `yaml:"media"`
@@ -127,6 +140,9 @@ func (c *Config) SetDefaults() {
 	}
 	if c.MaxForwards == 0 {
 		c.MaxForwards = 70
+	}
+	if c.TransactionLinger == 0 {
+		c.TransactionLinger = 32 * time.Second
 	}
 	c.Registrar.Config.SetDefaults()
 	m := &c.Media
@@ -212,6 +228,9 @@ func (c *Config) Validate() error {
 	if c.InviteTimeout < 100*time.Millisecond {
 		l.Add("invite_timeout", c.InviteTimeout, "must be >= 100ms")
 	}
+	if c.TransactionLinger < time.Second || c.TransactionLinger > 32*time.Second {
+		l.Add("transaction_linger", c.TransactionLinger, "must be 1s..32s")
+	}
 	if v := c.Media.ClassicToClassic; v != "pass" && v != "anchor" {
 		l.Add("media.classic_to_classic", v, "must be pass or anchor")
 	}
@@ -253,4 +272,15 @@ func isHex(s string, n int) bool {
 		}
 	}
 	return true
+}
+
+// ApplyProcessTimers sets sipgo's process-wide transaction timers from c
+// (after SetDefaults): how long completed transactions linger (Timers D,
+// J, L and M). Call it once, before any gateway is built, as cmd does.
+func ApplyProcessTimers(c Config) {
+	d := c.TransactionLinger
+	if d <= 0 {
+		return
+	}
+	sip.Timer_D, sip.Timer_J, sip.Timer_L, sip.Timer_M = d, d, d, d
 }

@@ -30,7 +30,7 @@ func TestLoopDetection(t *testing.T) {
 		return r
 	}
 	first := build("sip:b@elsewhere.test", "")
-	p, err := g.prepare(first)
+	p, err := g.prepare(first, false)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
+	"net/netip"
 	"strings"
 	"sync"
 	"time"
@@ -161,18 +163,6 @@ func (b *branch) build(ctx context.Context) (*sip.Request, error) {
 	if err != nil {
 		return nil, err
 	}
-	if p.recordRoute {
-		// Two entries when the request changes transport or connection
-		// (RFC 5658): the inbound side's below, the outbound side's on top.
-		if rr, ok := g.self.recordRoute(in, p.inFlow); ok {
-			r.PrependHeader(rr)
-		}
-		if in != out || p.inFlow != b.tgt.Flow {
-			if rr, ok := g.self.recordRoute(out, b.tgt.Flow); ok {
-				r.PrependHeader(rr)
-			}
-		}
-	}
 	if top := r.Via(); top != nil {
 		_, _ = nat.SetReceived(top, p.req.Source())
 	}
@@ -183,7 +173,31 @@ func (b *branch) build(ctx context.Context) (*sip.Request, error) {
 	if !ok {
 		return nil, fmt.Errorf("%w: %s", ErrListenerNotFound, out)
 	}
-	r.PrependHeader(via)
+	// Our Via and Record-Route in one prepend (each prepend copies the
+	// header list). Two Record-Route entries when the request changes
+	// transport or connection (RFC 5658): the inbound side's below, the
+	// outbound side's on top, which the message's Record-Route reference
+	// must name: so the lower one goes first, on its own.
+	top := [2]sip.Header{via}
+	n := 1
+	if p.recordRoute {
+		rrIn, okIn := g.self.recordRoute(in, p.inFlow)
+		var rrOut *sip.RecordRouteHeader
+		okOut := false
+		if in != out || p.inFlow != b.tgt.Flow {
+			rrOut, okOut = g.self.recordRoute(out, b.tgt.Flow)
+		}
+		switch {
+		case okIn && okOut:
+			r.PrependHeader(rrIn)
+			top[1], n = rrOut, 2
+		case okIn:
+			top[1], n = rrIn, 2
+		case okOut:
+			top[1], n = rrOut, 2
+		}
+	}
+	r.PrependHeader(top[:n]...)
 	b.viaBranch, _ = via.Params.Get("branch")
 	b.bSide = sideOf(out)
 	if (p.req.Method == sip.INVITE || p.req.Method == sip.UPDATE) && g.anchored(p.aSide, b.bSide) {
@@ -212,6 +226,29 @@ func (b *branch) build(ctx context.Context) (*sip.Request, error) {
 	return r, nil
 }
 
+// startBranch starts the branch's client transaction. Setting it up may
+// block (a TCP or TLS connection, a DNS lookup) and is bounded by
+// sendTimeout; over UDP to an IP address nothing blocks, and the deadline
+// (a timer and a context per branch) is left out.
+func (g *Gateway) startBranch(ctx context.Context, req *sip.Request, t route.Target) (sip.ClientTransaction, error) {
+	if t.Flow == "" && req.Transport() == "UDP" && isIPHostPort(t.Addr) {
+		return g.request(ctx, req, t)
+	}
+	sctx, cancel := context.WithTimeout(ctx, sendTimeout)
+	defer cancel()
+	return g.request(sctx, req, t)
+}
+
+// isIPHostPort reports whether addr is an IP address and a port.
+func isIPHostPort(addr string) bool {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return false
+	}
+	_, err = netip.ParseAddr(host)
+	return err == nil
+}
+
 // run sends the branch and follows its responses to a final one.
 func (b *branch) run(ctx context.Context) {
 	p, g := b.p, b.p.g
@@ -226,9 +263,7 @@ func (b *branch) run(ctx context.Context) {
 		return
 	}
 	b.req = req
-	sctx, cancel := context.WithTimeout(ctx, sendTimeout)
-	tx, err := g.request(sctx, req, b.tgt)
-	cancel()
+	tx, err := g.startBranch(ctx, req, b.tgt)
 	if err != nil {
 		g.log.Debug("branch send failed", "call_id", callID(req), "dst", b.tgt.Addr, "flow", b.tgt.Flow, "error", err)
 		if b.tgt.Flow != "" {
@@ -401,8 +436,7 @@ func (b *branch) cancelBranch(ctx context.Context) {
 // upstream turns a downstream response into the one we relay: our Via
 // removed, addressed to where the request came from.
 func (p *proxyTx) upstream(res *sip.Response) *sip.Response {
-	out := res.Clone()
-	out.RemoveHeader("Via")
+	out := upstreamCopy(res)
 	if res.Contact() != nil {
 		nat.AliasContacts(out, res.Source(), res.Transport())
 	}

@@ -23,12 +23,17 @@ type prepared struct {
 }
 
 // prepare runs sanity checks, Max-Forwards, loose routing (RFC 3261 §16.4)
-// and loop detection on a copy of req.
-func (g *Gateway) prepare(req *sip.Request) (prepared, error) {
+// and loop detection on a working copy of req (forwardCopy), or on req
+// itself when inPlace: an ACK for a 2xx, which nothing else reads after
+// its handler (its throw-away transaction is never answered).
+func (g *Gateway) prepare(req *sip.Request, inPlace bool) (prepared, error) {
 	if err := sanity(req); err != nil {
 		return prepared{}, err
 	}
-	fwd := req.Clone()
+	fwd := req
+	if !inPlace {
+		fwd = forwardCopy(req)
+	}
 	if mf := fwd.MaxForwards(); mf == nil {
 		h := sip.MaxForwardsHeader(uint32(g.cfg.MaxForwards))
 		fwd.AppendHeader(&h)
@@ -46,7 +51,7 @@ func (g *Gateway) prepare(req *sip.Request) (prepared, error) {
 			p.ourRoute = true
 		}
 	}
-	for r := fwd.Route(); r != nil && g.self.isSelf(r.Address); r = fwd.Route() {
+	for r := dialog.TopRoute(fwd); r != nil && g.self.isSelf(r.Address); r = dialog.TopRoute(fwd) {
 		if f, ok := r.Address.UriParams.Get(flowParam); ok && f != "" {
 			p.flows = append(p.flows, f)
 		}
@@ -76,7 +81,7 @@ func (g *Gateway) dialogHop(fwd *sip.Request, p prepared, in *ws.Flow) (route.Ta
 // forUs reports whether a request without Route addresses the proxy itself
 // (Request-URI is our host, no user part).
 func (g *Gateway) forUs(r *sip.Request) bool {
-	return r.Route() == nil && r.Recipient.User == "" && g.self.isLocal(r.Recipient.Host)
+	return dialog.TopRoute(r) == nil && r.Recipient.User == "" && g.self.isLocal(r.Recipient.Host)
 }
 
 // handle is the pipeline for every request but ACK.
@@ -86,7 +91,7 @@ func (g *Gateway) handle(ctx context.Context, req *sip.Request, tx sip.ServerTra
 		// sipgo matched every CANCEL for a live INVITE transaction already.
 		return status.New(481, "Call/Transaction Does Not Exist", ErrNoTransaction)
 	}
-	if req.Method == sip.REGISTER && req.Route() == nil {
+	if req.Method == sip.REGISTER && dialog.TopRoute(req) == nil {
 		// Handled here, never forwarded: no working copy, no loop hash.
 		if err := sanity(req); err != nil {
 			return err
@@ -96,7 +101,7 @@ func (g *Gateway) handle(ctx context.Context, req *sip.Request, tx sip.ServerTra
 		}
 		return g.register(ctx, req, tx)
 	}
-	p, err := g.prepare(req)
+	p, err := g.prepare(req, false)
 	if err != nil {
 		return err
 	}
@@ -106,7 +111,7 @@ func (g *Gateway) handle(ctx context.Context, req *sip.Request, tx sip.ServerTra
 		return g.inDialog(ctx, req, tx, p, trusted)
 	}
 	switch {
-	case req.Method == sip.REGISTER && fwd.Route() == nil: // it named us in a Route
+	case req.Method == sip.REGISTER && dialog.TopRoute(fwd) == nil: // it named us in a Route
 		return g.register(ctx, req, tx)
 	case req.Method == sip.OPTIONS && g.forUs(fwd):
 		return g.options(req, tx)
@@ -136,7 +141,7 @@ func (g *Gateway) inDialog(ctx context.Context, req *sip.Request, tx sip.ServerT
 	if !p.ourRoute && !trusted {
 		return status.New(404, "Not Found", fmt.Errorf("%w: in-dialog request without our Route", ErrNotRelaying))
 	}
-	if fwd.Route() == nil && len(p.flows) == 0 && !fwd.Recipient.UriParams.Has(nat.AliasParam) &&
+	if dialog.TopRoute(fwd) == nil && len(p.flows) == 0 && !fwd.Recipient.UriParams.Has(nat.AliasParam) &&
 		(g.self.isSelf(fwd.Recipient) || g.self.domains[strings.ToLower(fwd.Recipient.Host)]) {
 		// Never look our own domain up in DNS for a dialog we are not in.
 		return status.New(404, "Not Found", fmt.Errorf("%w: in-dialog request addressed to the proxy", ErrNoRoute))
@@ -162,7 +167,7 @@ func (g *Gateway) inDialog(ctx context.Context, req *sip.Request, tx sip.ServerT
 // the registered contacts of a local user (parallel fork), or the first
 // matching route's hops (serial failover).
 func (g *Gateway) resolve(fwd *sip.Request) ([]route.Group, error) {
-	if fwd.Route() != nil {
+	if dialog.TopRoute(fwd) != nil {
 		t, err := dialog.NextHop(fwd)
 		if err != nil {
 			return nil, err

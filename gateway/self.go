@@ -1,22 +1,23 @@
 package gateway
 
 import (
-	"crypto/rand"
-	"encoding/hex"
-	"hash/fnv"
+	"math/rand/v2"
 	"net"
 	"strconv"
 	"strings"
 
 	"github.com/emiago/sipgo/sip"
+
+	"github.com/sipedge/sipedge/gateway/dialog"
 )
 
 // local is one bound listener as peers see it.
 type local struct {
-	transport string // lower-case: udp, tcp, tls
-	host      string // advertised host
-	port      int
-	bound     string // ip:port actually bound
+	transport    string // lower-case: udp, tcp, tls
+	viaTransport string // upper-case, as Via writes it
+	host         string // advertised host
+	port         int
+	bound        string // ip:port actually bound
 }
 
 // selfAddrs answers "is this URI us?" and "which address do we show on
@@ -46,7 +47,7 @@ func newSelfAddrs(advertise string, domains []string, bound []Listener) selfAddr
 			adv = advertise
 		}
 		if _, ok := s.byTransport[b.Transport]; !ok {
-			s.byTransport[b.Transport] = local{transport: b.Transport, host: adv, port: port, bound: b.Addr}
+			s.byTransport[b.Transport] = local{transport: b.Transport, viaTransport: strings.ToUpper(b.Transport), host: adv, port: port, bound: b.Addr}
 		}
 		s.hosts[strings.ToLower(adv)] = true
 		s.hosts[host] = true
@@ -110,42 +111,81 @@ func (s selfAddrs) via(t, loopHash string) (*sip.ViaHeader, bool) {
 	if !ok {
 		return nil, false
 	}
-	var rnd [6]byte
-	_, _ = rand.Read(rnd[:])
+	// The branch only has to be unique (RFC 3261 §8.1.1.7), not secret:
+	// 48 bits of the runtime's per-thread generator, no system call.
+	var b [len(branchMagic) + 16 + 1 + 12]byte
+	br := append(b[:0], branchMagic...)
+	br = append(br, loopHash...)
+	br = append(br, '.')
+	rnd := rand.Uint64()
+	for i := 0; i < 12; i++ {
+		br = append(br, hexDigits[rnd&0xf])
+		rnd >>= 4
+	}
 	v := &sip.ViaHeader{
 		ProtocolName:    "SIP",
 		ProtocolVersion: "2.0",
-		Transport:       strings.ToUpper(t),
+		Transport:       l.viaTransport,
 		Host:            l.host,
 		Port:            l.port,
-		Params:          sip.NewParams(),
+		Params:          sip.HeaderParams{{K: "branch", V: string(br)}},
 	}
-	v.Params.Add("branch", branchMagic+loopHash+"."+hex.EncodeToString(rnd[:]))
 	return v, true
 }
+
+const hexDigits = "0123456789abcdef"
 
 // loopHash hashes what identifies a request's path through us (RFC 3261
 // §16.6 step 8): a request that comes back with the same hash in one of our
 // Via branches is looping; a spiral (changed Request-URI) is not.
 func loopHash(req *sip.Request) string {
-	h := fnv.New64a()
-	_, _ = h.Write([]byte(req.Recipient.String()))
+	h := fnv64a(fnvOffset64)
+	req.Recipient.StringWrite(&h)
 	if f := req.From(); f != nil {
 		t, _ := f.Params.Get("tag")
-		_, _ = h.Write([]byte(t))
+		_, _ = h.WriteString(t)
 	}
 	if to := req.To(); to != nil {
 		t, _ := to.Params.Get("tag")
-		_, _ = h.Write([]byte(t))
+		_, _ = h.WriteString(t)
 	}
-	_, _ = h.Write([]byte(callID(req)))
+	_, _ = h.WriteString(callID(req))
 	if c := req.CSeq(); c != nil {
-		_, _ = h.Write([]byte(strconv.FormatUint(uint64(c.SeqNo), 10)))
+		var n [10]byte
+		h.write(strconv.AppendUint(n[:0], uint64(c.SeqNo), 10))
 	}
-	if r := req.Route(); r != nil {
-		_, _ = h.Write([]byte(r.Address.String()))
+	if r := dialog.TopRoute(req); r != nil {
+		r.Address.StringWrite(&h)
 	}
-	return strconv.FormatUint(h.Sum64()&0xffffffff, 16)
+	return strconv.FormatUint(uint64(h)&0xffffffff, 16)
+}
+
+// fnv64a is FNV-1a (hash/fnv's New64a) over strings written to it, without
+// converting them to byte slices.
+type fnv64a uint64
+
+const (
+	fnvOffset64 = 14695981039346656037
+	fnvPrime64  = 1099511628211
+)
+
+func (h *fnv64a) WriteString(s string) (int, error) {
+	x := *h
+	for i := 0; i < len(s); i++ {
+		x ^= fnv64a(s[i])
+		x *= fnvPrime64
+	}
+	*h = x
+	return len(s), nil
+}
+
+func (h *fnv64a) write(b []byte) {
+	x := *h
+	for _, c := range b {
+		x ^= fnv64a(c)
+		x *= fnvPrime64
+	}
+	*h = x
 }
 
 // looping reports whether one of req's Via entries is ours with the same

@@ -109,6 +109,7 @@ func serve(ctx context.Context, cfg *config.Config, stderr io.Writer) error {
 	sipLog, closeSIPLog := gateway.SIPLogger(log)
 	defer closeSIPLog()
 	sip.SetDefaultLogger(sipLog)
+	gateway.ApplyProcessTimers(cfg.Gateway)
 	applyRuntime(cfg.Runtime, log)
 	deps := gateway.Deps{Logger: log, WS: cfg.WS, TCP: cfg.TCP, NAT: cfg.NAT, HTTP: webdemo.Handler()}
 	for _, l := range cfg.Listeners() {

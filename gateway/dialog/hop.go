@@ -36,7 +36,7 @@ func Hop(fwd *sip.Request, flows []string, inFlow string, alive func(id string) 
 // goes: the top Route, else the real address a NATed party's Contact
 // carries as alias (taken out of the Request-URI), else the Request-URI.
 func NextHop(fwd *sip.Request) (route.Target, error) {
-	if r := fwd.Route(); r != nil {
+	if r := TopRoute(fwd); r != nil {
 		return targetOf(r.Address)
 	}
 	if tr, addr, ok := nat.AliasTarget(&fwd.Recipient); ok {
@@ -55,4 +55,17 @@ func targetOf(u sip.Uri) (route.Target, error) {
 		return t, status.New(503, "Service Unavailable", err)
 	}
 	return t, nil
+}
+
+// TopRoute is m's first Route header, nil if it has none. sipgo's
+// Route() allocates a header on every call for a message without Route
+// (its lazy parse finds nothing); the parser and the proxy only ever put
+// *sip.RouteHeader values in the list, so a scan is enough.
+func TopRoute(m interface{ Headers() []sip.Header }) *sip.RouteHeader {
+	for _, h := range m.Headers() {
+		if r, ok := h.(*sip.RouteHeader); ok {
+			return r
+		}
+	}
+	return nil
 }

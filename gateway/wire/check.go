@@ -59,6 +59,7 @@ func check(msg []byte, src netip.AddrPort) (out []byte, reply []byte, err error)
 		return nil, nil, nil
 	}
 	m, serr := split(msg)
+	defer m.release()
 	if m.start == nil {
 		return nil, nil, serr
 	}

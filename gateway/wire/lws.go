@@ -10,14 +10,14 @@ func compact(v []byte, via bool) (out []byte, spaceInAngle bool) {
 	if !hasWSP(v) {
 		return v, false
 	}
-	out = make([]byte, 0, len(v))
+	w := cow{src: v}
 	var quoted, escaped, angle bool
 	pendingSpace := false
 	for i := 0; i < len(v); i++ {
 		c := v[i]
 		switch {
 		case quoted:
-			out = append(out, c)
+			w.put(c)
 			switch {
 			case escaped:
 				escaped = false
@@ -31,7 +31,7 @@ func compact(v []byte, via bool) (out []byte, spaceInAngle bool) {
 			if isWSP(c) {
 				spaceInAngle = true
 			}
-			out = append(out, c)
+			w.put(c)
 			if c == '>' {
 				angle = false
 			}
@@ -42,11 +42,11 @@ func compact(v []byte, via bool) (out []byte, spaceInAngle bool) {
 		}
 		if pendingSpace {
 			pendingSpace = false
-			if len(out) > 0 && !isSep(out[len(out)-1], via) && !isSep(c, via) {
-				out = append(out, ' ')
+			if l, ok := w.last(); ok && !isSep(l, via) && !isSep(c, via) {
+				w.put(' ')
 			}
 		}
-		out = append(out, c)
+		w.put(c)
 		switch c {
 		case '"':
 			quoted = true
@@ -54,7 +54,44 @@ func compact(v []byte, via bool) (out []byte, spaceInAngle bool) {
 			angle = true
 		}
 	}
-	return out, spaceInAngle
+	return w.bytes(), spaceInAngle
+}
+
+// cow builds a rewrite of src that allocates only once it differs from
+// src: until then the output is src[:n] (it never grows past what was read).
+type cow struct {
+	src []byte
+	n   int    // output length while it is a prefix of src
+	out []byte // the output once it differs
+}
+
+func (w *cow) put(c byte) {
+	if w.out == nil {
+		if w.src[w.n] == c {
+			w.n++
+			return
+		}
+		w.out = make([]byte, w.n, len(w.src))
+		copy(w.out, w.src[:w.n])
+	}
+	w.out = append(w.out, c)
+}
+
+func (w *cow) last() (byte, bool) {
+	switch {
+	case w.out != nil:
+		return w.out[len(w.out)-1], true
+	case w.n > 0:
+		return w.src[w.n-1], true
+	}
+	return 0, false
+}
+
+func (w *cow) bytes() []byte {
+	if w.out == nil {
+		return w.src[:w.n]
+	}
+	return w.out
 }
 
 // isSep reports whether whitespace next to c can go.

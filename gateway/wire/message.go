@@ -1,6 +1,9 @@
 package wire
 
-import "bytes"
+import (
+	"bytes"
+	"sync"
+)
 
 // field is one header field as received.
 type field struct {
@@ -29,7 +32,7 @@ type message struct {
 // structural problem and returns what it found so far with the error, so
 // that an answer can still be built from the fields before it.
 func split(msg []byte) (*message, *Error) {
-	m := &message{}
+	m := messages.Get().(*message)
 	for len(msg) >= 2 && msg[0] == '\r' && msg[1] == '\n' {
 		msg = msg[2:]
 		m.skipped += 2
@@ -42,7 +45,6 @@ func split(msg []byte) (*message, *Error) {
 		return m, &Error{Err: wrap(ErrNotSIP, "bare CR or LF in the start line")}
 	}
 	m.start = line
-	m.fields = make([]field, 0, 16)
 	for {
 		if len(rest) == 0 {
 			m.noEnd = true
@@ -86,6 +88,22 @@ func split(msg []byte) (*message, *Error) {
 			raw:   begin[:len(line)+2],
 		})
 	}
+}
+
+// messages recycles the split of a message once Check or Reply is done
+// with it: the field table (16 fields, ~2 KB) was the largest allocation of
+// every datagram. Nothing Check or Reply returns points into it.
+var messages = sync.Pool{New: func() any { return &message{fields: make([]field, 0, 16)} }} //nolint:gochecknoglobals // a pool
+
+// release returns m to the pool, cleared (it points into the caller's
+// bytes); a table grown past 64 fields is left to the collector.
+func (m *message) release() {
+	clear(m.fields)
+	if cap(m.fields) > 64 {
+		return
+	}
+	*m = message{fields: m.fields[:0]}
+	messages.Put(m)
 }
 
 // unfold appends a continuation line to f's value with one SP between.

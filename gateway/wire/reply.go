@@ -16,6 +16,7 @@ import (
 // their own (e.g. 413 for an oversize message whose headers arrived).
 func Reply(msg []byte, code int, reason string) []byte {
 	m, _ := split(msg)
+	defer m.release()
 	if m.start == nil || isStatusLine(m.start) || bytes.HasPrefix(m.start, []byte("ACK ")) {
 		return nil
 	}
