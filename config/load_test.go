@@ -61,6 +61,10 @@ func TestLoadBroken(t *testing.T) {
 			"testdata/broken.yaml:15: runtime.gc_percent (-3): must be -1 (off), 0 (default) or a positive percentage",
 		}},
 		{"testdata/unknown-key.yaml", []string{`testdata/unknown-key.yaml:3: rutes: unknown key`}},
+		{"testdata/unknown-target.yaml", []string{
+			`testdata/unknown-target.yaml:5: routes[0].to[0] (trunk:carrier): no trunk named "carrier" (trunks:)`,
+			`testdata/unknown-target.yaml:6: routes[0].to[1] (set:pbx): no destination set named "pbx" (sets:)`,
+		}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.file, func(t *testing.T) {

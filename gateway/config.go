@@ -211,8 +211,13 @@ func (c *Config) Validate() error {
 			l.Add(p+".to", nil, "at least one next hop is required")
 		}
 		for j, to := range r.To {
-			if _, err := route.ParseTarget(to); err != nil {
+			t, err := route.ParseTarget(to)
+			if err != nil {
 				l.Add(fmt.Sprintf("%s.to[%d]", p, j), to, "%v", err)
+				continue
+			}
+			if msg := c.unknownTarget(t); msg != "" {
+				l.Add(fmt.Sprintf("%s.to[%d]", p, j), to, "%s", msg)
 			}
 		}
 	}
@@ -247,6 +252,18 @@ func (c *Config) Validate() error {
 		l.Add("max_forwards", c.MaxForwards, "must be between 1 and 255")
 	}
 	return l.Err()
+}
+
+// unknownTarget says what is wrong with a named target whose name is not
+// configured ("" when it is, or when t is a SIP hop).
+func (c *Config) unknownTarget(t route.Target) string {
+	switch t.Kind {
+	case route.KindTrunk:
+		return fmt.Sprintf("no trunk named %q (trunks:)", t.Name)
+	case route.KindSet:
+		return fmt.Sprintf("no destination set named %q (sets:)", t.Name)
+	}
+	return ""
 }
 
 // ParsePrefix parses a CIDR prefix or a bare address (a /32 or /128).

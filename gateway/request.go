@@ -126,7 +126,7 @@ func (g *Gateway) handle(ctx context.Context, req *sip.Request, tx sip.ServerTra
 			return err
 		}
 	}
-	groups, err := g.resolve(fwd)
+	groups, err := g.resolve(ctx, fwd)
 	if err != nil {
 		return err
 	}
@@ -166,7 +166,7 @@ func (g *Gateway) inDialog(ctx context.Context, req *sip.Request, tx sip.ServerT
 // resolve finds the targets of an initial request: a pre-loaded Route,
 // the registered contacts of a local user (parallel fork), or the first
 // matching route's hops (serial failover).
-func (g *Gateway) resolve(fwd *sip.Request) ([]route.Group, error) {
+func (g *Gateway) resolve(ctx context.Context, fwd *sip.Request) ([]route.Group, error) {
 	if dialog.TopRoute(fwd) != nil {
 		t, err := dialog.NextHop(fwd)
 		if err != nil {
@@ -185,7 +185,7 @@ func (g *Gateway) resolve(fwd *sip.Request) ([]route.Group, error) {
 		}
 	}
 	if groups, ok := g.routes.Lookup(ruri.User, ruri.Host); ok {
-		return groups, nil
+		return g.expand(ctx, fwd, groups)
 	}
 	return nil, status.New(404, "Not Found", fmt.Errorf("%w: for %s", ErrNoRoute, ruri.String()))
 }

@@ -10,8 +10,9 @@ import (
 type Rule struct {
 	// Match selects requests; an empty match takes every request.
 	Match Match `yaml:"match"`
-	// To lists next hops (sip:host[:port][;transport=udp|tcp|tls]), tried
-	// in order while the answer is 408 or 5xx or a hop is unreachable.
+	// To lists targets: next hops (sip:host[:port][;transport=udp|tcp|tls]),
+	// trunk:NAME or set:NAME, tried in order while the answer is 408 or 5xx
+	// or a hop is unreachable.
 	To []string `yaml:"to"`
 }
 

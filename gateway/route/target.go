@@ -35,8 +35,27 @@ func problem(kind error, format string, args ...any) error {
 	return &targetError{msg: fmt.Sprintf(format, args...), kind: kind}
 }
 
+// Kind says what a target names.
+type Kind uint8
+
+const (
+	// KindHop is a SIP next hop (the zero value).
+	KindHop Kind = iota
+	// KindTrunk names a trunk (`trunk:NAME`), expanded into its hops when
+	// a request is forwarded.
+	KindTrunk
+	// KindSet names a destination set (`set:NAME`), expanded into the
+	// members its algorithm selects when a request is forwarded.
+	KindSet
+)
+
 // Target is one place a request is forwarded to.
 type Target struct {
+	// Kind is KindHop for a SIP hop; for KindTrunk and KindSet only Name
+	// is set, and the gateway expands the target before forwarding.
+	Kind Kind
+	// Name is the trunk or set a KindTrunk or KindSet target names.
+	Name string
 	// RURI is the new Request-URI; nil keeps the request's.
 	RURI *sip.Uri
 	// Transport is udp, tcp or tls (empty for a WebSocket flow).
@@ -89,8 +108,17 @@ func FromURI(u sip.Uri) (Target, error) {
 }
 
 // ParseTarget parses one entry of a route's `to` list: a sip: or sips: URI
-// with a host, over udp, tcp or tls.
+// with a host, over udp, tcp or tls; or `trunk:NAME` or `set:NAME` (whether
+// the name exists is the config's check).
 func ParseTarget(s string) (Target, error) {
+	for prefix, kind := range map[string]Kind{"trunk:": KindTrunk, "set:": KindSet} {
+		if name, ok := strings.CutPrefix(s, prefix); ok {
+			if !ValidName(name) {
+				return Target{}, problem(ErrTarget, "%sNAME: name %q must be letters, digits, '-', '_' or '.'", prefix, name)
+			}
+			return Target{Kind: kind, Name: name}, nil
+		}
+	}
 	var u sip.Uri
 	if err := sip.ParseUri(s, &u); err != nil {
 		return Target{}, problem(ErrTarget, "not a SIP URI: %v", err)
@@ -104,4 +132,20 @@ func ParseTarget(s string) (Target, error) {
 		return Target{}, problem(ErrTarget, "SIP URI has no host")
 	}
 	return FromURI(u)
+}
+
+// ValidName reports whether s can name a trunk or a destination set:
+// letters, digits, '-', '_' and '.'.
+func ValidName(s string) bool {
+	if s == "" {
+		return false
+	}
+	for _, r := range s {
+		switch {
+		case r >= 'a' && r <= 'z', r >= 'A' && r <= 'Z', r >= '0' && r <= '9', r == '-', r == '_', r == '.':
+		default:
+			return false
+		}
+	}
+	return true
 }

@@ -26,6 +26,8 @@ func TestParseTarget(t *testing.T) {
 		{"http://10.0.0.5", "", "", ErrTarget},
 		{"tel:+15550100", "", "", ErrTarget},
 		{"sip:", "", "", ErrTarget},
+		{"trunk:", "", "", ErrTarget},
+		{"set:a b", "", "", ErrTarget},
 	} {
 		t.Run(tc.in, func(t *testing.T) {
 			got, err := ParseTarget(tc.in)
@@ -111,5 +113,21 @@ func TestFromURIKeepsURI(t *testing.T) {
 	}
 	if u.Host != "gw.example.com" {
 		t.Fatalf("FromURI changed the URI's host to %q", u.Host)
+	}
+}
+
+func TestParseNamedTarget(t *testing.T) {
+	for in, want := range map[string]Target{
+		"trunk:carrier":   {Kind: KindTrunk, Name: "carrier"},
+		"set:pbx":         {Kind: KindSet, Name: "pbx"},
+		"set:eu-west.1_a": {Kind: KindSet, Name: "eu-west.1_a"},
+	} {
+		got, err := ParseTarget(in)
+		if err != nil {
+			t.Fatalf("%s: %v", in, err)
+		}
+		if got.Kind != want.Kind || got.Name != want.Name || got.Addr != "" {
+			t.Fatalf("%s: got %+v, want %+v", in, got, want)
+		}
 	}
 }

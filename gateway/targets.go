@@ -1,0 +1,69 @@
+package gateway
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/emiago/sipgo/sip"
+
+	"github.com/sipedge/sipedge/gateway/route"
+	"github.com/sipedge/sipedge/gateway/status"
+)
+
+// expand replaces the named targets of a route (trunk:NAME, set:NAME) by
+// the hops they stand for at this moment, keeping the serial order of the
+// groups: a named target in a group becomes the groups its expansion
+// returns (its own failover order), in its place. SIP hops are kept.
+func (g *Gateway) expand(ctx context.Context, req *sip.Request, groups []route.Group) ([]route.Group, error) {
+	named := false
+	for _, grp := range groups {
+		for _, t := range grp {
+			named = named || t.Kind != route.KindHop
+		}
+	}
+	if !named {
+		return groups, nil
+	}
+	out := make([]route.Group, 0, len(groups))
+	for _, grp := range groups {
+		var hops route.Group
+		for _, t := range grp {
+			switch t.Kind {
+			case route.KindHop:
+				hops = append(hops, t)
+			default:
+				exp, err := g.expandNamed(ctx, req, t)
+				if err != nil {
+					return nil, err
+				}
+				if len(grp) == 1 {
+					out = append(out, exp...)
+					continue
+				}
+				// A named target inside a parallel group adds its first
+				// choice to the group.
+				if len(exp) > 0 {
+					hops = append(hops, exp[0]...)
+				}
+			}
+		}
+		if len(hops) > 0 {
+			out = append(out, hops)
+		}
+	}
+	if len(out) == 0 {
+		return nil, status.New(503, "Service Unavailable", fmt.Errorf("%w: every destination of the route is down or full", ErrUnavailable))
+	}
+	return out, nil
+}
+
+// expandNamed expands one trunk or set target.
+func (g *Gateway) expandNamed(_ context.Context, _ *sip.Request, t route.Target) ([]route.Group, error) {
+	switch t.Kind {
+	case route.KindTrunk:
+		return nil, status.New(500, "Server Internal Error", fmt.Errorf("%w: trunk %q is not configured", ErrNoRoute, t.Name))
+	case route.KindSet:
+		return nil, status.New(500, "Server Internal Error", fmt.Errorf("%w: destination set %q is not configured", ErrNoRoute, t.Name))
+	}
+	return []route.Group{{t}}, nil
+}
