@@ -7,8 +7,10 @@ set -euo pipefail
 # and nsenter, nftables the NAT of TestNATMasquerade.
 # kamailio-*-modules and gcc: the Kamailio WebSocket peer (test/bench/kamailio-ws.sh).
 # baresip (its baresip-core has the aufile, sndfile and ctrl_tcp modules) is
-# the classic soft-phone of test/baresip_test.go.
-pkgs=(sip-tester rtpengine-daemon kamailio kamailio-websocket-modules kamailio-tls-modules gcc openssl iproute2 procps chromium fonts-dejavu-core util-linux nftables baresip)
+# the classic soft-phone of test/baresip_test.go. sipvicious (svmap, svwar,
+# svcrack) is the scanner the edge tests must ban; redis-server the shared
+# store of the scale-out tests.
+pkgs=(sip-tester rtpengine-daemon kamailio kamailio-websocket-modules kamailio-tls-modules gcc openssl iproute2 procps chromium fonts-dejavu-core util-linux nftables baresip sipvicious redis-server)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
