@@ -42,6 +42,7 @@ type proxyConfig struct {
 	Runtime       map[string]any // the runtime: section as written (memory_limit_mb, gc_percent)
 	Registrar     map[string]any // the registrar: section as written (flow_grace, ...)
 	TCP           map[string]any // the tcp: section as written (max_connections, ...)
+	Cluster       map[string]any // the cluster: section as written (node, redis, address, ...)
 	// FileLimit, if set, is the process's RLIMIT_NOFILE {soft, hard}, set
 	// by the shell that starts it (soft must be <= hard).
 	FileLimit [2]int
@@ -107,6 +108,9 @@ func (c proxyConfig) yaml(t testing.TB) []byte {
 	}
 	if c.InviteTimeout > 0 {
 		doc["invite_timeout"] = c.InviteTimeout.String()
+	}
+	if c.Cluster != nil {
+		doc["cluster"] = c.Cluster
 	}
 	if len(c.WS) > 0 {
 		doc["ws"] = c.WS

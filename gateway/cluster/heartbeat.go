@@ -91,8 +91,19 @@ func (s *Store) publish() {
 	}
 }
 
+// Node is this node's name (gateway.Peers).
+func (s *Store) Node() string { return s.cfg.Node }
+
+// peerState is what was last read of another node's heartbeat.
+type peerState struct {
+	addr  string
+	alive bool
+	at    time.Time
+}
+
 // NodeAlive reports whether node's heartbeat is current, and the address
-// it published. A Redis failure answers false (the caller gives 480).
+// it published; read at most once per heartbeat interval. A Redis failure
+// answers false (the caller gives 480).
 func (s *Store) NodeAlive(node string) (addr string, alive bool) {
 	if node == s.cfg.Node {
 		return s.cfg.Address, true
@@ -100,15 +111,32 @@ func (s *Store) NodeAlive(node string) (addr string, alive bool) {
 	if s.down.Load() {
 		return "", false
 	}
+	now := time.Now()
+	s.mu.Lock()
+	ps, ok := s.peers[node]
+	s.mu.Unlock()
+	if ok && now.Sub(ps.at) < s.cfg.Heartbeat {
+		return ps.addr, ps.alive
+	}
 	ctx, cancel := s.ctx()
 	defer cancel()
 	addr, err := s.rdb.Get(ctx, nodeKey(node)).Result()
 	switch {
 	case errors.Is(err, redis.Nil):
-		return "", false
+		ps = peerState{at: now}
 	case err != nil:
 		s.failed("node", node, err)
 		return "", false
+	default:
+		ps = peerState{addr: addr, alive: true, at: now}
 	}
-	return addr, true
+	s.mu.Lock()
+	if len(s.peers) < maxPeers {
+		s.peers[node] = ps
+	}
+	s.mu.Unlock()
+	return ps.addr, ps.alive
 }
+
+// maxPeers bounds the heartbeat cache (node names come from stored data).
+const maxPeers = 1024

@@ -48,6 +48,7 @@ type Store struct {
 	mu      sync.Mutex
 	fetched map[string]time.Time // aor -> when read from Redis
 	dirty   map[string]bool      // aors whose own bindings Redis may lack
+	peers   map[string]peerState // other nodes' heartbeats, as last read
 
 	down      atomic.Bool  // Redis failed; retried by the heartbeat
 	failures  atomic.Int64 // Redis commands that failed or timed out
@@ -85,7 +86,7 @@ func NewStore(cfg Config, log *slog.Logger) (*Store, error) {
 	}
 	s := &Store{
 		cfg: cfg, log: log.With("component", "cluster"), rdb: redis.NewClient(opt),
-		local: registrar.NewMemoryStore(), fetched: map[string]time.Time{}, dirty: map[string]bool{},
+		local: registrar.NewMemoryStore(), fetched: map[string]time.Time{}, dirty: map[string]bool{}, peers: map[string]peerState{},
 		stop: make(chan struct{}),
 	}
 	s.republish.Store(true)

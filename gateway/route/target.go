@@ -66,6 +66,10 @@ type Target struct {
 	Route []sip.Uri
 	// Flow is the WebSocket flow id to send down, if any.
 	Flow string
+	// Peer marks a hop to another node of the cluster that delivers the
+	// request to its own users' connections: that node anchors the media
+	// and record-routes; this one steps out of the dialog.
+	Peer bool
 }
 
 // Group is a set of targets tried in parallel; groups are tried in order

@@ -1,0 +1,106 @@
+package test
+
+import (
+	"fmt"
+	"net"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/sipedge/sipedge/test/rtpecho"
+)
+
+// freeUDPPort returns a UDP port free on ip at the time of the call.
+func freeUDPPort(t *testing.T, ip string) int {
+	t.Helper()
+	c, err := net.ListenPacket("udp", ip+":0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	return c.LocalAddr().(*net.UDPAddr).Port
+}
+
+// TestClusterReachesTheEdge: two sipedge binaries share registrations on
+// a real redis-server. A browser (pion peer over WSS) registers on node A;
+// a classic phone (rtpecho) calls it through node B: B finds the binding
+// A holds the connection of and hands the INVITE to A, which sends it
+// down the WebSocket with media through rtpengine, both ways; BYE from
+// either side. Node A killed: calls through B get 480 within the
+// heartbeat bound, never a hang; the browser reconnects to B and is
+// reachable again.
+func TestClusterReachesTheEdge(t *testing.T) {
+	redis := startRedis(t, 0)
+	rtpe := startRTPEngine(t)
+	echo, err := rtpecho.Start(rtpecho.Config{Addr: mgwEchoIP + ":0", User: "echo"})
+	if err != nil {
+		t.Fatalf("rtpecho: %v", err)
+	}
+	t.Cleanup(func() { _ = echo.Close() })
+	certFile, keyFile, pool := writeTestCert(t, t.TempDir())
+
+	const ipA, ipB = "127.0.0.1", "127.0.0.3"
+	portA, portB := freeUDPPort(t, ipA), freeUDPPort(t, ipB)
+	heartbeat := 200 * time.Millisecond
+	node := func(name, ip string, port int, listen []string, trusted string) *sipedgeProc {
+		return startSipedge(t, proxyConfig{
+			Listen:     append([]string{fmt.Sprintf("udp://%s:%d", ip, port)}, listen...),
+			Users:      map[string]string{mgwUser: mgwPassword},
+			Trusted:    []string{trusted},
+			TLSCert:    certFile,
+			TLSKey:     keyFile,
+			Algorithms: []string{"MD5"},
+			RTPEngine:  map[string]any{"nodes": []string{rtpe.NG}, "timeout": "1s"},
+			Cluster: map[string]any{"node": name, "redis": "redis://" + redis.addr(),
+				"address": fmt.Sprintf("sip:%s:%d", ip, port), "heartbeat": heartbeat.String()},
+		})
+	}
+	// A trusts B (it hands over calls it took); B trusts the phone.
+	a := node("a", ipA, portA, []string{"wss://127.0.0.1:0/ws"}, ipB+"/32")
+	b := node("b", ipB, portB, []string{"wss://127.0.0.1:0/ws"}, mgwEchoIP+"/32")
+
+	m := &mediaGW{rtpe: rtpe, ng: newNGClient(t, rtpe), gw: a, echo: echo, pool: pool,
+		wssURL: "wss://" + a.Addr(t, "wss") + "/ws", gwUDP: b.Addr(t, "udp")}
+	for _, hangup := range []string{"classic", "browser"} {
+		t.Run("call via b, "+hangup+" hangs up", func(t *testing.T) {
+			ctx := withTimeout(t, 20*time.Second)
+			br := m.newBrowser(ctx, t, browserOptions{})
+			ec, wc := m.echoCallsBrowser(ctx, t, br)
+			echoExchange(ctx, t, "call", br.peer, ec.Media, mgwPackets)
+			m.expectSession(ctx, t, ec.CallID)
+			hangUp(ctx, t, hangup, wc, ec, m.echo.Addr())
+			m.waitSessionGone(ctx, t, ec.CallID)
+			_ = br.ua.Close()
+		})
+	}
+	if !strings.Contains(b.Log(), "cluster node") || !strings.Contains(a.Log(), "cluster node") {
+		t.Fatalf("a node did not log its cluster membership")
+	}
+
+	t.Run("node a killed", func(t *testing.T) {
+		ctx := withTimeout(t, 20*time.Second)
+		m.newBrowser(ctx, t, browserOptions{}) // registered on a, then a dies
+		_ = a.cmd.Process.Kill()
+		<-a.done
+		// The binding lives on in Redis until it expires; a's heartbeat
+		// lapses after 3 beats, and b stops handing calls to it.
+		bound := 3*heartbeat + heartbeat // lapse + b's cached read of it
+		time.Sleep(bound)
+		start := time.Now()
+		_, err := echo.Call(ctx, rtpecho.CallParams{To: "sip:" + mgwUser + "@example.test", Proxy: m.gwUDP})
+		if err == nil || !strings.Contains(err.Error(), "480") {
+			t.Fatalf("call to alice via b with a dead: err %v, want 480", err)
+		}
+		if d := time.Since(start); d > 2*time.Second {
+			t.Fatalf("480 took %s", d)
+		}
+
+		// The browser reconnects, to b this time, and takes calls again.
+		mb := *m
+		mb.gw, mb.wssURL = b, "wss://"+b.Addr(t, "wss")+"/ws"
+		br := mb.newBrowser(ctx, t, browserOptions{})
+		ec, wc := mb.echoCallsBrowser(ctx, t, br)
+		echoExchange(ctx, t, "call after the move", br.peer, ec.Media, mgwPackets)
+		hangUp(ctx, t, "browser", wc, ec, m.echo.Addr())
+	})
+}
