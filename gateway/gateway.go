@@ -63,6 +63,9 @@ type Deps struct {
 	// Cluster, with Locations shared, tells which node holds a user's
 	// connection and whether it is alive; nil on a single node.
 	Cluster Peers
+	// Nonces, if set, makes digest nonces verifiable on every node of the
+	// cluster (one key, nonce-counts checked cluster-wide).
+	Nonces auth.Shared
 	// Resolver looks up the names sipgo resolves (next hops named by a
 	// host name, RFC 3263); nil: net.DefaultResolver. Responses never need
 	// it: they go to the Via's received address (wire.CheckFrom).
@@ -157,8 +160,11 @@ func New(cfg Config, deps Deps) (*Gateway, error) {
 		secrets[name] = auth.Secret{Password: u.Password, HA1MD5: u.HA1}
 		g.users[name] = true
 	}
-	a, err := auth.New(cfg.Auth,
-		secrets, deps.Logger)
+	var authOpts []auth.Option
+	if deps.Nonces != nil {
+		authOpts = append(authOpts, auth.WithShared(deps.Nonces))
+	}
+	a, err := auth.New(cfg.Auth, secrets, deps.Logger, authOpts...)
 	if err != nil {
 		return nil, fmt.Errorf("gateway: %w", err)
 	}

@@ -104,3 +104,45 @@ func TestClusterReachesTheEdge(t *testing.T) {
 		hangUp(ctx, t, "browser", wc, ec, m.echo.Addr())
 	})
 }
+
+// TestClusterNonceAcrossNodes: behind a load balancer a REGISTER
+// challenged by node A is answered to node B, which accepts it (one nonce
+// key for the cluster, from Redis); the same credentials replayed to A are
+// refused (nonce-counts are checked cluster-wide), a higher count is fine,
+// and the binding B wrote is the one A answers with.
+func TestClusterNonceAcrossNodes(t *testing.T) {
+	redis := startRedis(t, 0)
+	node := func(name, ip string) *sipedgeProc {
+		port := freeUDPPort(t, ip)
+		return startSipedge(t, proxyConfig{
+			Listen:     []string{fmt.Sprintf("udp://%s:%d", ip, port)},
+			Users:      map[string]string{"alice": "alice-pw"},
+			Algorithms: []string{"MD5"},
+			Cluster: map[string]any{"node": name, "redis": "redis://" + redis.addr(),
+				"address": fmt.Sprintf("sip:%s:%d", ip, port)},
+		})
+	}
+	a, b := node("a", "127.0.0.1"), node("b", "127.0.0.3")
+	toA, toB := newUDPClient(t, a.Addr(t, "udp")), newUDPClient(t, b.Addr(t, "udp"))
+	contact := fmt.Sprintf("sip:alice@%s", toB.local)
+
+	res := toA.register(t, "alice", contact, "")
+	if res.StatusCode != 401 {
+		t.Fatalf("A: REGISTER without credentials: %d, want 401", res.StatusCode)
+	}
+	ch := challenge(t, res, "MD5")
+	cred := authorize(t, ch, "alice", "alice-pw", 1)
+	if res := toB.register(t, "alice", contact, cred); res.StatusCode != 200 {
+		t.Fatalf("B: REGISTER answering A's challenge: %d %s, want 200", res.StatusCode, res.Reason)
+	}
+	if res := toA.register(t, "alice", contact, cred); res.StatusCode == 200 {
+		t.Fatal("A accepted credentials already used at B (nonce-count replay)")
+	}
+	res = toA.register(t, "alice", contact, authorize(t, ch, "alice", "alice-pw", 2))
+	if res.StatusCode != 200 {
+		t.Fatalf("A: nc=2: %d %s, want 200", res.StatusCode, res.Reason)
+	}
+	if cs := res.GetHeaders("Contact"); len(cs) != 1 || !strings.Contains(cs[0].Value(), toB.local.String()) {
+		t.Fatalf("A's 200 lists %v, want the one binding written through B", cs)
+	}
+}

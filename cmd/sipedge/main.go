@@ -169,7 +169,7 @@ func serve(ctx context.Context, cfg *config.Config, stderr io.Writer) error {
 			return err
 		}
 		defer store.Close() // after the gateway: its last writes still go out
-		deps.Locations, deps.Cluster = store, store
+		deps.Locations, deps.Cluster, deps.Nonces = store, store, store
 		log.Info("cluster node", "node", cfg.Cluster.Node, "redis", redactedURL(cfg.Cluster.Redis), "down", store.Stats().Down)
 	}
 	gw, err := gateway.New(cfg.Gateway, deps)

@@ -50,6 +50,8 @@ type Store struct {
 	dirty   map[string]bool      // aors whose own bindings Redis may lack
 	peers   map[string]peerState // other nodes' heartbeats, as last read
 
+	nonceKey []byte // signs digest nonces, the same on every node
+
 	down      atomic.Bool  // Redis failed; retried by the heartbeat
 	failures  atomic.Int64 // Redis commands that failed or timed out
 	republish atomic.Bool  // our heartbeat key vanished: publish everything
@@ -90,6 +92,7 @@ func NewStore(cfg Config, log *slog.Logger) (*Store, error) {
 		stop: make(chan struct{}),
 	}
 	s.republish.Store(true)
+	s.loadNonceKey()
 	s.beat() // other nodes see this one from the start
 	s.wg.Add(1)
 	go s.heartbeat()

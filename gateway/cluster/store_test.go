@@ -237,3 +237,25 @@ func TestNodeAlive(t *testing.T) {
 		t.Fatal("a node is always alive to itself")
 	}
 }
+
+func TestNoncesShared(t *testing.T) {
+	mr := miniredis.RunT(t)
+	a, b := node(t, mr, "a"), node(t, mr, "b")
+	if len(a.NonceKey()) != 32 || string(a.NonceKey()) != string(b.NonceKey()) {
+		t.Fatal("nodes do not share one 32-byte nonce key")
+	}
+	for i, tc := range []struct {
+		s     *Store
+		nc    uint32
+		fresh bool
+	}{{a, 1, true}, {b, 1, false}, {b, 2, true}, {a, 2, false}, {a, 5, true}, {b, 3, false}} {
+		fresh, err := tc.s.UseNonce("n1", tc.nc, time.Minute)
+		if err != nil || fresh != tc.fresh {
+			t.Fatalf("step %d: nc %d on %s: fresh %v err %v, want fresh %v", i, tc.nc, tc.s.cfg.Node, fresh, err, tc.fresh)
+		}
+	}
+	mr.Close()
+	if _, err := a.UseNonce("n1", 9, time.Minute); err == nil {
+		t.Fatal("no error with Redis down")
+	}
+}
