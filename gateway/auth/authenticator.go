@@ -22,7 +22,7 @@ type Authenticator struct {
 	users  map[string]ha1s
 	opaque string
 	nonces *nonces
-	shared Shared // nil on a single node
+	shared Shared           // nil on a single node
 	chal   []challengeParts // per entry of algs
 	log    *slog.Logger
 	now    func() time.Time // tests replace it
