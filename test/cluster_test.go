@@ -3,6 +3,7 @@ package test
 import (
 	"fmt"
 	"net"
+	"os/exec"
 	"strings"
 	"testing"
 	"time"
@@ -29,7 +30,18 @@ func freeUDPPort(t *testing.T, ip string) int {
 // either side. Node A killed: calls through B get 480 within the
 // heartbeat bound, never a hang; the browser reconnects to B and is
 // reachable again.
-func TestClusterReachesTheEdge(t *testing.T) {
+// clusterSet is two sipedge binaries (a with WSS on 127.0.0.1, b with
+// WSS on 127.0.0.1 and UDP on 127.0.0.3) sharing one real redis-server
+// and one real rtpengine, and rtpecho, a classic phone trusted by b.
+type clusterSet struct {
+	redis     *redisServer
+	a, b      *sipedgeProc
+	m         *mediaGW // browser on a, calls placed through b
+	heartbeat time.Duration
+}
+
+func startCluster(t *testing.T) *clusterSet {
+	t.Helper()
 	redis := startRedis(t, 0)
 	rtpe := startRTPEngine(t)
 	echo, err := rtpecho.Start(rtpecho.Config{Addr: mgwEchoIP + ":0", User: "echo"})
@@ -42,9 +54,9 @@ func TestClusterReachesTheEdge(t *testing.T) {
 	const ipA, ipB = "127.0.0.1", "127.0.0.3"
 	portA, portB := freeUDPPort(t, ipA), freeUDPPort(t, ipB)
 	heartbeat := 200 * time.Millisecond
-	node := func(name, ip string, port int, listen []string, trusted string) *sipedgeProc {
+	node := func(name, ip string, port int, trusted string) *sipedgeProc {
 		return startSipedge(t, proxyConfig{
-			Listen:     append([]string{fmt.Sprintf("udp://%s:%d", ip, port)}, listen...),
+			Listen:     []string{fmt.Sprintf("udp://%s:%d", ip, port), "wss://127.0.0.1:0/ws"},
 			Users:      map[string]string{mgwUser: mgwPassword},
 			Trusted:    []string{trusted},
 			TLSCert:    certFile,
@@ -56,11 +68,23 @@ func TestClusterReachesTheEdge(t *testing.T) {
 		})
 	}
 	// A trusts B (it hands over calls it took); B trusts the phone.
-	a := node("a", ipA, portA, []string{"wss://127.0.0.1:0/ws"}, ipB+"/32")
-	b := node("b", ipB, portB, []string{"wss://127.0.0.1:0/ws"}, mgwEchoIP+"/32")
-
+	a := node("a", ipA, portA, ipB+"/32")
+	b := node("b", ipB, portB, mgwEchoIP+"/32")
 	m := &mediaGW{rtpe: rtpe, ng: newNGClient(t, rtpe), gw: a, echo: echo, pool: pool,
 		wssURL: "wss://" + a.Addr(t, "wss") + "/ws", gwUDP: b.Addr(t, "udp")}
+	return &clusterSet{redis: redis, a: a, b: b, m: m, heartbeat: heartbeat}
+}
+
+// on returns a copy of c.m whose browsers connect to node p.
+func (c *clusterSet) on(t *testing.T, p *sipedgeProc) *mediaGW {
+	mm := *c.m
+	mm.gw, mm.wssURL = p, "wss://"+p.Addr(t, "wss")+"/ws"
+	return &mm
+}
+
+func TestClusterReachesTheEdge(t *testing.T) {
+	c := startCluster(t)
+	m, a, b, heartbeat, echo := c.m, c.a, c.b, c.heartbeat, c.m.echo
 	for _, hangup := range []string{"classic", "browser"} {
 		t.Run("call via b, "+hangup+" hangs up", func(t *testing.T) {
 			ctx := withTimeout(t, 20*time.Second)
@@ -96,8 +120,7 @@ func TestClusterReachesTheEdge(t *testing.T) {
 		}
 
 		// The browser reconnects, to b this time, and takes calls again.
-		mb := *m
-		mb.gw, mb.wssURL = b, "wss://"+b.Addr(t, "wss")+"/ws"
+		mb := c.on(t, b)
 		br := mb.newBrowser(ctx, t, browserOptions{})
 		ec, wc := mb.echoCallsBrowser(ctx, t, br)
 		echoExchange(ctx, t, "call after the move", br.peer, ec.Media, mgwPackets)
@@ -144,5 +167,40 @@ func TestClusterNonceAcrossNodes(t *testing.T) {
 	}
 	if cs := res.GetHeaders("Contact"); len(cs) != 1 || !strings.Contains(cs[0].Value(), toB.local.String()) {
 		t.Fatalf("A's 200 lists %v, want the one binding written through B", cs)
+	}
+}
+
+// TestClusterRedisDown: Redis killed mid-test. Calls through b keep
+// reaching a browser registered on a, from what each node holds; a new
+// browser registering on b is answered 200 from local state; Redis back
+// (empty) → each node's binding is in Redis again.
+func TestClusterRedisDown(t *testing.T) {
+	c := startCluster(t)
+	ctx := withTimeout(t, 40*time.Second)
+	call := func(what string) {
+		t.Helper()
+		br := c.m.newBrowser(ctx, t, browserOptions{}) // a fresh peer per call, on a
+		ec, wc := c.m.echoCallsBrowser(ctx, t, br)
+		echoExchange(ctx, t, what, br.peer, ec.Media, mgwPackets)
+		hangUp(ctx, t, "classic", wc, ec, c.m.echo.Addr())
+		_ = br.ua.Close() // its binding goes with the flow
+	}
+	call("before") // b reads alice's binding and a's heartbeat
+
+	c.redis.kill()
+	call("redis down")
+	c.m.newBrowser(ctx, t, browserOptions{})          // registered on a while Redis is down
+	c.on(t, c.b).newBrowser(ctx, t, browserOptions{}) // 200 from b's local state
+
+	startRedis(t, c.redis.port) // back, empty
+	key := "sipedge:aor:" + mgwUser + "@example.test"
+	for end := time.Now().Add(10 * time.Second); ; time.Sleep(100 * time.Millisecond) {
+		out, err := exec.Command("redis-cli", "-p", fmt.Sprint(c.redis.port), "GET", key).Output()
+		if err == nil && strings.Count(string(out), `"node":"a"`) == 1 && strings.Count(string(out), `"node":"b"`) == 1 {
+			break
+		}
+		if time.Now().After(end) {
+			t.Fatalf("after Redis came back, %s holds %q (err %v): want one binding of each node", key, out, err)
+		}
 	}
 }

@@ -102,21 +102,22 @@ type peerState struct {
 }
 
 // NodeAlive reports whether node's heartbeat is current, and the address
-// it published; read at most once per heartbeat interval. A Redis failure
-// answers false (the caller gives 480).
+// it published; read at most once per heartbeat interval. While Redis is
+// down the last state read stands (calls to other nodes' users go on);
+// a node never read is not alive (the caller gives 480).
 func (s *Store) NodeAlive(node string) (addr string, alive bool) {
 	if node == s.cfg.Node {
 		return s.cfg.Address, true
-	}
-	if s.down.Load() {
-		return "", false
 	}
 	now := time.Now()
 	s.mu.Lock()
 	ps, ok := s.peers[node]
 	s.mu.Unlock()
-	if ok && now.Sub(ps.at) < s.cfg.Heartbeat {
+	if ok && (now.Sub(ps.at) < s.cfg.Heartbeat || s.down.Load()) {
 		return ps.addr, ps.alive
+	}
+	if s.down.Load() {
+		return "", false
 	}
 	ctx, cancel := s.ctx()
 	defer cancel()
@@ -126,6 +127,9 @@ func (s *Store) NodeAlive(node string) (addr string, alive bool) {
 		ps = peerState{at: now}
 	case err != nil:
 		s.failed("node", node, err)
+		if ok { // the last state read stands
+			return ps.addr, ps.alive
+		}
 		return "", false
 	default:
 		ps = peerState{addr: addr, alive: true, at: now}

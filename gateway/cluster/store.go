@@ -128,10 +128,10 @@ func (s *Store) ctx() (context.Context, context.CancelFunc) {
 
 // failed records a Redis failure: Redis is down until a heartbeat
 // succeeds, so requests stop waiting for it.
-func (s *Store) failed(op, aor string, err error) {
+func (s *Store) failed(op, key string, err error) {
 	s.failures.Add(1)
 	if !s.down.Swap(true) {
-		s.log.Warn("redis unavailable: serving local state", "op", op, "aor", aor, "error", err)
+		s.log.Warn("redis unavailable: serving local state", "op", op, "key", key, "error", err)
 	}
 }
 
