@@ -195,7 +195,7 @@ func TestClusterRedisDown(t *testing.T) {
 	startRedis(t, c.redis.port) // back, empty
 	key := "sipedge:aor:" + mgwUser + "@example.test"
 	for end := time.Now().Add(10 * time.Second); ; time.Sleep(100 * time.Millisecond) {
-		out, err := exec.Command("redis-cli", "-p", fmt.Sprint(c.redis.port), "GET", key).Output()
+		out, err := exec.Command("redis-cli", "-p", fmt.Sprint(c.redis.port), "HGET", key, "b").Output()
 		if err == nil && strings.Count(string(out), `"node":"a"`) == 1 && strings.Count(string(out), `"node":"b"`) == 1 {
 			break
 		}

@@ -4,8 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"hash/maphash"
 	"log/slog"
 	"math/rand/v2"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -28,6 +30,9 @@ const (
 	txBackoff    = 5 * time.Millisecond
 )
 
+// writerStripes is the number of AOR write locks.
+const writerStripes = 256
+
 // ErrContended is an Update that lost every optimistic retry to other
 // writers of the same AOR.
 var ErrContended = errors.New("cluster: too many concurrent writers of one AOR")
@@ -45,12 +50,17 @@ type Store struct {
 	rdb   *redis.Client
 	local registrar.Store // what this node holds and has read
 
-	mu      sync.Mutex
-	fetched map[string]time.Time // aor -> when read from Redis
-	dirty   map[string]bool      // aors whose own bindings Redis may lack
-	peers   map[string]peerState // other nodes' heartbeats, as last read
+	mu    sync.Mutex
+	known map[string]known     // aor -> its record as last read or written
+	dirty map[string]bool      // aors whose own bindings Redis may lack
+	peers map[string]peerState // other nodes' heartbeats, as last read
 
 	nonceKey []byte // signs digest nonces, the same on every node
+
+	// writers serialises this node's writers of one AOR (striped by hash),
+	// so optimistic transactions only ever conflict with other nodes.
+	seed    maphash.Seed
+	writers [writerStripes]sync.Mutex
 
 	down      atomic.Bool  // Redis failed; retried by the heartbeat
 	failures  atomic.Int64 // Redis commands that failed or timed out
@@ -88,8 +98,8 @@ func NewStore(cfg Config, log *slog.Logger) (*Store, error) {
 	}
 	s := &Store{
 		cfg: cfg, log: log.With("component", "cluster"), rdb: redis.NewClient(opt),
-		local: registrar.NewMemoryStore(), fetched: map[string]time.Time{}, dirty: map[string]bool{}, peers: map[string]peerState{},
-		stop: make(chan struct{}),
+		local: registrar.NewMemoryStore(), known: map[string]known{}, dirty: map[string]bool{}, peers: map[string]peerState{},
+		stop: make(chan struct{}), seed: maphash.MakeSeed(),
 	}
 	s.republish.Store(true)
 	s.loadNonceKey()
@@ -135,48 +145,75 @@ func (s *Store) failed(op, key string, err error) {
 	}
 }
 
+// known is the last state of an AOR's key read from or written to Redis:
+// its version and bindings, the base of this node's next write.
+type known struct {
+	v  int64
+	bs []registrar.Binding
+	at time.Time
+}
+
 // Get implements registrar.Store: the mirror while it is fresh (or Redis
 // is down), else Redis.
 func (s *Store) Get(aor string) []registrar.Binding {
 	now := time.Now()
 	s.mu.Lock()
-	at, ok := s.fetched[aor]
+	k, ok := s.known[aor]
 	s.mu.Unlock()
-	if (ok && now.Sub(at) < s.cfg.CacheTTL) || s.down.Load() {
+	if (ok && now.Sub(k.at) < s.cfg.CacheTTL) || s.down.Load() {
 		return s.local.Get(aor)
 	}
 	ctx, cancel := s.ctx()
-	data, err := s.rdb.Get(ctx, aorKey(aor)).Bytes()
+	vals, err := s.rdb.HMGet(ctx, aorKey(aor), "v", "b").Result()
 	cancel()
-	var remote []registrar.Binding
-	switch {
-	case errors.Is(err, redis.Nil):
-	case err != nil:
+	if err != nil {
 		s.failed("get", aor, err)
 		return s.local.Get(aor)
-	default:
-		if remote, err = decode(aor, data); err != nil {
-			s.failures.Add(1)
-			s.log.Error("dropping a corrupt binding record", "aor", aor, "error", err)
-			remote = nil
-		}
 	}
-	s.mirror(aor, remote, now)
+	var v int64
+	var raw string
+	if len(vals) == 2 {
+		if vs, ok := vals[0].(string); ok {
+			v, _ = strconv.ParseInt(vs, 10, 64)
+		}
+		raw, _ = vals[1].(string)
+	}
+	s.learn(aor, known{v: v, bs: s.decodeOrDrop(aor, raw), at: now}, false)
 	return s.local.Get(aor)
 }
 
-// mirror stores what Redis holds for aor in the local mirror; while aor is
-// dirty, this node's own bindings are taken from the mirror instead.
-func (s *Store) mirror(aor string, remote []registrar.Binding, now time.Time) {
+// decodeOrDrop decodes a stored record; a corrupt one is logged, counted
+// and read as no bindings (the next write replaces it).
+func (s *Store) decodeOrDrop(aor, raw string) []registrar.Binding {
+	if raw == "" {
+		return nil
+	}
+	bs, err := decode(aor, []byte(raw))
+	if err != nil {
+		s.failures.Add(1)
+		s.log.Error("ignoring a corrupt binding record", "aor", aor, "error", err)
+		return nil
+	}
+	return bs
+}
+
+// learn records what Redis holds for aor and mirrors it; while aor is
+// dirty this node's own bindings are kept from the mirror. A read older
+// than a fresh write (sure only when authoritative is false) is ignored.
+func (s *Store) learn(aor string, k known, authoritative bool) {
 	s.mu.Lock()
+	if old, ok := s.known[aor]; ok && !authoritative && k.v < old.v && k.at.Sub(old.at) < s.cfg.CacheTTL {
+		s.mu.Unlock()
+		return
+	}
+	s.known[aor] = k
 	dirty := s.dirty[aor]
-	s.fetched[aor] = now
 	s.mu.Unlock()
 	_ = s.local.Update(aor, func(cur []registrar.Binding) ([]registrar.Binding, error) {
 		if !dirty {
-			return remote, nil
+			return k.bs, nil
 		}
-		return s.withOwn(remote, cur), nil
+		return s.withOwn(k.bs, cur), nil
 	})
 }
 
@@ -211,86 +248,85 @@ func (s *Store) stamp(bs []registrar.Binding) []registrar.Binding {
 	return out
 }
 
-// fnError carries the caller's own error out of a Redis transaction.
-type fnError struct{ err error }
+// casScript writes an AOR's record if its version is still ARGV[1]: the
+// new version and bindings (ARGV[2], JSON; "" for none, kept a minute so
+// versions never go back) expiring at ARGV[3] (Unix ms). It answers
+// {1, new version, ""} or, when another node wrote first, {0, version,
+// bindings} so the caller retries on them without another read.
+var casScript = redis.NewScript(`
+local v = tonumber(redis.call('HGET', KEYS[1], 'v') or '0')
+if v ~= tonumber(ARGV[1]) then
+  return {0, v, redis.call('HGET', KEYS[1], 'b') or ''}
+end
+v = v + 1
+redis.call('HSET', KEYS[1], 'v', v, 'b', ARGV[2])
+if ARGV[2] == '' then
+  redis.call('PEXPIRE', KEYS[1], 60000)
+else
+  redis.call('PEXPIREAT', KEYS[1], ARGV[3])
+end
+return {1, v, ''}`)
 
-func (e fnError) Error() string { return e.err.Error() }
-
-// Update implements registrar.Store: an optimistic transaction on the
-// AOR's key (WATCH, GET, fn, MULTI SET/DEL EXEC), retried on conflict.
-// While Redis fails, fn runs on the mirror and the AOR waits to be
-// published.
+// Update implements registrar.Store: fn runs on the last state this node
+// knows, and the result is written if nobody wrote in between (a version
+// compare-and-set in one script: one round trip); else fn runs again on
+// what the script returned. This node's writers of one AOR queue on a
+// lock, so only other nodes conflict. While Redis fails, fn runs on the
+// mirror and the AOR waits to be published.
 func (s *Store) Update(aor string, fn func(cur []registrar.Binding) ([]registrar.Binding, error)) error {
 	if s.down.Load() {
 		return s.updateLocal(aor, fn)
 	}
-	key := aorKey(aor)
-	var next []registrar.Binding
+	w := &s.writers[maphash.String(s.seed, aor)%writerStripes]
+	w.Lock()
+	defer w.Unlock()
+	s.mu.Lock()
+	base, dirty := s.known[aor], s.dirty[aor]
+	s.mu.Unlock()
 	ctx, cancel := s.ctx()
 	defer cancel()
-	txf := func(tx *redis.Tx) error {
-		data, err := tx.Get(ctx, key).Bytes()
-		var cur []registrar.Binding
-		switch {
-		case errors.Is(err, redis.Nil):
-		case err != nil:
-			return err
-		default:
-			if cur, err = decode(aor, data); err != nil {
-				s.failures.Add(1)
-				s.log.Error("replacing a corrupt binding record", "aor", aor, "error", err)
-				cur = nil
-			}
-		}
-		s.mu.Lock()
-		dirty := s.dirty[aor]
-		s.mu.Unlock()
+	keys := []string{aorKey(aor)}
+	for i := range maxTxRetries {
+		cur := base.bs
 		if dirty {
 			cur = s.withOwn(cur, s.local.Get(aor))
 		}
 		n, err := fn(cur)
 		if err != nil {
-			return fnError{err}
+			return err
 		}
-		next = s.stamp(n)
-		payload, err := encode(next)
-		if err != nil {
-			return fnError{err}
-		}
-		_, err = tx.TxPipelined(ctx, func(p redis.Pipeliner) error {
-			if len(next) == 0 {
-				p.Del(ctx, key)
-				return nil
+		next := s.stamp(n)
+		payload := ""
+		if len(next) > 0 {
+			data, err := encode(next)
+			if err != nil {
+				return err
 			}
-			p.Set(ctx, key, payload, 0)
-			p.PExpireAt(ctx, key, lastExpiry(next))
-			return nil
-		})
-		return err
-	}
-	var err error
-	for i := range maxTxRetries {
-		if err = s.rdb.Watch(ctx, txf, key); !errors.Is(err, redis.TxFailedErr) {
-			break
+			payload = string(data)
 		}
+		res, err := casScript.Run(ctx, s.rdb, keys, base.v, payload, lastExpiry(next).UnixMilli()).Slice()
+		if err == nil && len(res) != 3 {
+			err = fmt.Errorf("%w: unexpected script reply %v", ErrRedis, res)
+		}
+		if err != nil {
+			s.failed("update", aor, err)
+			return s.updateLocal(aor, fn)
+		}
+		ok, _ := res[0].(int64)
+		v, _ := res[1].(int64)
+		if ok == 1 {
+			s.mu.Lock()
+			delete(s.dirty, aor)
+			s.mu.Unlock()
+			s.learn(aor, known{v: v, bs: next, at: time.Now()}, true)
+			return nil
+		}
+		raw, _ := res[2].(string)
+		base = known{v: v, bs: s.decodeOrDrop(aor, raw), at: time.Now()}
+		s.learn(aor, base, true)
 		time.Sleep(time.Duration(rand.Int64N(int64(txBackoff)*int64(i+1)/maxTxRetries + 1)))
 	}
-	var fe fnError
-	switch {
-	case err == nil:
-	case errors.As(err, &fe):
-		return fe.err
-	case errors.Is(err, redis.TxFailedErr):
-		return fmt.Errorf("%w: %s", ErrContended, aor)
-	default:
-		s.failed("update", aor, err)
-		return s.updateLocal(aor, fn)
-	}
-	s.mu.Lock()
-	delete(s.dirty, aor)
-	s.fetched[aor] = time.Now()
-	s.mu.Unlock()
-	return s.local.Update(aor, func([]registrar.Binding) ([]registrar.Binding, error) { return next, nil })
+	return fmt.Errorf("%w: %s", ErrContended, aor)
 }
 
 // updateLocal applies fn to the mirror only and marks aor for publishing.
@@ -330,9 +366,9 @@ func (s *Store) FlowAORs(flowID string) []string { return s.local.FlowAORs(flowI
 func (s *Store) Expire(now time.Time) int {
 	n := s.local.Expire(now)
 	s.mu.Lock()
-	for aor, at := range s.fetched {
-		if now.Sub(at) > s.cfg.CacheTTL && !s.dirty[aor] {
-			delete(s.fetched, aor)
+	for aor, k := range s.known {
+		if now.Sub(k.at) > s.cfg.CacheTTL && !s.dirty[aor] {
+			delete(s.known, aor)
 		}
 	}
 	s.mu.Unlock()

@@ -104,8 +104,11 @@ func TestSharedBetweenNodes(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	if mr.Exists(aorKey("alice@example.test")) {
-		t.Fatal("key still there after the last binding went")
+	if b := mr.HGet(aorKey("alice@example.test"), "b"); b != "" {
+		t.Fatalf("record %q after the last binding went, want none", b)
+	}
+	if ttl := mr.TTL(aorKey("alice@example.test")); ttl <= 0 || ttl > time.Minute {
+		t.Fatalf("emptied record lives %s, want at most a minute (its version outlives the bindings briefly)", ttl)
 	}
 }
 
@@ -151,9 +154,7 @@ func TestUpdateErrorChangesNothing(t *testing.T) {
 func TestCorruptRecordIsAbsent(t *testing.T) {
 	mr := miniredis.RunT(t)
 	a := node(t, mr, "a")
-	if err := mr.Set(aorKey("dave@example.test"), "{not json"); err != nil {
-		t.Fatal(err)
-	}
+	mr.HSet(aorKey("dave@example.test"), "v", "3", "b", "{not json")
 	if got := a.Get("dave@example.test"); len(got) != 0 {
 		t.Fatalf("corrupt record read as %v", got)
 	}
