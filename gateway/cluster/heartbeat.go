@@ -52,6 +52,7 @@ func (s *Store) beat() {
 	if s.down.Swap(false) {
 		s.log.Info("redis available again: publishing local state")
 	}
+	s.renewLeases()
 	s.publish()
 }
 

@@ -50,10 +50,11 @@ type Store struct {
 	rdb   *redis.Client
 	local registrar.Store // what this node holds and has read
 
-	mu    sync.Mutex
-	known map[string]known     // aor -> its record as last read or written
-	dirty map[string]bool      // aors whose own bindings Redis may lack
-	peers map[string]peerState // other nodes' heartbeats, as last read
+	mu     sync.Mutex
+	known  map[string]known      // aor -> its record as last read or written
+	dirty  map[string]bool       // aors whose own bindings Redis may lack
+	peers  map[string]peerState  // other nodes' heartbeats, as last read
+	leases map[string]leaseState // leases this node wants (lease.go)
 
 	nonceKey []byte // signs digest nonces, the same on every node
 
@@ -98,7 +99,7 @@ func NewStore(cfg Config, log *slog.Logger) (*Store, error) {
 	}
 	s := &Store{
 		cfg: cfg, log: log.With("component", "cluster"), rdb: redis.NewClient(opt),
-		local: registrar.NewMemoryStore(), known: map[string]known{}, dirty: map[string]bool{}, peers: map[string]peerState{},
+		local: registrar.NewMemoryStore(), known: map[string]known{}, dirty: map[string]bool{}, peers: map[string]peerState{}, leases: map[string]leaseState{},
 		stop: make(chan struct{}), seed: maphash.MakeSeed(),
 	}
 	s.republish.Store(true)
@@ -116,6 +117,7 @@ func (s *Store) Close() error {
 	s.closeOnce.Do(func() {
 		close(s.stop)
 		s.wg.Wait()
+		s.releaseLeases()
 		s.closeErr = s.rdb.Close()
 	})
 	return s.closeErr
