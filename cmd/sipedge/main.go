@@ -161,6 +161,7 @@ func serve(ctx context.Context, cfg *config.Config, stderr io.Writer) error {
 		deps.RTP = rtp
 	}
 	if cfg.Cluster.Enabled() {
+		cluster.SetLibraryLogger(log)
 		store, err := cluster.NewStore(cfg.Cluster, log)
 		if err != nil {
 			if deps.RTP != nil {

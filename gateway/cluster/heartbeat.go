@@ -53,6 +53,7 @@ func (s *Store) beat() {
 		s.log.Info("redis available again: publishing local state")
 	}
 	s.renewLeases()
+	s.publishCounts()
 	s.publish()
 }
 

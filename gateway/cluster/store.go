@@ -50,11 +50,13 @@ type Store struct {
 	rdb   *redis.Client
 	local registrar.Store // what this node holds and has read
 
-	mu     sync.Mutex
-	known  map[string]known      // aor -> its record as last read or written
-	dirty  map[string]bool       // aors whose own bindings Redis may lack
-	peers  map[string]peerState  // other nodes' heartbeats, as last read
-	leases map[string]leaseState // leases this node wants (lease.go)
+	mu          sync.Mutex
+	known       map[string]known      // aor -> its record as last read or written
+	dirty       map[string]bool       // aors whose own bindings Redis may lack
+	peers       map[string]peerState  // other nodes' heartbeats, as last read
+	leases      map[string]leaseState // leases this node wants (lease.go)
+	counts      map[string]int64      // this node's own shared counts (counters.go)
+	countsDirty bool                  // counts Redis may lack
 
 	nonceKey []byte // signs digest nonces, the same on every node
 
@@ -99,7 +101,7 @@ func NewStore(cfg Config, log *slog.Logger) (*Store, error) {
 	}
 	s := &Store{
 		cfg: cfg, log: log.With("component", "cluster"), rdb: redis.NewClient(opt),
-		local: registrar.NewMemoryStore(), known: map[string]known{}, dirty: map[string]bool{}, peers: map[string]peerState{}, leases: map[string]leaseState{},
+		local: registrar.NewMemoryStore(), known: map[string]known{}, dirty: map[string]bool{}, peers: map[string]peerState{}, leases: map[string]leaseState{}, counts: map[string]int64{},
 		stop: make(chan struct{}), seed: maphash.MakeSeed(),
 	}
 	s.republish.Store(true)
