@@ -61,6 +61,15 @@ type Config struct {
 	// CANCEL it and answer 408 upstream. Default 120s.
 	InviteTimeout time.Duration `yaml:"invite_timeout"`
 
+	// FRTimer is the branch timer (Kamailio's fr_timer): a request sent to
+	// a next hop that gives no response at all (not even 100 Trying)
+	// within it is given up as 408 and the next target of the route is
+	// tried, instead of waiting for the transaction timeout (Timer B/F,
+	// 32s). Once any response arrives, invite_timeout applies. Not applied
+	// toward WebSocket flows. A route may set its own (routes[].fr_timer).
+	// Default 4s; 100ms..32s.
+	FRTimer time.Duration `yaml:"fr_timer"`
+
 	// MaxForwards is the Max-Forwards value we add to requests that carry
 	// none. Default 70.
 	MaxForwards int `yaml:"max_forwards"`
@@ -141,6 +150,9 @@ func (c *Config) SetDefaults() {
 	if c.MaxForwards == 0 {
 		c.MaxForwards = 70
 	}
+	if c.FRTimer == 0 {
+		c.FRTimer = 4 * time.Second
+	}
 	if c.TransactionLinger == 0 {
 		c.TransactionLinger = 32 * time.Second
 	}
@@ -210,6 +222,9 @@ func (c *Config) Validate() error {
 		if len(r.To) == 0 {
 			l.Add(p+".to", nil, "at least one next hop is required")
 		}
+		if f := r.FRTimer; f != 0 && (f < 100*time.Millisecond || f > 32*time.Second) {
+			l.Add(p+".fr_timer", f, "must be 100ms..32s")
+		}
 		for j, to := range r.To {
 			t, err := route.ParseTarget(to)
 			if err != nil {
@@ -232,6 +247,9 @@ func (c *Config) Validate() error {
 	l.Merge("auth", a.Validate())
 	if c.InviteTimeout < 100*time.Millisecond {
 		l.Add("invite_timeout", c.InviteTimeout, "must be >= 100ms")
+	}
+	if c.FRTimer < 100*time.Millisecond || c.FRTimer > 32*time.Second {
+		l.Add("fr_timer", c.FRTimer, "must be 100ms..32s")
 	}
 	if c.TransactionLinger < time.Second || c.TransactionLinger > 32*time.Second {
 		l.Add("transaction_linger", c.TransactionLinger, "must be 1s..32s")

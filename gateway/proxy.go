@@ -288,9 +288,15 @@ func (b *branch) run(ctx context.Context) {
 		timerC = tc.C
 	}
 	var cancelWait <-chan time.Time
+	fr := g.newBranchTimer(b.tgt)
+	defer fr.Stop()
 	for {
 		select {
+		case <-fr.C():
+			b.fail(408, "Request Timeout", fmt.Errorf("%w: no response from %s in fr_timer %s", ErrTimeout, b.tgt.Addr, fr.d))
+			return
 		case res := <-tx.Responses():
+			fr.Stop()
 			switch {
 			case res.IsProvisional():
 				b.mu.Lock()

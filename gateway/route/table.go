@@ -3,6 +3,7 @@ package route
 import (
 	"fmt"
 	"regexp"
+	"time"
 )
 
 // Rule is one entry of the `routes` list, tried in order; the first whose
@@ -14,6 +15,11 @@ type Rule struct {
 	// trunk:NAME or set:NAME, tried in order while the answer is 408 or 5xx
 	// or a hop is unreachable.
 	To []string `yaml:"to"`
+	// FRTimer is the branch timer of this route's targets: a branch with
+	// no response at all (not even 100 Trying) after it is given up as 408
+	// and the next target is tried. 0 (default) uses the top-level
+	// fr_timer.
+	FRTimer time.Duration `yaml:"fr_timer"`
 }
 
 // Match holds regular expressions (Go RE2 syntax, unanchored: use ^...$)
@@ -57,6 +63,7 @@ func NewTable(rules []Rule) (*Table, error) {
 			if err != nil {
 				return nil, fmt.Errorf("routes[%d].to[%d]: %w", i, j, err)
 			}
+			tg.FRTimer = r.FRTimer
 			c.targets = append(c.targets, tg)
 		}
 		t.rules = append(t.rules, c)

@@ -6,6 +6,7 @@ import (
 	"net"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/emiago/sipgo/sip"
 )
@@ -66,6 +67,10 @@ type Target struct {
 	Route []sip.Uri
 	// Flow is the WebSocket flow id to send down, if any.
 	Flow string
+	// FRTimer is how long the branch may go without any response before
+	// it is given up (408) and the next group tried; 0: the gateway's
+	// default. Not applied to WebSocket flows.
+	FRTimer time.Duration
 }
 
 // Group is a set of targets tried in parallel; groups are tried in order
