@@ -149,11 +149,11 @@ type sipedgeProc struct {
 	Addrs map[string]string
 	// Path is the configuration file it was started with.
 	Path string
-	cmd   *exec.Cmd
-	mu    sync.Mutex
-	log   bytes.Buffer
-	done  chan struct{} // closed when stderr is drained and the process waited
-	err   error         // exit status, valid after done
+	cmd  *exec.Cmd
+	mu   sync.Mutex
+	log  bytes.Buffer
+	done chan struct{} // closed when stderr is drained and the process waited
+	err  error         // exit status, valid after done
 }
 
 // listeningRE picks the fields we need out of a slog text line; other
