@@ -45,3 +45,4 @@ func (bt *branchTimer) Stop() {
 		bt.t = nil
 	}
 }
+

@@ -14,6 +14,7 @@ import (
 	"github.com/sipedge/sipedge/gateway/auth"
 	"github.com/sipedge/sipedge/gateway/registrar"
 	"github.com/sipedge/sipedge/gateway/route"
+	"github.com/sipedge/sipedge/gateway/sets"
 	"github.com/sipedge/sipedge/internal/field"
 )
 
@@ -42,6 +43,11 @@ type Config struct {
 	// here. They are tried in order; the first whose match fits wins; a route
 	// without match fits everything. No fitting route gives 404.
 	Routes []route.Rule `yaml:"routes"`
+
+	// Sets are the destination sets, by name, that routes name as
+	// set:NAME: members (SIP URIs or trunk:NAME), a selection algorithm,
+	// failover codes and OPTIONS probing (sets.Config).
+	Sets map[string]sets.Config `yaml:"sets"`
 
 	// Advertise is the host (name or address) written into our Via and
 	// Record-Route headers. Default: the address of each listener, which
@@ -174,6 +180,7 @@ func (c *Config) SetDefaults() {
 		c.Auth.Realm = c.Domains[0]
 	}
 	c.Auth.SetDefaults()
+	sets.SetDefaultsAll(c.Sets)
 }
 
 // Validate reports every problem in c at once, as *field.Error values joined
@@ -236,6 +243,7 @@ func (c *Config) Validate() error {
 			}
 		}
 	}
+	l.Merge("sets", sets.Validate(c.Sets, c.hasTrunk))
 	l.Merge("registrar", c.Registrar.Config.Validate())
 	if g := c.Registrar.FlowGrace; g < 0 || g > 10*time.Minute {
 		l.Add("registrar.flow_grace", g, "must be 0s..10m")
@@ -279,9 +287,18 @@ func (c *Config) unknownTarget(t route.Target) string {
 	case route.KindTrunk:
 		return fmt.Sprintf("no trunk named %q (trunks:)", t.Name)
 	case route.KindSet:
+		if _, ok := c.Sets[t.Name]; ok {
+			return ""
+		}
 		return fmt.Sprintf("no destination set named %q (sets:)", t.Name)
 	}
 	return ""
+}
+
+// hasTrunk reports whether a trunk is configured (sets' trunk:NAME
+// members): the trunks section answers once it exists.
+func (c *Config) hasTrunk(name string) bool {
+	return c.unknownTarget(route.Target{Kind: route.KindTrunk, Name: name}) == ""
 }
 
 // ParsePrefix parses a CIDR prefix or a bare address (a /32 or /128).

@@ -24,10 +24,8 @@ import (
 	"github.com/emiago/sipgo"
 	"github.com/emiago/sipgo/sip"
 
-	"github.com/sipedge/sipedge/gateway/auth"
 	"github.com/sipedge/sipedge/gateway/dialog"
 	"github.com/sipedge/sipedge/gateway/registrar"
-	"github.com/sipedge/sipedge/gateway/route"
 	"github.com/sipedge/sipedge/internal/listen"
 	"github.com/sipedge/sipedge/nat"
 	"github.com/sipedge/sipedge/rtpengine"
@@ -73,18 +71,18 @@ type Deps struct {
 
 // Gateway is a running proxy core.
 type Gateway struct {
-	cfg     Config
-	deps    Deps
-	log     *slog.Logger
-	ua      *sipgo.UserAgent
-	srv     *sipgo.Server
-	cli     *sipgo.Client
-	out     sender
-	auth    *auth.Authenticator
-	reg     *registrar.Registrar
-	routes  *route.Table
-	trusted []netip.Prefix
-	users   map[string]bool
+	cfg      Config
+	deps     Deps
+	log      *slog.Logger
+	ua       *sipgo.UserAgent
+	srv      *sipgo.Server
+	cli      *sipgo.Client
+	out      sender
+	reg      *registrar.Registrar
+	trusted  []netip.Prefix
+	ruleset  atomic.Pointer[rules] // routes, sets, users: swapped by Reload
+	reloadMu sync.Mutex            // one Reload at a time; guards probing
+	probing  bool                  // the sets' probes run (listeners bound)
 
 	// set by Run once listeners are bound
 	self     selfAddrs
@@ -131,7 +129,7 @@ func New(cfg Config, deps Deps) (*Gateway, error) {
 	if deps.TCPFilter == nil {
 		deps.TCPFilter = checkStream
 	}
-	g := &Gateway{cfg: cfg, deps: deps, log: deps.Logger.With("component", "gateway"), users: map[string]bool{},
+	g := &Gateway{cfg: cfg, deps: deps, log: deps.Logger.With("component", "gateway"),
 		rtp: deps.RTP, dialogs: dialog.NewTable(), closing: newClosing(), stopped: make(chan struct{}),
 		streams: listen.NewStreams(deps.TCP, deps.TCPFilter, deps.Logger)}
 	for _, t := range cfg.Trusted {
@@ -141,22 +139,11 @@ func New(cfg Config, deps Deps) (*Gateway, error) {
 		}
 		g.trusted = append(g.trusted, p)
 	}
-	routes, err := route.NewTable(cfg.Routes)
+	r, err := buildRules(cfg, nil, deps)
 	if err != nil {
-		return nil, fmt.Errorf("gateway: %w", err)
+		return nil, err
 	}
-	g.routes = routes
-	secrets := make(map[string]auth.Secret, len(cfg.Users))
-	for name, u := range cfg.Users {
-		secrets[name] = auth.Secret{Password: u.Password, HA1MD5: u.HA1}
-		g.users[name] = true
-	}
-	a, err := auth.New(cfg.Auth,
-		secrets, deps.Logger)
-	if err != nil {
-		return nil, fmt.Errorf("gateway: %w", err)
-	}
-	g.auth = a
+	g.ruleset.Store(r)
 	g.reg = registrar.New(cfg.Registrar.Config, registrar.NewMemoryStore(), deps.Logger)
 	g.authAnswers = newAnswerCache(authAnswerBytes, answerTTL)
 	g.anonAnswers = newAnswerCache(anonAnswerBytes, answerTTL)
@@ -352,6 +339,7 @@ func (g *Gateway) Run(ctx context.Context) error {
 			_ = ka.Run(ctx)
 		}()
 	}
+	g.startProbes()
 	if g.deps.Ready != nil {
 		g.deps.Ready(bound)
 	}
@@ -365,6 +353,7 @@ func (g *Gateway) Run(ctx context.Context) error {
 	cancel()
 	g.closing.close()
 	g.handlers.refuse() // new requests are dropped from now on
+	g.stopProbes()
 	// Listeners and WebSocket flows first: closing flows ends their calls
 	// (BYE to the other party, rtpengine delete). Give that background
 	// work a moment while rtpengine and the SIP stack are still up. UDP

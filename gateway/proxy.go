@@ -111,7 +111,7 @@ func (g *Gateway) forward(ctx context.Context, req, base *sip.Request, stx sip.S
 		}
 		outs := outcomes(results)
 		best := route.Best(outs)
-		if i < len(groups)-1 && route.Retryable(codeOf(outs, best)) {
+		if i < len(groups)-1 && route.Failover(grp, outs, best) {
 			continue
 		}
 		p.sendFinal(ctx, outs, best, results)
@@ -252,6 +252,10 @@ func isIPHostPort(addr string) bool {
 // run sends the branch and follows its responses to a final one.
 func (b *branch) run(ctx context.Context) {
 	p, g := b.p, b.p.g
+	if o := b.tgt.Observer; o != nil {
+		o.Started(callID(p.req))
+		defer b.ended(o)
+	}
 	req, err := b.build(ctx)
 	if err != nil {
 		var se *status.Error

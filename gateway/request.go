@@ -156,6 +156,7 @@ func (g *Gateway) inDialog(ctx context.Context, req *sip.Request, tx sip.ServerT
 	}
 	g.forward(ctx, req, fwd, tx, p.hash, []route.Group{{t}})
 	if req.Method == sip.BYE {
+		g.rules().sets.CallEnded(callID(req)) // least-calls stops counting it
 		if d, _ := g.dialogs.Remove(callID(req), fromTag(req), toTag(req)); d != nil {
 			g.endMedia(d)
 		}
@@ -175,17 +176,18 @@ func (g *Gateway) resolve(ctx context.Context, fwd *sip.Request) ([]route.Group,
 		return []route.Group{{t}}, nil
 	}
 	ruri := fwd.Recipient
+	rs := g.rules()
 	if g.self.isLocal(ruri.Host) && ruri.User != "" {
 		aor := g.aor(ruri.User, ruri.Host)
 		if bs := g.lookup(aor); len(bs) > 0 {
 			return []route.Group{bs}, nil
 		}
-		if g.users[ruri.User] {
+		if rs.users[ruri.User] {
 			return nil, status.New(480, "Temporarily Unavailable", fmt.Errorf("%w: %s has no registered contact", ErrUnavailable, aor))
 		}
 	}
-	if groups, ok := g.routes.Lookup(ruri.User, ruri.Host); ok {
-		return g.expand(ctx, fwd, groups)
+	if groups, ok := rs.routes.Lookup(ruri.User, ruri.Host); ok {
+		return g.expand(ctx, rs, fwd, groups)
 	}
 	return nil, status.New(404, "Not Found", fmt.Errorf("%w: for %s", ErrNoRoute, ruri.String()))
 }

@@ -71,6 +71,13 @@ type Target struct {
 	// it is given up (408) and the next group tried; 0: the gateway's
 	// default. Not applied to WebSocket flows.
 	FRTimer time.Duration
+	// Failover, if set, says on which answer codes serial failover moves
+	// past this target's group (a destination set's failover codes); nil:
+	// Retryable.
+	Failover func(code int) bool
+	// Observer, if set, is told when a branch to this target starts and
+	// how it ends (a destination set's member).
+	Observer Observer
 }
 
 // Group is a set of targets tried in parallel; groups are tried in order
