@@ -45,4 +45,3 @@ func (bt *branchTimer) Stop() {
 		bt.t = nil
 	}
 }
-
