@@ -37,7 +37,7 @@ func TestSetFailoverAndProbes(t *testing.T) {
 	}))
 	// Two failed probes: the first at start, the second 200ms later, each
 	// given up after its 200ms timeout.
-	took := gw.waitLog(t, 3*time.Second, "set member down", "member="+dead)
+	took := gw.logWithin(t, 3*time.Second, "set member down", "member="+dead)
 	if took > 1500*time.Millisecond {
 		t.Errorf("dead member marked down after %v, want < 1.5s (2 probes of 200ms)", took)
 	}
@@ -55,7 +55,7 @@ func TestSetFailoverAndProbes(t *testing.T) {
 
 	// The dead member comes back.
 	revived := memberUAS(t, "revived", "uas_call_options.xml", deadPort)
-	gw.waitLog(t, 3*time.Second, "set member up", "member="+dead)
+	gw.logWithin(t, 3*time.Second, "set member up", "member="+dead)
 	uac2 := startSIPp(t, sippRun{Name: "uac2", Scenario: "uac_call.xml", Remote: gw.Addr(t, "udp"),
 		Service: "15551234", Calls: calls, Rate: 20, Timeout: 20 * time.Second})
 	uac2.expectAllSuccessful(t, calls)
