@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"maps"
 	"net/netip"
+	"net/url"
 	"regexp"
 	"slices"
 	"strings"
@@ -226,8 +227,11 @@ func (c *Config) Validate() error {
 				l.Add(p+".match.domain", r.Match.Domain, "bad regular expression: %v", err)
 			}
 		}
-		if len(r.To) == 0 {
+		if len(r.To) == 0 && r.API == nil {
 			l.Add(p+".to", nil, "at least one next hop is required")
+		}
+		if r.API != nil {
+			validateAPI(&l, p+".api", r.API, c.InviteTimeout)
 		}
 		if f := r.FRTimer; f != 0 && (f < 100*time.Millisecond || f > 32*time.Second) {
 			l.Add(p+".fr_timer", f, "must be 100ms..32s")
@@ -299,6 +303,35 @@ func (c *Config) unknownTarget(t route.Target) string {
 // members): the trunks section answers once it exists.
 func (c *Config) hasTrunk(name string) bool {
 	return c.unknownTarget(route.Target{Kind: route.KindTrunk, Name: name}) == ""
+}
+
+// validateAPI checks a route's routing service.
+func validateAPI(l *field.List, p string, a *route.API, inviteTimeout time.Duration) {
+	u, err := url.Parse(a.URL)
+	switch {
+	case a.URL == "":
+		l.Add(p+".url", nil, "is required")
+	case err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "":
+		l.Add(p+".url", a.URL, "must be an http:// or https:// URL with a host")
+	}
+	if t := a.Timeout; t != 0 && (t < 10*time.Millisecond || t > 10*time.Second || t >= inviteTimeout) {
+		l.Add(p+".timeout", t, "must be 10ms..10s and under invite_timeout")
+	}
+	for i, m := range a.Methods {
+		if m == "" || strings.ToUpper(m) != m || strings.ContainsAny(m, " \t:;") {
+			l.Add(fmt.Sprintf("%s.methods[%d]", p, i), m, "must be a method name in capitals (INVITE, MESSAGE)")
+		}
+	}
+	for i, f := range a.Failover {
+		if _, err := route.ParseCodes([]string{f}); err != nil {
+			l.Add(fmt.Sprintf("%s.failover[%d]", p, i), f, "%v", err)
+		}
+	}
+	for i, h := range a.Headers {
+		if h == "" || strings.ContainsAny(h, " \t:\r\n") {
+			l.Add(fmt.Sprintf("%s.headers[%d]", p, i), h, "must be a header name")
+		}
+	}
 }
 
 // ParsePrefix parses a CIDR prefix or a bare address (a /32 or /128).

@@ -26,6 +26,7 @@ import (
 
 	"github.com/sipedge/sipedge/gateway/dialog"
 	"github.com/sipedge/sipedge/gateway/registrar"
+	"github.com/sipedge/sipedge/gateway/route/rtjson"
 	"github.com/sipedge/sipedge/internal/listen"
 	"github.com/sipedge/sipedge/nat"
 	"github.com/sipedge/sipedge/rtpengine"
@@ -93,6 +94,7 @@ type Gateway struct {
 	streams    *listen.Streams   // caps, deadlines and framing of tcp/tls listeners
 	rtp        *rtpengine.Client // nil without rtpengine nodes
 	dialogs    *dialog.Table
+	api        *rtjson.Client // routing API (routes[].api), keep-alive
 	reqHandler func(*sip.Request, sip.ServerTransaction)
 	ackHandler func(*sip.Request, sip.ServerTransaction)
 
@@ -130,7 +132,7 @@ func New(cfg Config, deps Deps) (*Gateway, error) {
 		deps.TCPFilter = checkStream
 	}
 	g := &Gateway{cfg: cfg, deps: deps, log: deps.Logger.With("component", "gateway"),
-		rtp: deps.RTP, dialogs: dialog.NewTable(), closing: newClosing(), stopped: make(chan struct{}),
+		rtp: deps.RTP, dialogs: dialog.NewTable(), api: rtjson.NewClient(64), closing: newClosing(), stopped: make(chan struct{}),
 		streams: listen.NewStreams(deps.TCP, deps.TCPFilter, deps.Logger)}
 	for _, t := range cfg.Trusted {
 		p, err := ParsePrefix(t)
@@ -382,6 +384,7 @@ func (g *Gateway) Run(ctx context.Context) error {
 	_ = g.ua.Close()
 	wg.Wait()
 	g.bg.close()
+	_ = g.api.Close()
 	for _, l := range g.limits {
 		l.Close()
 	}
@@ -405,6 +408,7 @@ func (g *Gateway) Close() error {
 		_ = g.ua.Close()
 		g.handlers.close()
 		g.bg.close()
+		_ = g.api.Close()
 		for _, l := range g.limits {
 			l.Close()
 		}

@@ -222,6 +222,9 @@ func (b *branch) build(ctx context.Context) (*sip.Request, error) {
 	if mf := r.MaxForwards(); mf != nil {
 		mf.Dec()
 	}
+	if b.tgt.Edit != nil {
+		b.tgt.Edit(r)
+	}
 	g.address(r, b.tgt, out)
 	return r, nil
 }
@@ -286,8 +289,12 @@ func (b *branch) run(ctx context.Context) {
 
 	var timerC <-chan time.Time
 	var tc *time.Timer
+	inviteTimeout := g.cfg.InviteTimeout
+	if b.tgt.InviteTimeout > 0 {
+		inviteTimeout = b.tgt.InviteTimeout
+	}
 	if req.IsInvite() {
-		tc = time.NewTimer(g.cfg.InviteTimeout)
+		tc = time.NewTimer(inviteTimeout)
 		defer tc.Stop()
 		timerC = tc.C
 	}
@@ -312,7 +319,7 @@ func (b *branch) run(ctx context.Context) {
 				}
 				if res.StatusCode > 100 {
 					if tc != nil {
-						tc.Reset(g.cfg.InviteTimeout)
+						tc.Reset(inviteTimeout)
 					}
 					p.relayProvisional(b.media(ctx, res))
 				}
@@ -331,7 +338,7 @@ func (b *branch) run(ctx context.Context) {
 				timedOut := b.timedOut
 				b.mu.Unlock()
 				if timedOut {
-					b.fail(408, "Request Timeout", fmt.Errorf("%w: no final answer from %s in %s", ErrTimeout, b.tgt.Addr, g.cfg.InviteTimeout))
+					b.fail(408, "Request Timeout", fmt.Errorf("%w: no final answer from %s in %s", ErrTimeout, b.tgt.Addr, inviteTimeout))
 				} else {
 					b.setFinal(res, false)
 				}
@@ -357,7 +364,7 @@ func (b *branch) run(ctx context.Context) {
 			prov := b.provisional
 			b.mu.Unlock()
 			if !prov {
-				b.fail(408, "Request Timeout", fmt.Errorf("%w: no answer from %s in %s", ErrTimeout, b.tgt.Addr, g.cfg.InviteTimeout))
+				b.fail(408, "Request Timeout", fmt.Errorf("%w: no answer from %s in %s", ErrTimeout, b.tgt.Addr, inviteTimeout))
 				return
 			}
 			b.sendCancel(ctx)

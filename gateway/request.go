@@ -126,7 +126,7 @@ func (g *Gateway) handle(ctx context.Context, req *sip.Request, tx sip.ServerTra
 			return err
 		}
 	}
-	groups, err := g.resolve(ctx, fwd)
+	groups, err := g.resolve(ctx, fwd, tx)
 	if err != nil {
 		return err
 	}
@@ -165,9 +165,10 @@ func (g *Gateway) inDialog(ctx context.Context, req *sip.Request, tx sip.ServerT
 }
 
 // resolve finds the targets of an initial request: a pre-loaded Route,
-// the registered contacts of a local user (parallel fork), or the first
-// matching route's hops (serial failover).
-func (g *Gateway) resolve(ctx context.Context, fwd *sip.Request) ([]route.Group, error) {
+// the registered contacts of a local user (parallel fork), or what the
+// first matching route says (its routing API, else its hops in serial
+// failover).
+func (g *Gateway) resolve(ctx context.Context, fwd *sip.Request, tx sip.ServerTransaction) ([]route.Group, error) {
 	if dialog.TopRoute(fwd) != nil {
 		t, err := dialog.NextHop(fwd)
 		if err != nil {
@@ -186,8 +187,8 @@ func (g *Gateway) resolve(ctx context.Context, fwd *sip.Request) ([]route.Group,
 			return nil, status.New(480, "Temporarily Unavailable", fmt.Errorf("%w: %s has no registered contact", ErrUnavailable, aor))
 		}
 	}
-	if groups, ok := rs.routes.Lookup(ruri.User, ruri.Host); ok {
-		return g.expand(ctx, rs, fwd, groups)
+	if d, ok := rs.routes.Route(route.Request{Method: string(fwd.Method), User: ruri.User, Host: ruri.Host}); ok {
+		return g.routeDecision(ctx, rs, fwd, tx, d)
 	}
 	return nil, status.New(404, "Not Found", fmt.Errorf("%w: for %s", ErrNoRoute, ruri.String()))
 }

@@ -20,6 +20,38 @@ type Rule struct {
 	// and the next target is tried. 0 (default) uses the top-level
 	// fr_timer.
 	FRTimer time.Duration `yaml:"fr_timer"`
+	// API, if set, asks a routing service (rtjson) where the request
+	// goes; To is then the fallback when the service is slow, down or
+	// answers nonsense (none: 503).
+	API *API `yaml:"api"`
+}
+
+// API is a route's HTTP routing service (rtjson).
+type API struct {
+	// URL receives a POST with the JSON description of the request
+	// (http or https).
+	URL string `yaml:"url"`
+	// Timeout is how long the call waits for the answer before the
+	// fallback (To) is used. Default 800ms; 10ms..10s.
+	Timeout time.Duration `yaml:"timeout"`
+	// Methods are the request methods asked about; others take To at
+	// once. Default [INVITE].
+	Methods []string `yaml:"methods"`
+	// Headers names request headers sent along (headers in the query).
+	Headers []string `yaml:"headers"`
+	// Failover lists the answers on which the next route of a serial
+	// answer is tried: codes (486) or classes (5xx). Default [408, 5xx].
+	Failover []string `yaml:"failover"`
+	// failover is Failover parsed (NewTable).
+	failover *Codes
+}
+
+// Failed reports whether serial failover moves on after code.
+func (a *API) Failed(code int) bool {
+	if a.failover == nil {
+		return Retryable(code)
+	}
+	return a.failover.Has(code)
 }
 
 // Match holds regular expressions (Go RE2 syntax, unanchored: use ^...$)
@@ -39,6 +71,24 @@ type Table struct {
 type compiled struct {
 	user, domain *regexp.Regexp
 	targets      []Target
+	api          *API
+}
+
+// Request is what rules match on.
+type Request struct {
+	Method     string // as received
+	User, Host string // of the Request-URI
+}
+
+// Decision is what the first matching rule says.
+type Decision struct {
+	// Groups are the rule's targets, one group each (serial failover):
+	// the fallback when API is set.
+	Groups []Group
+	// API, if set, is asked first.
+	API *API
+	// Rule is the index of the rule in the routes list.
+	Rule int
 }
 
 // NewTable compiles rules. Rules are validated by the gateway's config
@@ -66,6 +116,21 @@ func NewTable(rules []Rule) (*Table, error) {
 			tg.FRTimer = r.FRTimer
 			c.targets = append(c.targets, tg)
 		}
+		if r.API != nil {
+			a := *r.API
+			if a.Timeout == 0 {
+				a.Timeout = 800 * time.Millisecond
+			}
+			if len(a.Methods) == 0 {
+				a.Methods = []string{"INVITE"}
+			}
+			if len(a.Failover) > 0 {
+				if a.failover, err = ParseCodes(a.Failover); err != nil {
+					return nil, fmt.Errorf("routes[%d].api.failover: %w", i, err)
+				}
+			}
+			c.api = &a
+		}
 		t.rules = append(t.rules, c)
 	}
 	return t, nil
@@ -75,18 +140,39 @@ func NewTable(rules []Rule) (*Table, error) {
 // and host (one group per target: serial failover), and false when no
 // rule matches.
 func (t *Table) Lookup(user, host string) ([]Group, bool) {
-	for _, r := range t.rules {
-		if r.user != nil && !r.user.MatchString(user) {
+	d, ok := t.Route(Request{User: user, Host: host})
+	return d.Groups, ok
+}
+
+// Route returns the decision of the first rule that matches r, and false
+// when none does.
+func (t *Table) Route(r Request) (Decision, bool) {
+	for i, c := range t.rules {
+		if c.user != nil && !c.user.MatchString(r.User) {
 			continue
 		}
-		if r.domain != nil && !r.domain.MatchString(host) {
+		if c.domain != nil && !c.domain.MatchString(r.Host) {
 			continue
 		}
-		groups := make([]Group, 0, len(r.targets))
-		for _, tg := range r.targets {
+		groups := make([]Group, 0, len(c.targets))
+		for _, tg := range c.targets {
 			groups = append(groups, Group{tg})
 		}
-		return groups, true
+		d := Decision{Groups: groups, Rule: i}
+		if c.api != nil && c.api.asks(r.Method) {
+			d.API = c.api
+		}
+		return d, true
 	}
-	return nil, false
+	return Decision{}, false
+}
+
+// asks reports whether the API is asked about method.
+func (a *API) asks(method string) bool {
+	for _, m := range a.Methods {
+		if m == method {
+			return true
+		}
+	}
+	return false
 }

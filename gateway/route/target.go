@@ -75,6 +75,14 @@ type Target struct {
 	// past this target's group (a destination set's failover codes); nil:
 	// Retryable.
 	Failover func(code int) bool
+	// InviteTimeout, if set, replaces invite_timeout for this branch
+	// (rtjson's fr_inv_timer).
+	InviteTimeout time.Duration
+	// Edit, if set, changes the branch's request before it is sent
+	// (a routing service's header changes). It must replace headers,
+	// never change one in place: they are shared with the received
+	// request.
+	Edit func(*sip.Request)
 	// Observer, if set, is told when a branch to this target starts and
 	// how it ends (a destination set's member).
 	Observer Observer

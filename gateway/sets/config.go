@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"maps"
 	"slices"
-	"strconv"
 	"strings"
 	"time"
 
@@ -220,7 +219,7 @@ func Validate(all map[string]Config, trunk func(name string) bool) error {
 			}
 		}
 		for i, f := range c.Failover {
-			if _, err := parseCodes([]string{f}); err != nil {
+			if _, err := route.ParseCodes([]string{f}); err != nil {
 				l.Add(fmt.Sprintf("%s.failover[%d]", name, i), f, "%v", err)
 			}
 		}
@@ -241,7 +240,7 @@ func Validate(all map[string]Config, trunk func(name string) bool) error {
 			l.Add(name+".probe.timeout", p.Timeout, "must be 10ms..probe.interval")
 		}
 		for i, a := range p.Alive {
-			if _, err := parseCodes([]string{a}); err != nil {
+			if _, err := route.ParseCodes([]string{a}); err != nil {
 				l.Add(fmt.Sprintf("%s.probe.alive[%d]", name, i), a, "%v", err)
 			}
 		}
@@ -256,32 +255,3 @@ func Validate(all map[string]Config, trunk func(name string) bool) error {
 	}
 	return l.Err()
 }
-
-// codes is a set of SIP status codes (100..699).
-type codes [700]bool
-
-var errCode = errors.New("a status code (100..699) or a class (1xx..6xx)")
-
-// parseCodes reads codes (503) and classes (5xx).
-func parseCodes(list []string) (*codes, error) {
-	var c codes
-	for _, s := range list {
-		s = strings.ToLower(strings.TrimSpace(s))
-		if len(s) == 3 && s[1:] == "xx" && s[0] >= '1' && s[0] <= '6' {
-			base := int(s[0]-'0') * 100
-			for i := base; i < base+100; i++ {
-				c[i] = true
-			}
-			continue
-		}
-		n, err := strconv.Atoi(s)
-		if err != nil || n < 100 || n > 699 {
-			return nil, errCode
-		}
-		c[n] = true
-	}
-	return &c, nil
-}
-
-// has reports whether code is in c.
-func (c *codes) has(code int) bool { return code >= 0 && code < len(c) && c[code] }

@@ -68,7 +68,7 @@ func (m *member) probeOnce(ctx context.Context, p Prober) {
 	if ctx.Err() != nil {
 		return // shutting down: not the member's fault
 	}
-	if err == nil && m.s.alive.has(code) {
+	if err == nil && m.s.alive.Has(code) {
 		m.h.sample(time.Since(start))
 		m.logChange(m.h.success(pc.UpAfter), "probe answered")
 		return

@@ -42,8 +42,8 @@ type set struct {
 	name     string
 	cfg      Config
 	members  []*member
-	failover *codes
-	alive    *codes
+	failover *route.Codes
+	alive    *route.Codes
 	rr       atomic.Uint64
 
 	wrrMu  sync.Mutex
@@ -74,10 +74,10 @@ func New(all map[string]Config, prev *Sets, log *slog.Logger) (*Sets, error) {
 	for name, c := range all {
 		st := &set{name: name, cfg: c, wrrCur: make([]int, len(c.Members))}
 		var err error
-		if st.failover, err = parseCodes(c.Failover); err != nil {
+		if st.failover, err = route.ParseCodes(c.Failover); err != nil {
 			return nil, fmt.Errorf("sets: %s.failover: %w", name, err)
 		}
-		if st.alive, err = parseCodes(c.Probe.Alive); err != nil {
+		if st.alive, err = route.ParseCodes(c.Probe.Alive); err != nil {
 			return nil, fmt.Errorf("sets: %s.probe.alive: %w", name, err)
 		}
 		for i, mc := range c.Members {
@@ -87,7 +87,7 @@ func New(all map[string]Config, prev *Sets, log *slog.Logger) (*Sets, error) {
 			}
 			m := &member{s: st, sets: s, idx: i, cfg: mc, h: s.reg.member(name, mc.URI)}
 			t.Observer = m
-			t.Failover = st.failover.has
+			t.Failover = st.failover.Has
 			m.target = t
 			st.members = append(st.members, m)
 		}
