@@ -5,7 +5,6 @@ import (
 	"maps"
 	"net/netip"
 	"net/url"
-	"regexp"
 	"slices"
 	"strings"
 	"time"
@@ -217,16 +216,8 @@ func (c *Config) Validate() error {
 	}
 	for i, r := range c.Routes {
 		p := fmt.Sprintf("routes[%d]", i)
-		if r.Match.User != "" {
-			if _, err := regexp.Compile(r.Match.User); err != nil {
-				l.Add(p+".match.user", r.Match.User, "bad regular expression: %v", err)
-			}
-		}
-		if r.Match.Domain != "" {
-			if _, err := regexp.Compile(r.Match.Domain); err != nil {
-				l.Add(p+".match.domain", r.Match.Domain, "bad regular expression: %v", err)
-			}
-		}
+		l.Merge(p+".match", r.Match.Validate())
+		l.Merge(p+".actions", r.Actions.Validate())
 		if len(r.To) == 0 && r.API == nil {
 			l.Add(p+".to", nil, "at least one next hop is required")
 		}

@@ -187,7 +187,8 @@ func (g *Gateway) resolve(ctx context.Context, fwd *sip.Request, tx sip.ServerTr
 			return nil, status.New(480, "Temporarily Unavailable", fmt.Errorf("%w: %s has no registered contact", ErrUnavailable, aor))
 		}
 	}
-	if d, ok := rs.routes.Route(route.Request{Method: string(fwd.Method), User: ruri.User, Host: ruri.Host}); ok {
+	if d, ok := rs.routes.Route(routeRequest(fwd)); ok {
+		d.Actions.Apply(fwd)
 		return g.routeDecision(ctx, rs, fwd, tx, d)
 	}
 	return nil, status.New(404, "Not Found", fmt.Errorf("%w: for %s", ErrNoRoute, ruri.String()))

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/netip"
 	"strings"
 
 	"github.com/emiago/sipgo/sip"
@@ -150,4 +151,26 @@ func applyHeaders(r *sip.Request, br rtjson.Branch) {
 	for _, h := range br.Extra {
 		r.AppendHeader(sip.HeaderClone(h))
 	}
+}
+
+// routeRequest is what the routes match fwd on.
+func routeRequest(fwd *sip.Request) route.Request {
+	r := route.Request{Method: string(fwd.Method), User: fwd.Recipient.User, Host: fwd.Recipient.Host,
+		Transport: strings.ToLower(fwd.Transport()),
+		Header: func(name string) []string {
+			var vals []string
+			for _, h := range fwd.Headers() {
+				if strings.EqualFold(h.Name(), name) {
+					vals = append(vals, h.Value())
+				}
+			}
+			return vals
+		}}
+	if f := fwd.From(); f != nil {
+		r.FromUser, r.FromHost = f.Address.User, f.Address.Host
+	}
+	if ap, err := netip.ParseAddrPort(fwd.Source()); err == nil {
+		r.Source = ap.Addr()
+	}
+	return r
 }

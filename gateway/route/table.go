@@ -2,7 +2,6 @@ package route
 
 import (
 	"fmt"
-	"regexp"
 	"time"
 )
 
@@ -11,6 +10,9 @@ import (
 type Rule struct {
 	// Match selects requests; an empty match takes every request.
 	Match Match `yaml:"match"`
+	// Actions change the request before it is forwarded (or the routing
+	// API is asked).
+	Actions Actions `yaml:"actions"`
 	// To lists targets: next hops (sip:host[:port][;transport=udp|tcp|tls]),
 	// trunk:NAME or set:NAME, tried in order while the answer is 408 or 5xx
 	// or a hop is unreachable.
@@ -54,30 +56,16 @@ func (a *API) Failed(code int) bool {
 	return a.failover.Has(code)
 }
 
-// Match holds regular expressions (Go RE2 syntax, unanchored: use ^...$)
-// applied to the Request-URI.
-type Match struct {
-	// User matches the Request-URI's user part.
-	User string `yaml:"user"`
-	// Domain matches the Request-URI's host.
-	Domain string `yaml:"domain"`
-}
-
 // Table is a compiled, immutable list of rules; share it freely.
 type Table struct {
 	rules []compiled
 }
 
 type compiled struct {
-	user, domain *regexp.Regexp
-	targets      []Target
-	api          *API
-}
-
-// Request is what rules match on.
-type Request struct {
-	Method     string // as received
-	User, Host string // of the Request-URI
+	match   matcher
+	actions *Actions
+	targets []Target
+	api     *API
 }
 
 // Decision is what the first matching rule says.
@@ -87,6 +75,8 @@ type Decision struct {
 	Groups []Group
 	// API, if set, is asked first.
 	API *API
+	// Actions, if set, change the request first (Actions.Apply).
+	Actions *Actions
 	// Rule is the index of the rule in the routes list.
 	Rule int
 }
@@ -98,15 +88,12 @@ func NewTable(rules []Rule) (*Table, error) {
 	for i, r := range rules {
 		var c compiled
 		var err error
-		if r.Match.User != "" {
-			if c.user, err = regexp.Compile(r.Match.User); err != nil {
-				return nil, fmt.Errorf("routes[%d].match.user: %w", i, err)
-			}
+		if c.match, err = r.Match.compile(); err != nil {
+			return nil, fmt.Errorf("routes[%d].match.%w", i, err)
 		}
-		if r.Match.Domain != "" {
-			if c.domain, err = regexp.Compile(r.Match.Domain); err != nil {
-				return nil, fmt.Errorf("routes[%d].match.domain: %w", i, err)
-			}
+		if !r.Actions.empty() {
+			a := r.Actions
+			c.actions = &a
 		}
 		for j, to := range r.To {
 			tg, err := ParseTarget(to)
@@ -148,17 +135,14 @@ func (t *Table) Lookup(user, host string) ([]Group, bool) {
 // when none does.
 func (t *Table) Route(r Request) (Decision, bool) {
 	for i, c := range t.rules {
-		if c.user != nil && !c.user.MatchString(r.User) {
-			continue
-		}
-		if c.domain != nil && !c.domain.MatchString(r.Host) {
+		if !c.match.fits(r) {
 			continue
 		}
 		groups := make([]Group, 0, len(c.targets))
 		for _, tg := range c.targets {
 			groups = append(groups, Group{tg})
 		}
-		d := Decision{Groups: groups, Rule: i}
+		d := Decision{Groups: groups, Rule: i, Actions: c.actions}
 		if c.api != nil && c.api.asks(r.Method) {
 			d.API = c.api
 		}
