@@ -501,14 +501,6 @@ func outcomes(bs []*branch) []route.Outcome {
 	return outs
 }
 
-// codeOf is the status code of outs[i], 0 when nothing answered.
-func codeOf(outs []route.Outcome, i int) int {
-	if i < 0 {
-		return 0
-	}
-	return outs[i].Res.StatusCode
-}
-
 // sendFinal answers upstream with the best answer of the last group: an
 // answer the proxy made up itself (a timeout, an unreachable hop) goes
 // through respondError like every other local refusal; a downstream
