@@ -76,6 +76,7 @@ bench: deps build
 	./test/bench/media.sh
 	./test/bench/ws.sh
 	./test/bench/kamailio-ws.sh
+	./test/bench/sets.sh
 
 # Long run under mixed load (UDP calls, WS registration churn, browser calls
 # through rtpengine, bad input): prints RSS, goroutines, open files and
