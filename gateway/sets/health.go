@@ -115,6 +115,7 @@ type registry struct {
 	mu      sync.Mutex
 	members map[string]*health
 	calls   map[string]callEntry
+	added   int // calls recorded since the last sweep
 }
 
 type callEntry struct {
@@ -151,7 +152,8 @@ func (r *registry) answered(callID string, h *health, now time.Time) {
 		old.h.addActive(-1) // counted once per Call-ID
 	}
 	r.calls[callID] = callEntry{h: h, since: now}
-	if len(r.calls)%1024 == 0 {
+	if r.added++; r.added >= 4096 { // sweep calls whose BYE we never saw
+		r.added = 0
 		for id, c := range r.calls {
 			if now.Sub(c.since) > maxCallAge {
 				c.h.addActive(-1)

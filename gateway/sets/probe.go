@@ -2,6 +2,7 @@ package sets
 
 import (
 	"context"
+	"fmt"
 	"time"
 
 	"github.com/sipedge/sipedge/gateway/route"
@@ -73,9 +74,11 @@ func (m *member) probeOnce(ctx context.Context, p Prober) {
 		m.logChange(m.h.success(pc.UpAfter), "probe answered")
 		return
 	}
-	why := "probe failed"
-	if err == nil {
-		why = "probe answered with a code not in probe.alive"
+	var why string
+	if err != nil {
+		why = "probe failed: " + err.Error()
+	} else {
+		why = fmt.Sprintf("probe answered %d, not in probe.alive", code)
 	}
 	m.logChange(m.h.failure(m.sets.now(), pc.DownAfter), why)
 }
