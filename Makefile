@@ -77,6 +77,7 @@ bench: deps build
 	./test/bench/ws.sh
 	./test/bench/kamailio-ws.sh
 	./test/bench/sets.sh
+	./test/bench/routeapi.sh
 
 # Long run under mixed load (UDP calls, WS registration churn, browser calls
 # through rtpengine, bad input): prints RSS, goroutines, open files and
