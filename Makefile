@@ -58,7 +58,8 @@ unit:
 # make test runs each for FUZZTIME_SHORT too (fuzz-short).
 FUZZ_TARGETS := FuzzCheck:./gateway/wire/ FuzzRequestPath:./gateway/ FuzzHandleMessage:./ws/ \
 	FuzzFrameGather:./ws/ FuzzFramer:./internal/listen/ FuzzParse:./config/ \
-	FuzzDecode:./gateway/cluster/
+	FuzzDecode:./gateway/cluster/ \
+	FuzzParse:./gateway/route/rtjson/
 FUZZTIME_SHORT ?= 3s
 
 fuzz:
@@ -76,6 +77,8 @@ bench: deps build
 	./test/bench/media.sh
 	./test/bench/ws.sh
 	./test/bench/kamailio-ws.sh
+	./test/bench/sets.sh
+	./test/bench/routeapi.sh
 
 # Long run under mixed load (UDP calls, WS registration churn, browser calls
 # through rtpengine, bad input): prints RSS, goroutines, open files and

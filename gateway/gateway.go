@@ -27,7 +27,7 @@ import (
 	"github.com/sipedge/sipedge/gateway/auth"
 	"github.com/sipedge/sipedge/gateway/dialog"
 	"github.com/sipedge/sipedge/gateway/registrar"
-	"github.com/sipedge/sipedge/gateway/route"
+	"github.com/sipedge/sipedge/gateway/route/rtjson"
 	"github.com/sipedge/sipedge/internal/listen"
 	"github.com/sipedge/sipedge/nat"
 	"github.com/sipedge/sipedge/rtpengine"
@@ -82,18 +82,18 @@ type Deps struct {
 
 // Gateway is a running proxy core.
 type Gateway struct {
-	cfg     Config
-	deps    Deps
-	log     *slog.Logger
-	ua      *sipgo.UserAgent
-	srv     *sipgo.Server
-	cli     *sipgo.Client
-	out     sender
-	auth    *auth.Authenticator
-	reg     *registrar.Registrar
-	routes  *route.Table
-	trusted []netip.Prefix
-	users   map[string]bool
+	cfg      Config
+	deps     Deps
+	log      *slog.Logger
+	ua       *sipgo.UserAgent
+	srv      *sipgo.Server
+	cli      *sipgo.Client
+	out      sender
+	reg      *registrar.Registrar
+	trusted  []netip.Prefix
+	ruleset  atomic.Pointer[rules] // routes, sets, users: swapped by Reload
+	reloadMu sync.Mutex            // one Reload at a time; guards probing
+	probing  bool                  // the sets' probes run (listeners bound)
 
 	// set by Run once listeners are bound
 	self     selfAddrs
@@ -104,6 +104,7 @@ type Gateway struct {
 	streams    *listen.Streams   // caps, deadlines and framing of tcp/tls listeners
 	rtp        *rtpengine.Client // nil without rtpengine nodes
 	dialogs    *dialog.Table
+	api        *rtjson.Client // routing API (routes[].api), keep-alive
 	reqHandler func(*sip.Request, sip.ServerTransaction)
 	ackHandler func(*sip.Request, sip.ServerTransaction)
 
@@ -140,8 +141,8 @@ func New(cfg Config, deps Deps) (*Gateway, error) {
 	if deps.TCPFilter == nil {
 		deps.TCPFilter = checkStream
 	}
-	g := &Gateway{cfg: cfg, deps: deps, log: deps.Logger.With("component", "gateway"), users: map[string]bool{},
-		rtp: deps.RTP, dialogs: dialog.NewTable(), closing: newClosing(), stopped: make(chan struct{}),
+	g := &Gateway{cfg: cfg, deps: deps, log: deps.Logger.With("component", "gateway"),
+		rtp: deps.RTP, dialogs: dialog.NewTable(), api: rtjson.NewClient(64), closing: newClosing(), stopped: make(chan struct{}),
 		streams: listen.NewStreams(deps.TCP, deps.TCPFilter, deps.Logger)}
 	for _, t := range cfg.Trusted {
 		p, err := ParsePrefix(t)
@@ -150,25 +151,11 @@ func New(cfg Config, deps Deps) (*Gateway, error) {
 		}
 		g.trusted = append(g.trusted, p)
 	}
-	routes, err := route.NewTable(cfg.Routes)
+	r, err := buildRules(cfg, nil, deps)
 	if err != nil {
-		return nil, fmt.Errorf("gateway: %w", err)
+		return nil, err
 	}
-	g.routes = routes
-	secrets := make(map[string]auth.Secret, len(cfg.Users))
-	for name, u := range cfg.Users {
-		secrets[name] = auth.Secret{Password: u.Password, HA1MD5: u.HA1}
-		g.users[name] = true
-	}
-	var authOpts []auth.Option
-	if deps.Nonces != nil {
-		authOpts = append(authOpts, auth.WithShared(deps.Nonces))
-	}
-	a, err := auth.New(cfg.Auth, secrets, deps.Logger, authOpts...)
-	if err != nil {
-		return nil, fmt.Errorf("gateway: %w", err)
-	}
-	g.auth = a
+	g.ruleset.Store(r)
 	store := deps.Locations
 	if store == nil {
 		store = registrar.NewMemoryStore()
@@ -368,6 +355,7 @@ func (g *Gateway) Run(ctx context.Context) error {
 			_ = ka.Run(ctx)
 		}()
 	}
+	g.startProbes()
 	if g.deps.Ready != nil {
 		g.deps.Ready(bound)
 	}
@@ -381,6 +369,7 @@ func (g *Gateway) Run(ctx context.Context) error {
 	cancel()
 	g.closing.close()
 	g.handlers.refuse() // new requests are dropped from now on
+	g.stopProbes()
 	// Listeners and WebSocket flows first: closing flows ends their calls
 	// (BYE to the other party, rtpengine delete). Give that background
 	// work a moment while rtpengine and the SIP stack are still up. UDP
@@ -409,6 +398,7 @@ func (g *Gateway) Run(ctx context.Context) error {
 	_ = g.ua.Close()
 	wg.Wait()
 	g.bg.close()
+	_ = g.api.Close()
 	for _, l := range g.limits {
 		l.Close()
 	}
@@ -432,6 +422,7 @@ func (g *Gateway) Close() error {
 		_ = g.ua.Close()
 		g.handlers.close()
 		g.bg.close()
+		_ = g.api.Close()
 		for _, l := range g.limits {
 			l.Close()
 		}

@@ -112,7 +112,7 @@ func (g *Gateway) forward(ctx context.Context, req, base *sip.Request, stx sip.S
 		}
 		outs := outcomes(results)
 		best := route.Best(outs)
-		if i < len(groups)-1 && route.Retryable(codeOf(outs, best)) {
+		if i < len(groups)-1 && route.Failover(grp, outs, best) {
 			continue
 		}
 		p.sendFinal(ctx, outs, best, results)
@@ -223,6 +223,9 @@ func (b *branch) build(ctx context.Context) (*sip.Request, error) {
 	if mf := r.MaxForwards(); mf != nil {
 		mf.Dec()
 	}
+	if b.tgt.Edit != nil {
+		b.tgt.Edit(r)
+	}
 	g.address(r, b.tgt, out)
 	return r, nil
 }
@@ -253,6 +256,10 @@ func isIPHostPort(addr string) bool {
 // run sends the branch and follows its responses to a final one.
 func (b *branch) run(ctx context.Context) {
 	p, g := b.p, b.p.g
+	if o := b.tgt.Observer; o != nil {
+		o.Started(callID(p.req))
+		defer b.ended(o)
+	}
 	req, err := b.build(ctx)
 	if err != nil {
 		var se *status.Error
@@ -283,15 +290,25 @@ func (b *branch) run(ctx context.Context) {
 
 	var timerC <-chan time.Time
 	var tc *time.Timer
+	inviteTimeout := g.cfg.InviteTimeout
+	if b.tgt.InviteTimeout > 0 {
+		inviteTimeout = b.tgt.InviteTimeout
+	}
 	if req.IsInvite() {
-		tc = time.NewTimer(g.cfg.InviteTimeout)
+		tc = time.NewTimer(inviteTimeout)
 		defer tc.Stop()
 		timerC = tc.C
 	}
 	var cancelWait <-chan time.Time
+	fr := g.newBranchTimer(b.tgt)
+	defer fr.Stop()
 	for {
 		select {
+		case <-fr.C():
+			b.fail(408, "Request Timeout", fmt.Errorf("%w: no response from %s in fr_timer %s", ErrTimeout, b.tgt.Addr, fr.d))
+			return
 		case res := <-tx.Responses():
+			fr.Stop()
 			switch {
 			case res.IsProvisional():
 				b.mu.Lock()
@@ -303,7 +320,7 @@ func (b *branch) run(ctx context.Context) {
 				}
 				if res.StatusCode > 100 {
 					if tc != nil {
-						tc.Reset(g.cfg.InviteTimeout)
+						tc.Reset(inviteTimeout)
 					}
 					p.relayProvisional(b.media(ctx, res))
 				}
@@ -322,7 +339,7 @@ func (b *branch) run(ctx context.Context) {
 				timedOut := b.timedOut
 				b.mu.Unlock()
 				if timedOut {
-					b.fail(408, "Request Timeout", fmt.Errorf("%w: no final answer from %s in %s", ErrTimeout, b.tgt.Addr, g.cfg.InviteTimeout))
+					b.fail(408, "Request Timeout", fmt.Errorf("%w: no final answer from %s in %s", ErrTimeout, b.tgt.Addr, inviteTimeout))
 				} else {
 					b.setFinal(res, false)
 				}
@@ -348,7 +365,7 @@ func (b *branch) run(ctx context.Context) {
 			prov := b.provisional
 			b.mu.Unlock()
 			if !prov {
-				b.fail(408, "Request Timeout", fmt.Errorf("%w: no answer from %s in %s", ErrTimeout, b.tgt.Addr, g.cfg.InviteTimeout))
+				b.fail(408, "Request Timeout", fmt.Errorf("%w: no answer from %s in %s", ErrTimeout, b.tgt.Addr, inviteTimeout))
 				return
 			}
 			b.sendCancel(ctx)
@@ -483,14 +500,6 @@ func outcomes(bs []*branch) []route.Outcome {
 		b.mu.Unlock()
 	}
 	return outs
-}
-
-// codeOf is the status code of outs[i], 0 when nothing answered.
-func codeOf(outs []route.Outcome, i int) int {
-	if i < 0 {
-		return 0
-	}
-	return outs[i].Res.StatusCode
 }
 
 // sendFinal answers upstream with the best answer of the last group: an

@@ -130,7 +130,7 @@ func (g *Gateway) handle(ctx context.Context, req *sip.Request, tx sip.ServerTra
 			return err
 		}
 	}
-	groups, err := g.resolve(ctx, fwd, p)
+	groups, err := g.resolve(ctx, fwd, tx, p)
 	if err != nil {
 		return err
 	}
@@ -160,6 +160,7 @@ func (g *Gateway) inDialog(ctx context.Context, req *sip.Request, tx sip.ServerT
 	}
 	g.forward(ctx, req, fwd, tx, p, []route.Group{{t}})
 	if req.Method == sip.BYE {
+		g.rules().sets.CallEnded(callID(req)) // least-calls stops counting it
 		if d, _ := g.dialogs.Remove(callID(req), fromTag(req), toTag(req)); d != nil {
 			g.endMedia(d)
 		}
@@ -167,10 +168,11 @@ func (g *Gateway) inDialog(ctx context.Context, req *sip.Request, tx sip.ServerT
 	return nil
 }
 
-// resolve finds the targets of an initial request: a pre-loaded Route,
-// the registered contacts of a local user (parallel fork), or the first
-// matching route's hops (serial failover).
-func (g *Gateway) resolve(ctx context.Context, fwd *sip.Request, p prepared) ([]route.Group, error) {
+// resolve finds the targets of an initial request: a cluster peer's
+// hand-over (our own users' connections only), a pre-loaded Route, the
+// registered contacts of a local user (parallel fork), or what the first
+// matching route says (its routing API, else its hops in serial failover).
+func (g *Gateway) resolve(ctx context.Context, fwd *sip.Request, tx sip.ServerTransaction, p prepared) ([]route.Group, error) {
 	if p.localOnly {
 		// A cluster peer's request for one of our users' connections.
 		ruri := fwd.Recipient
@@ -187,17 +189,19 @@ func (g *Gateway) resolve(ctx context.Context, fwd *sip.Request, p prepared) ([]
 		return []route.Group{{t}}, nil
 	}
 	ruri := fwd.Recipient
+	rs := g.rules()
 	if g.self.isLocal(ruri.Host) && ruri.User != "" {
 		aor := g.aor(ruri.User, ruri.Host)
 		if bs := g.lookup(aor, false); len(bs) > 0 {
 			return []route.Group{bs}, nil
 		}
-		if g.users[ruri.User] {
+		if rs.users[ruri.User] {
 			return nil, status.New(480, "Temporarily Unavailable", fmt.Errorf("%w: %s has no registered contact", ErrUnavailable, aor))
 		}
 	}
-	if groups, ok := g.routes.Lookup(ruri.User, ruri.Host); ok {
-		return g.expand(ctx, fwd, groups)
+	if d, ok := rs.routes.Route(routeRequest(fwd)); ok {
+		d.Actions.Apply(fwd)
+		return g.routeDecision(ctx, rs, fwd, tx, d)
 	}
 	return nil, status.New(404, "Not Found", fmt.Errorf("%w: for %s", ErrNoRoute, ruri.String()))
 }

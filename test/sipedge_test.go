@@ -43,6 +43,10 @@ type proxyConfig struct {
 	Registrar     map[string]any // the registrar: section as written (flow_grace, ...)
 	TCP           map[string]any // the tcp: section as written (max_connections, ...)
 	Cluster       map[string]any // the cluster: section as written (node, redis, address, ...)
+	// Extra holds further top-level keys as written (sets, fr_timer,
+	// routes with keys proxyRoute lacks): each replaces what the other
+	// fields wrote under that key.
+	Extra map[string]any
 	// FileLimit, if set, is the process's RLIMIT_NOFILE {soft, hard}, set
 	// by the shell that starts it (soft must be <= hard).
 	FileLimit [2]int
@@ -133,6 +137,9 @@ func (c proxyConfig) yaml(t testing.TB) []byte {
 	if len(c.Media) > 0 {
 		doc["media"] = c.Media
 	}
+	for k, v := range c.Extra {
+		doc[k] = v
+	}
 	out, err := yaml.Marshal(doc)
 	if err != nil {
 		t.Fatalf("marshal config: %v", err)
@@ -144,11 +151,13 @@ func (c proxyConfig) yaml(t testing.TB) []byte {
 type sipedgeProc struct {
 	// Addrs maps a transport ("udp", "tcp", "tls") to the bound host:port.
 	Addrs map[string]string
-	cmd   *exec.Cmd
-	mu    sync.Mutex
-	log   bytes.Buffer
-	done  chan struct{} // closed when stderr is drained and the process waited
-	err   error         // exit status, valid after done
+	// Path is the configuration file it was started with.
+	Path string
+	cmd  *exec.Cmd
+	mu   sync.Mutex
+	log  bytes.Buffer
+	done chan struct{} // closed when stderr is drained and the process waited
+	err  error         // exit status, valid after done
 }
 
 // listeningRE picks the fields we need out of a slog text line; other
@@ -207,7 +216,7 @@ func startSipedge(t testing.TB, cfg proxyConfig) *sipedgeProc {
 	if err := cmd.Start(); err != nil {
 		t.Fatalf("start sipedge: %v", err)
 	}
-	p := &sipedgeProc{Addrs: map[string]string{}, cmd: cmd, done: make(chan struct{})}
+	p := &sipedgeProc{Addrs: map[string]string{}, Path: path, cmd: cmd, done: make(chan struct{})}
 	ready := make(chan struct{})
 	go func() { // owner: p; stops at stderr EOF (process exit); waited via p.done
 		defer close(p.done)

@@ -95,7 +95,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	if err := serve(ctx, cfg, stderr); err != nil && !errors.Is(err, context.Canceled) {
+	if err := serve(ctx, *path, cfg, stderr); err != nil && !errors.Is(err, context.Canceled) {
 		fmt.Fprintln(stderr, "sipedge:", err)
 		return 1
 	}
@@ -103,7 +103,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 }
 
 // serve wires the configuration into the gateway and runs it.
-func serve(ctx context.Context, cfg *config.Config, stderr io.Writer) error {
+func serve(ctx context.Context, path string, cfg *config.Config, stderr io.Writer) error {
 	log := newLogger(cfg.Log, stderr)
 	// sipgo's process-wide default logger (used where no logger was
 	// injected, e.g. "UDP ref went negative"), set once before any user
@@ -127,10 +127,6 @@ func serve(ctx context.Context, cfg *config.Config, stderr io.Writer) error {
 		deps.TLS = certs.ServerConfig()
 		log.Info("tls certificate", "subject", certs.Subject(), "not_after", certs.NotAfter())
 	}
-	hupCtx, cancel := context.WithCancel(ctx)
-	reloads := reloadOnHangup(hupCtx, certs, log)
-	defer reloads.Wait()
-	defer cancel()
 	ctc, err := cfg.TLS.ClientConfig()
 	if err != nil {
 		return err
@@ -180,14 +176,21 @@ func serve(ctx context.Context, cfg *config.Config, stderr io.Writer) error {
 		}
 		return err
 	}
+	hupCtx, cancel := context.WithCancel(ctx)
+	reloads := reloadOnHangup(hupCtx, certs, func() error { return reloadRules(path, gw) }, log)
+	defer reloads.Wait()
+	defer cancel()
 	return gw.Run(ctx)
 }
 
-// reloadOnHangup reloads the TLS certificate on every SIGHUP (e.g. from a
-// certbot deploy hook) until ctx ends; the caller waits on the result.
-// Connections already up keep their certificate. Without a certificate
-// (certs nil) a SIGHUP is logged and otherwise ignored, never fatal.
-func reloadOnHangup(ctx context.Context, certs *edgetls.Certificates, log *slog.Logger) *sync.WaitGroup {
+// reloadOnHangup reloads the TLS certificate (e.g. from a certbot deploy
+// hook) and the rules (rules: routes, sets, users re-read from the file)
+// on every SIGHUP until ctx ends; the caller waits on the result.
+// Connections already up keep their certificate; calls in progress keep
+// their route. Without a certificate (certs nil) only the rules are
+// reloaded. A failed reload is logged and the old state stays, never
+// fatal.
+func reloadOnHangup(ctx context.Context, certs *edgetls.Certificates, rules func() error, log *slog.Logger) *sync.WaitGroup {
 	hup := make(chan os.Signal, 1)
 	signal.Notify(hup, syscall.SIGHUP)
 	var wg sync.WaitGroup
@@ -200,6 +203,9 @@ func reloadOnHangup(ctx context.Context, certs *edgetls.Certificates, log *slog.
 			case <-ctx.Done():
 				return
 			case <-hup:
+				if err := rules(); err != nil {
+					log.Error("config reload refused; the rules in effect stay", "error", err)
+				}
 				if certs == nil {
 					log.Info("SIGHUP: no tls certificate configured, nothing to reload")
 					continue
