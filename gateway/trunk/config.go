@@ -136,8 +136,9 @@ func ParseURI(s string) (sip.Uri, error) {
 // retried.
 type RegistrationConfig struct {
 	// Rate caps the REGISTERs sent per second, all trunks together
-	// (refreshes, retries and unregisters included), so a restart with
-	// many trunks is no storm. Default 20.
+	// (challenge answers, refreshes and retries included; the unregisters
+	// at shutdown are not held back), so a restart with many trunks is no
+	// storm. Default 20.
 	Rate float64 `yaml:"rate"`
 	// StartDelay is the longest random delay before a trunk's first
 	// REGISTER after start. Default 10s; 0s..10m. Written as -1s: none.
