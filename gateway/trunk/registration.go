@@ -283,7 +283,9 @@ func (r *Registration) decide(was State, o outcome) time.Duration {
 		return d
 	case o.err == nil && (code == sip.StatusForbidden || code == sip.StatusNotFound):
 		d := r.pol.ForbiddenRetry
-		r.set(func(s *Status) { s.State, s.Failures, s.Expires, s.Next = StateForbidden, s.Failures+1, time.Time{}, now.Add(d) })
+		r.set(func(s *Status) {
+			s.State, s.Failures, s.Expires, s.Next = StateForbidden, s.Failures+1, time.Time{}, now.Add(d)
+		})
 		r.record(code, reason, errText, o.hop)
 		r.log.Error("trunk provider refuses the account: check username, password and domain; not retrying soon", "hop", o.hop.Addr, "code", code, "reason", reason, "retry_in", d)
 		return d

@@ -91,9 +91,13 @@ func (h *harness) offsets() []time.Duration {
 	return out
 }
 
-func (h *harness) offset(s sent) time.Duration { return s.at.Sub(h.start).Round(100 * time.Millisecond) }
+func (h *harness) offset(s sent) time.Duration {
+	return s.at.Sub(h.start).Round(100 * time.Millisecond)
+}
 
-func (h *harness) until(t *testing.T, d time.Duration) { h.clock.runUntil(t, len(h.m.regs), h.start.Add(d)) }
+func (h *harness) until(t *testing.T, d time.Duration) {
+	h.clock.runUntil(t, len(h.m.regs), h.start.Add(d))
+}
 
 func one() map[string]Config { return map[string]Config{"carrier": carrier()} }
 
