@@ -85,6 +85,7 @@ type Gateway struct {
 	routes  *route.Table
 	trusted []netip.Prefix
 	users   map[string]bool
+	trunks  *trunks // trunks.go
 
 	// set by Run once listeners are bound
 	self     selfAddrs
@@ -146,6 +147,9 @@ func New(cfg Config, deps Deps) (*Gateway, error) {
 		return nil, fmt.Errorf("gateway: %w", err)
 	}
 	g.routes = routes
+	if g.trunks, err = newTrunks(cfg.Trunks); err != nil {
+		return nil, fmt.Errorf("gateway: %w", err)
+	}
 	secrets := make(map[string]auth.Secret, len(cfg.Users))
 	for name, u := range cfg.Users {
 		secrets[name] = auth.Secret{Password: u.Password, HA1MD5: u.HA1}
@@ -316,6 +320,7 @@ func (g *Gateway) Run(ctx context.Context) error {
 		closers = append(closers, g.ws.Close)
 	}
 	g.self = newSelfAddrs(g.cfg.Advertise, g.cfg.Domains, bound)
+	g.startTrunks()
 
 	var wg sync.WaitGroup
 	errc := make(chan error, len(serves)+1)
@@ -375,6 +380,7 @@ func (g *Gateway) Run(ctx context.Context) error {
 	}
 	closers = nil
 	g.bg.wait(shutdownGrace)
+	g.closeTrunks() // unregisters: the stack is still up
 	if g.rtp != nil {
 		_ = g.rtp.Close()
 	}
@@ -428,8 +434,12 @@ func (g *Gateway) Close() error {
 // shutdownGrace bounds how long Run waits for calls being ended on shutdown.
 const shutdownGrace = 3 * time.Second
 
-// trustedSource reports whether src (ip:port) is in a trusted network.
+// trustedSource reports whether src (ip:port) is in a trusted network or
+// is a trunk's address.
 func (g *Gateway) trustedSource(src string) bool {
+	if _, ok := g.trunks.source(src); ok {
+		return true
+	}
 	host, _, err := net.SplitHostPort(src)
 	if err != nil {
 		return false

@@ -66,6 +66,9 @@ type Target struct {
 	Route []sip.Uri
 	// Flow is the WebSocket flow id to send down, if any.
 	Flow string
+	// Trunk is the trunk a hop belongs to (a trunk:NAME target expanded),
+	// whose credentials answer its challenges; "" otherwise.
+	Trunk string
 }
 
 // Group is a set of targets tried in parallel; groups are tried in order
