@@ -42,6 +42,9 @@ type proxyConfig struct {
 	Runtime       map[string]any // the runtime: section as written (memory_limit_mb, gc_percent)
 	Registrar     map[string]any // the registrar: section as written (flow_grace, ...)
 	TCP           map[string]any // the tcp: section as written (max_connections, ...)
+	// Extra are further top-level keys written as is (trunks,
+	// trunk_registration, ...).
+	Extra map[string]any
 	// FileLimit, if set, is the process's RLIMIT_NOFILE {soft, hard}, set
 	// by the shell that starts it (soft must be <= hard).
 	FileLimit [2]int
@@ -128,6 +131,9 @@ func (c proxyConfig) yaml(t testing.TB) []byte {
 	}
 	if len(c.Media) > 0 {
 		doc["media"] = c.Media
+	}
+	for k, v := range c.Extra {
+		doc[k] = v
 	}
 	out, err := yaml.Marshal(doc)
 	if err != nil {

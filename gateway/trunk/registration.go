@@ -204,7 +204,11 @@ func (r *Registration) exchange(ctx context.Context, hop route.Target, expires i
 				return outcome{err: err, hop: hop}
 			}
 		}
-		sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), r.pol.Timeout)
+		timeout := r.pol.Timeout
+		if !paced {
+			timeout = min(timeout, unregisterTimeout)
+		}
+		sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), timeout)
 		res, err := r.send.Send(sctx, req, hop)
 		cancel()
 		if err != nil {
@@ -331,9 +335,12 @@ func (r *Registration) backoff(n int) time.Duration {
 	return time.Duration(float64(d) * (0.8 + 0.4*r.rand()))
 }
 
+// unregisterTimeout bounds each unregister REGISTER at shutdown.
+const unregisterTimeout = 2 * time.Second
+
 // unregister removes the binding (expires=0) when there is one, on the
-// hop that holds it, within the policy's timeout; unpaced, so a shutdown
-// is not held up by the rate.
+// hop that holds it, each request within unregisterTimeout; unpaced, so
+// a shutdown is not held up by the rate.
 func (r *Registration) unregister() {
 	st := r.Status()
 	if st.State != StateRegistered {
