@@ -320,7 +320,6 @@ func (g *Gateway) Run(ctx context.Context) error {
 		closers = append(closers, g.ws.Close)
 	}
 	g.self = newSelfAddrs(g.cfg.Advertise, g.cfg.Domains, bound)
-	g.startTrunks()
 
 	var wg sync.WaitGroup
 	errc := make(chan error, len(serves)+1)
@@ -357,6 +356,7 @@ func (g *Gateway) Run(ctx context.Context) error {
 			_ = ka.Run(ctx)
 		}()
 	}
+	g.startTrunks() // after the serves: REGISTERs leave from the UDP socket
 	if g.deps.Ready != nil {
 		g.deps.Ready(bound)
 	}

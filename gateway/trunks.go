@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/netip"
 	"slices"
+	"time"
 
 	"github.com/emiago/sipgo/sip"
 
@@ -111,6 +112,7 @@ func (g *Gateway) startTrunks() {
 	if g.trunks == nil || len(g.trunks.cfg) == 0 {
 		return
 	}
+	g.waitUDPServing()
 	g.trunks.mgr = trunk.NewManager(g.cfg.TrunkRegistration, g.trunks.cfg, trunk.Deps{
 		Send:    trunkSender{g},
 		Contact: g.trunkContact,
@@ -119,6 +121,23 @@ func (g *Gateway) startTrunks() {
 		},
 		Log: g.deps.Logger,
 	})
+}
+
+// waitUDPServing waits (at most a second) until sipgo serves the UDP
+// socket requests leave from: before that it would open a socket of its
+// own on the same address and fail.
+func (g *Gateway) waitUDPServing() {
+	if g.udpConn == nil {
+		return
+	}
+	addr := g.udpConn.LocalAddr().String()
+	for range 1000 {
+		if _, err := g.ua.TransportLayer().GetConnection("udp", addr); err == nil {
+			return
+		}
+		time.Sleep(time.Millisecond)
+	}
+	g.log.Warn("UDP listener not serving after 1s; trunk registrations start anyway", "addr", addr)
 }
 
 // closeTrunks unregisters and stops the registrations (before the stack
