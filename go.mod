@@ -7,6 +7,7 @@ require (
 	github.com/coder/websocket v1.8.15
 	github.com/emiago/sipgo v1.7.2
 	github.com/icholy/digest v1.2.0
+	github.com/miekg/dns v1.1.66
 	github.com/pion/ice/v4 v4.4.8
 	github.com/pion/rtp v1.10.6
 	github.com/pion/sdp/v3 v3.0.20
@@ -44,7 +45,9 @@ require (
 	github.com/yuin/gopher-lua v1.1.1 // indirect
 	go.uber.org/atomic v1.12.0 // indirect
 	golang.org/x/crypto v0.48.0 // indirect
+	golang.org/x/mod v0.24.0 // indirect
 	golang.org/x/net v0.50.0 // indirect
 	golang.org/x/sync v0.16.0 // indirect
 	golang.org/x/time v0.14.0 // indirect
+	golang.org/x/tools v0.32.0 // indirect
 )

@@ -60,6 +60,13 @@ func TestLoadBroken(t *testing.T) {
 			"testdata/broken.yaml:15: runtime.memory_limit_mb (-5): must be >= 0",
 			"testdata/broken.yaml:15: runtime.gc_percent (-3): must be -1 (off), 0 (default) or a positive percentage",
 		}},
+		{"testdata/broken-trunks.yaml", []string{
+			`testdata/broken-trunks.yaml:6: trunks.carrier.password: required: username "acct123" is set`,
+			`testdata/broken-trunks.yaml:7: trunks.carrier.uris[1] (http://bad.example): scheme "http" not supported (sip, sips)`,
+			`testdata/broken-trunks.yaml:9: trunks.carrier.dids.+15550101 (nobody): no user named "nobody" (users:)`,
+			`testdata/broken-trunks.yaml:10: trunks.nouris.uris: at least one provider URI is required`,
+			`testdata/broken-trunks.yaml:13: routes[0].to[1] (trunk:missing): no trunk named "missing" (trunks:)`,
+		}},
 		{"testdata/unknown-key.yaml", []string{`testdata/unknown-key.yaml:3: rutes: unknown key`}},
 		{"testdata/unknown-target.yaml", []string{
 			`testdata/unknown-target.yaml:5: routes[0].to[0] (trunk:carrier): no trunk named "carrier" (trunks:)`,

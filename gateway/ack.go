@@ -37,6 +37,7 @@ func (g *Gateway) handleAck(ctx context.Context, req *sip.Request, tx sip.Server
 	if err != nil {
 		return err
 	}
+	g.shiftCSeq(fwd)
 	if top := fwd.Via(); top != nil {
 		_, _ = nat.SetReceived(top, req.Source())
 	}

@@ -15,6 +15,7 @@ import (
 	"github.com/sipedge/sipedge/gateway/registrar"
 	"github.com/sipedge/sipedge/gateway/route"
 	"github.com/sipedge/sipedge/gateway/sets"
+	"github.com/sipedge/sipedge/gateway/trunk"
 	"github.com/sipedge/sipedge/internal/field"
 )
 
@@ -93,6 +94,16 @@ type Config struct {
 
 	// Media decides which calls rtpengine anchors (needs rtpengine.nodes).
 	Media MediaConfig `yaml:"media"`
+
+	// Trunks are the SIP providers, keyed by a name that routes use as
+	// `trunk:NAME` (letters, digits, '-', '_', '.'): their URIs,
+	// credentials, registration, DIDs and call cap (trunk.Config).
+	Trunks map[string]trunk.Config `yaml:"trunks"`
+
+	// TrunkRegistration is the policy all trunk registrations share:
+	// REGISTERs per second, random start delay, timeout, backoff
+	// (trunk.RegistrationConfig).
+	TrunkRegistration trunk.RegistrationConfig `yaml:"trunk_registration"`
 }
 
 // MediaConfig decides, per pair of call legs, whether rtpengine relays the
@@ -181,6 +192,11 @@ func (c *Config) SetDefaults() {
 	}
 	c.Auth.SetDefaults()
 	sets.SetDefaultsAll(c.Sets)
+	for name, t := range c.Trunks {
+		t.SetDefaults()
+		c.Trunks[name] = t
+	}
+	c.TrunkRegistration.SetDefaults()
 }
 
 // Validate reports every problem in c at once, as *field.Error values joined
@@ -239,6 +255,7 @@ func (c *Config) Validate() error {
 		}
 	}
 	l.Merge("sets", sets.Validate(c.Sets, c.hasTrunk))
+	c.validateTrunks(&l)
 	l.Merge("registrar", c.Registrar.Config.Validate())
 	if g := c.Registrar.FlowGrace; g < 0 || g > 10*time.Minute {
 		l.Add("registrar.flow_grace", g, "must be 0s..10m")
@@ -280,6 +297,9 @@ func (c *Config) Validate() error {
 func (c *Config) unknownTarget(t route.Target) string {
 	switch t.Kind {
 	case route.KindTrunk:
+		if _, ok := c.Trunks[t.Name]; ok {
+			return ""
+		}
 		return fmt.Sprintf("no trunk named %q (trunks:)", t.Name)
 	case route.KindSet:
 		if _, ok := c.Sets[t.Name]; ok {
@@ -322,6 +342,27 @@ func validateAPI(l *field.List, p string, a *route.API, inviteTimeout time.Durat
 		if h == "" || strings.ContainsAny(h, " \t:\r\n") {
 			l.Add(fmt.Sprintf("%s.headers[%d]", p, i), h, "must be a header name")
 		}
+	}
+}
+
+// validateTrunks adds the problems of the trunks section: each trunk's
+// own, and every DID that maps to no configured user.
+func (c *Config) validateTrunks(l *field.List) {
+	for _, name := range slices.Sorted(maps.Keys(c.Trunks)) {
+		t := c.Trunks[name]
+		p := "trunks." + name
+		if !route.ValidName(name) {
+			l.Add(p, name, "trunk name must be letters, digits, '-', '_' or '.'")
+		}
+		l.Merge(p, t.Validate())
+		for _, did := range slices.Sorted(maps.Keys(t.DIDs)) {
+			if _, ok := c.Users[t.DIDs[did]]; !ok {
+				l.Add(p+".dids."+did, t.DIDs[did], "no user named %q (users:)", t.DIDs[did])
+			}
+		}
+	}
+	if len(c.Trunks) > 0 {
+		l.Merge("trunk_registration", c.TrunkRegistration.Validate())
 	}
 }
 

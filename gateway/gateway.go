@@ -94,6 +94,7 @@ type Gateway struct {
 	ruleset  atomic.Pointer[rules] // routes, sets, users: swapped by Reload
 	reloadMu sync.Mutex            // one Reload at a time; guards probing
 	probing  bool                  // the sets' probes run (listeners bound)
+	trunks   *trunks               // trunks.go
 
 	// set by Run once listeners are bound
 	self     selfAddrs
@@ -156,6 +157,9 @@ func New(cfg Config, deps Deps) (*Gateway, error) {
 		return nil, err
 	}
 	g.ruleset.Store(r)
+	if g.trunks, err = newTrunks(cfg.Trunks); err != nil {
+		return nil, fmt.Errorf("gateway: %w", err)
+	}
 	store := deps.Locations
 	if store == nil {
 		store = registrar.NewMemoryStore()
@@ -356,6 +360,7 @@ func (g *Gateway) Run(ctx context.Context) error {
 		}()
 	}
 	g.startProbes()
+	g.startTrunks() // after the serves: REGISTERs leave from the UDP socket
 	if g.deps.Ready != nil {
 		g.deps.Ready(bound)
 	}
@@ -380,6 +385,7 @@ func (g *Gateway) Run(ctx context.Context) error {
 	}
 	closers = nil
 	g.bg.wait(shutdownGrace)
+	g.closeTrunks() // unregisters: the stack is still up
 	if g.rtp != nil {
 		_ = g.rtp.Close()
 	}
@@ -435,8 +441,12 @@ func (g *Gateway) Close() error {
 // shutdownGrace bounds how long Run waits for calls being ended on shutdown.
 const shutdownGrace = 3 * time.Second
 
-// trustedSource reports whether src (ip:port) is in a trusted network.
+// trustedSource reports whether src (ip:port) is in a trusted network or
+// is a trunk's address.
 func (g *Gateway) trustedSource(src string) bool {
+	if _, ok := g.trunks.source(src); ok {
+		return true
+	}
 	host, _, err := net.SplitHostPort(src)
 	if err != nil {
 		return false

@@ -120,7 +120,7 @@ func (p *proxyTx) cleanupMedia() {
 // itself: one leg runs over a WebSocket flow, or rtpengine holds its
 // media. Each 2xx of a forked INVITE is a dialog of its own.
 func (p *proxyTx) trackDialog(ctx context.Context, b *branch, res *sip.Response) {
-	if p.inFlow == "" && b.tgt.Flow == "" && !b.anchored {
+	if p.inFlow == "" && b.tgt.Flow == "" && !b.anchored && b.cseqShift == 0 {
 		return
 	}
 	d := dialog.Confirmed(p.req, res, p.inFlow, b.tgt, p.g.self.isSelf, time.Now())
@@ -129,6 +129,9 @@ func (p *proxyTx) trackDialog(ctx context.Context, b *branch, res *sip.Response)
 	}
 	d.Anchored = b.anchored
 	p.g.dialogs.Add(d)
+	if b.cseqShift > 0 {
+		p.g.dialogs.AddCallerShift(d.Key.CallID, d.Key.CallerTag, d.Key.CalleeTag, b.cseqShift)
+	}
 	// The browser may have gone while the callee was answering.
 	for _, f := range d.Flows {
 		if _, ok := p.g.flow(f); !ok {

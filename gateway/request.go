@@ -130,6 +130,11 @@ func (g *Gateway) handle(ctx context.Context, req *sip.Request, tx sip.ServerTra
 			return err
 		}
 	}
+	if name, ok := g.trunks.source(req.Source()); ok {
+		if err := g.mapDID(fwd, name); err != nil {
+			return err
+		}
+	}
 	groups, err := g.resolve(ctx, fwd, tx, p)
 	if err != nil {
 		return err
@@ -155,6 +160,7 @@ func (g *Gateway) inDialog(ctx context.Context, req *sip.Request, tx sip.ServerT
 		return err
 	}
 	g.dialogs.SawRequest(callID(req), fromTag(req), toTag(req), req.CSeq().SeqNo)
+	g.shiftCSeq(fwd)
 	if handled, err := g.dtmf(ctx, req, tx, t); handled || err != nil {
 		return err
 	}

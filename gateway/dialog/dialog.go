@@ -49,6 +49,10 @@ type Dialog struct {
 	Legs [2]*Leg
 
 	cseq [2]uint32 // highest CSeq party p sent; owned by the Table
+	// shift is added to the CSeq of the caller's requests toward the
+	// callee: the proxy answered a digest challenge on the caller's behalf
+	// with a new CSeq (RFC 3261 §22.2); owned by the Table.
+	shift uint32
 }
 
 // New returns a dialog with the CSeq of the caller's INVITE recorded.

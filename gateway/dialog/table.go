@@ -74,6 +74,31 @@ func (t *Table) SawRequest(callID, fromTag, toTag string, cseq uint32) {
 	}
 }
 
+// CallerShift is what to add to the CSeq of a request of the dialog
+// (callID, fromTag, toTag) toward the callee: 0 unless the request comes
+// from the caller of a dialog whose requests the proxy re-sent with
+// credentials.
+func (t *Table) CallerShift(callID, fromTag, toTag string) uint32 {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	d := t.find(callID, fromTag, toTag)
+	if d == nil || fromTag != d.Key.CallerTag {
+		return 0
+	}
+	return d.shift
+}
+
+// AddCallerShift records that the proxy re-sent a request of the dialog
+// (callID, fromTag, toTag) with a CSeq n higher (an answered digest
+// challenge); only the caller's requests are shifted.
+func (t *Table) AddCallerShift(callID, fromTag, toTag string, n uint32) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if d := t.find(callID, fromTag, toTag); d != nil && fromTag == d.Key.CallerTag {
+		d.shift += n
+	}
+}
+
 // NextCSeq is the CSeq of a new request the proxy sends on behalf of
 // party p, and records it.
 func (t *Table) NextCSeq(d *Dialog, p Party) uint32 {

@@ -146,3 +146,18 @@ func TestHop(t *testing.T) {
 		})
 	}
 }
+
+func TestCallerShift(t *testing.T) {
+	tb := NewTable()
+	d := &Dialog{Key: Key{CallID: "c1", CallerTag: "a", CalleeTag: "b"}}
+	tb.Add(d)
+	tb.AddCallerShift("c1", "a", "b", 1)
+	tb.AddCallerShift("c1", "b", "a", 5) // the callee's requests are never shifted
+	tb.AddCallerShift("nope", "a", "b", 7)
+	if got := tb.CallerShift("c1", "a", "b"); got != 1 {
+		t.Errorf("caller shift %d, want 1", got)
+	}
+	if got := tb.CallerShift("c1", "b", "a"); got != 0 {
+		t.Errorf("callee shift %d, want 0", got)
+	}
+}

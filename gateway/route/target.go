@@ -90,6 +90,9 @@ type Target struct {
 	// Observer, if set, is told when a branch to this target starts and
 	// how it ends (a destination set's member).
 	Observer Observer
+	// Trunk is the trunk a hop belongs to (a trunk:NAME target expanded),
+	// whose credentials answer its challenges; "" otherwise.
+	Trunk string
 }
 
 // Group is a set of targets tried in parallel; groups are tried in order

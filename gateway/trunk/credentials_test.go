@@ -1,0 +1,95 @@
+package trunk
+
+import (
+	"errors"
+	"testing"
+
+	"github.com/emiago/sipgo/sip"
+
+	"github.com/sipedge/sipedge/gateway/auth"
+)
+
+func invite(t *testing.T) *sip.Request {
+	t.Helper()
+	req := sip.NewRequest(sip.INVITE, sip.Uri{Scheme: "sip", User: "+15550199", Host: "carrier.test"})
+	req.AppendHeader(&sip.FromHeader{Address: sip.Uri{Scheme: "sip", User: "acct", Host: "carrier.test"}, Params: sip.NewParams()})
+	req.AppendHeader(&sip.CSeqHeader{SeqNo: 1, MethodName: sip.INVITE})
+	req.SetBody([]byte("v=0\r\n"))
+	return req
+}
+
+// TestAuthorize answers a provider's 401 and 407 (gateway/auth plays the
+// provider) and refuses a challenge for another realm.
+func TestAuthorize(t *testing.T) {
+	prov, err := auth.New(auth.Config{Realm: "carrier.test", Algorithms: []string{"SHA-256", "MD5"}}, map[string]auth.Secret{"acct": {Password: "pw"}}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cr := Credentials{Username: "acct", Password: "pw", Realm: "carrier.test"}
+	for _, proxy := range []bool{false, true} {
+		req := invite(t)
+		ch, err := ParseChallenge(prov.Challenge(req, proxy, false))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if ch.Proxy != proxy || ch.Realm() != "carrier.test" || ch.Nonce() == "" || ch.Stale() {
+			t.Errorf("challenge %+v", ch)
+		}
+		if err := cr.Authorize(req, ch); err != nil {
+			t.Fatal(err)
+		}
+		if err := cr.Authorize(req, ch); err != nil { // replaces, not adds
+			t.Fatal(err)
+		}
+		name := "Authorization"
+		if proxy {
+			name = "Proxy-Authorization"
+		}
+		if n := len(req.GetHeaders(name)); n != 1 {
+			t.Errorf("%d %s headers, want 1", n, name)
+		}
+		if user, err := prov.Check(req, proxy); err != nil || user != "acct" {
+			t.Errorf("proxy=%v: provider says %q, %v", proxy, user, err)
+		}
+	}
+	other := Credentials{Username: "acct", Password: "pw", Realm: "elsewhere.test"}
+	req := invite(t)
+	ch, _ := ParseChallenge(prov.Challenge(req, false, false))
+	if err := other.Authorize(req, ch); !errors.Is(err, ErrChallenge) {
+		t.Errorf("realm mismatch: %v, want ErrChallenge", err)
+	}
+	if err := (Credentials{}).Authorize(req, ch); !errors.Is(err, ErrChallenge) {
+		t.Errorf("no credentials: %v, want ErrChallenge", err)
+	}
+}
+
+func TestParseChallengeRefuses(t *testing.T) {
+	for _, v := range []string{`Basic realm="x"`, `Digest realm="x", nonce="n", algorithm=MD5-sess`, `Digest realm="x", nonce="n", qop="auth-conf"`} {
+		res := sip.NewResponse(401, "Unauthorized")
+		res.AppendHeader(sip.NewHeader("WWW-Authenticate", v))
+		if _, err := ParseChallenge(res); !errors.Is(err, ErrChallenge) {
+			t.Errorf("%s: %v, want ErrChallenge", v, err)
+		}
+	}
+	if _, err := ParseChallenge(sip.NewResponse(407, "Proxy Authentication Required")); !errors.Is(err, ErrChallenge) {
+		t.Errorf("no header: %v", err)
+	}
+}
+
+func FuzzParseChallenge(f *testing.F) {
+	f.Add(`Digest realm="carrier.test", nonce="abc", algorithm=MD5, qop="auth"`)
+	f.Add(`Digest realm="x", nonce="n", stale=true, algorithm=SHA-256`)
+	f.Add(`Digest realm=`)
+	f.Fuzz(func(t *testing.T, v string) {
+		res := sip.NewResponse(401, "Unauthorized")
+		res.AppendHeader(sip.NewHeader("WWW-Authenticate", v))
+		res.AppendHeader(sip.NewHeader("Retry-After", v))
+		_ = seconds(res, "Retry-After")
+		ch, err := ParseChallenge(res)
+		if err != nil {
+			return
+		}
+		req := invite(t)
+		_ = (Credentials{Username: "u", Password: "p"}).Authorize(req, ch)
+	})
+}

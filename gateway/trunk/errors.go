@@ -1,0 +1,16 @@
+package trunk
+
+import "errors"
+
+// Sentinel errors of the trunk package.
+var (
+	// ErrChallenge is a 401/407 the trunk's credentials cannot answer: no
+	// digest challenge, an algorithm or qop we do not speak, another realm
+	// than the configured one, or no credentials at all.
+	ErrChallenge = errors.New("trunk: challenge cannot be answered")
+	// ErrAuthRejected is a provider challenging again with a nonce already
+	// answered (and not stale): the credentials are wrong.
+	ErrAuthRejected = errors.New("trunk: credentials rejected")
+	// ErrClosed is a registration or manager used after Close.
+	ErrClosed = errors.New("trunk: closed")
+)
