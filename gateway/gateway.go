@@ -69,6 +69,8 @@ type Deps struct {
 	// HTTP serves every path of the ws/wss listeners' HTTP servers other
 	// than the WebSocket endpoint (the softphone); nil answers 404.
 	HTTP http.Handler
+	// Metrics receives the gateway's counters (nil: none). See Metrics.
+	Metrics Metrics
 }
 
 // Gateway is a running proxy core.
@@ -97,6 +99,10 @@ type Gateway struct {
 	dialogs    *dialog.Table
 	reqHandler func(*sip.Request, sip.ServerTransaction)
 	ackHandler func(*sip.Request, sip.ServerTransaction)
+
+	metrics  Metrics      // never nil (noMetrics)
+	active   atomic.Int64 // request handlers running (server transactions in progress)
+	draining atomic.Bool  // refuse new calls and registrations (ops.go)
 
 	bg       background    // work started by handlers and not waited for
 	handlers background    // request handlers running (on sipgo's goroutines)
@@ -131,9 +137,12 @@ func New(cfg Config, deps Deps) (*Gateway, error) {
 	if deps.TCPFilter == nil {
 		deps.TCPFilter = checkStream
 	}
+	if deps.Metrics == nil {
+		deps.Metrics = noMetrics{}
+	}
 	g := &Gateway{cfg: cfg, deps: deps, log: deps.Logger.With("component", "gateway"), users: map[string]bool{},
 		rtp: deps.RTP, dialogs: dialog.NewTable(), closing: newClosing(), stopped: make(chan struct{}),
-		streams: listen.NewStreams(deps.TCP, deps.TCPFilter, deps.Logger)}
+		streams: listen.NewStreams(deps.TCP, deps.TCPFilter, deps.Logger), metrics: deps.Metrics}
 	for _, t := range cfg.Trusted {
 		p, err := ParsePrefix(t)
 		if err != nil {

@@ -91,6 +91,9 @@ func (g *Gateway) handle(ctx context.Context, req *sip.Request, tx sip.ServerTra
 		// sipgo matched every CANCEL for a live INVITE transaction already.
 		return status.New(481, "Call/Transaction Does Not Exist", ErrNoTransaction)
 	}
+	if err := g.refuseDraining(req); err != nil {
+		return err
+	}
 	if req.Method == sip.REGISTER && dialog.TopRoute(req) == nil {
 		// Handled here, never forwarded: no working copy, no loop hash.
 		if err := sanity(req); err != nil {
@@ -205,7 +208,7 @@ func (g *Gateway) options(req *sip.Request, tx sip.ServerTransaction) error {
 	res := sip.NewResponseFromRequest(req, 200, "OK", nil)
 	res.AppendHeader(allowHeader())
 	res.AppendHeader(sip.NewHeader("Accept", "application/sdp"))
-	return tx.Respond(res)
+	return g.respond(tx, req, res)
 }
 
 // allowHeader lists the methods the proxy answers or routes itself.

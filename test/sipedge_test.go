@@ -42,6 +42,7 @@ type proxyConfig struct {
 	Runtime       map[string]any // the runtime: section as written (memory_limit_mb, gc_percent)
 	Registrar     map[string]any // the registrar: section as written (flow_grace, ...)
 	TCP           map[string]any // the tcp: section as written (max_connections, ...)
+	Admin         map[string]any // the admin: section as written (listen, token)
 	// FileLimit, if set, is the process's RLIMIT_NOFILE {soft, hard}, set
 	// by the shell that starts it (soft must be <= hard).
 	FileLimit [2]int
@@ -128,6 +129,9 @@ func (c proxyConfig) yaml(t testing.TB) []byte {
 	}
 	if len(c.Media) > 0 {
 		doc["media"] = c.Media
+	}
+	if len(c.Admin) > 0 {
+		doc["admin"] = c.Admin
 	}
 	out, err := yaml.Marshal(doc)
 	if err != nil {

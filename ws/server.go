@@ -69,7 +69,8 @@ type Server struct {
 	tcpCaps *listen.Caps   // TCP connections let through by Guard, upgraded or not
 	sweep   []*Flow        // reused snapshot buffer, sweeper goroutine only
 
-	bufs sync.Pool // *bytes.Buffer for reading and writing messages
+	bufs    sync.Pool // *bytes.Buffer for reading and writing messages
+	refused refusals  // refused upgrades by reason (refusals.go)
 
 	wg        sync.WaitGroup // readers, workers, closers
 	stop      chan struct{}
@@ -115,6 +116,7 @@ func NewServer(cfg Config, h Handler, log *slog.Logger) *Server {
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	ip := remoteIP(r.RemoteAddr)
 	refuse := func(status int, reason string, args ...any) {
+		s.refused.add(refusalReason(status, reason))
 		s.log.Warn("websocket refused", append([]any{"reason", reason, "status", status, "src", r.RemoteAddr}, args...)...)
 		if status == http.StatusServiceUnavailable || status == http.StatusTooManyRequests {
 			w.Header().Set("Retry-After", "5")
@@ -150,6 +152,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	})
 	if err != nil {
 		s.release(ip)
+		s.refused.add(RefusedUpgrade)
 		s.log.Warn("websocket refused", "reason", "upgrade failed", "src", r.RemoteAddr, "error", err)
 		return
 	}

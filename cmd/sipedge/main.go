@@ -93,7 +93,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	if err := serve(ctx, cfg, stderr); err != nil && !errors.Is(err, context.Canceled) {
+	if err := serve(ctx, *path, cfg, stderr); err != nil && !errors.Is(err, context.Canceled) {
 		fmt.Fprintln(stderr, "sipedge:", err)
 		return 1
 	}
@@ -101,7 +101,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 }
 
 // serve wires the configuration into the gateway and runs it.
-func serve(ctx context.Context, cfg *config.Config, stderr io.Writer) error {
+func serve(ctx context.Context, path string, cfg *config.Config, stderr io.Writer) error {
 	log := newLogger(cfg.Log, stderr)
 	// sipgo's process-wide default logger (used where no logger was
 	// injected, e.g. "UDP ref went negative"), set once before any user
@@ -125,8 +125,9 @@ func serve(ctx context.Context, cfg *config.Config, stderr io.Writer) error {
 		deps.TLS = certs.ServerConfig()
 		log.Info("tls certificate", "subject", certs.Subject(), "not_after", certs.NotAfter())
 	}
+	reload := reloader(path, certs, log)
 	hupCtx, cancel := context.WithCancel(ctx)
-	reloads := reloadOnHangup(hupCtx, certs, log)
+	reloads := reloadOnHangup(hupCtx, reload, log)
 	defer reloads.Wait()
 	defer cancel()
 	ctc, err := cfg.TLS.ClientConfig()
@@ -143,13 +144,10 @@ func serve(ctx context.Context, cfg *config.Config, stderr io.Writer) error {
 			}
 		}
 	}
+	var metrics *admin.Metrics
 	if cfg.Admin.Enabled() {
-		adm, err := admin.Listen(cfg.Admin, log)
-		if err != nil {
-			return err
-		}
-		defer adm.Close()
-		log.Info("admin listening", "addr", adm.Addr(), "token", cfg.Admin.Token != "")
+		metrics = admin.NewMetrics()
+		deps.Metrics = metrics
 	}
 	if len(cfg.RTPEngine.Nodes) > 0 {
 		rtp, err := rtpengine.New(cfg.RTPEngine, log)
@@ -165,14 +163,52 @@ func serve(ctx context.Context, cfg *config.Config, stderr io.Writer) error {
 		}
 		return err
 	}
+	if cfg.Admin.Enabled() {
+		src := admin.Sources{Registrations: gw, Dialogs: gw, Drainer: gw, WebSockets: gw, Reload: reload}
+		if deps.RTP != nil {
+			src.RTPEngine = deps.RTP
+		}
+		adm, err := admin.Listen(cfg.Admin, admin.Options{Metrics: metrics, Sources: src, Logger: log})
+		if err != nil {
+			_ = gw.Close()
+			return err
+		}
+		defer adm.Close()
+		log.Info("admin listening", "addr", adm.Addr(), "token", cfg.Admin.Token != "")
+	}
 	return gw.Run(ctx)
 }
 
-// reloadOnHangup reloads the TLS certificate on every SIGHUP (e.g. from a
-// certbot deploy hook) until ctx ends; the caller waits on the result.
-// Connections already up keep their certificate. Without a certificate
-// (certs nil) a SIGHUP is logged and otherwise ignored, never fatal.
-func reloadOnHangup(ctx context.Context, certs *edgetls.Certificates, log *slog.Logger) *sync.WaitGroup {
+// reloader is the configuration reload that SIGHUP and the admin API's
+// reload both run: it loads and validates path first and changes nothing
+// when the file has problems (returned, one per file:line); then it
+// reloads the TLS certificate. The rest of the configuration (routes,
+// sets, trunks, users) is swapped in by the reload of issue 13.
+func reloader(path string, certs *edgetls.Certificates, log *slog.Logger) admin.ReloadFunc {
+	var mu sync.Mutex // one reload at a time
+	return func(context.Context) error {
+		mu.Lock()
+		defer mu.Unlock()
+		if _, err := config.Load(path); err != nil {
+			return err
+		}
+		if certs == nil {
+			log.Info("reload: configuration valid; no tls certificate configured, nothing to reload")
+			return nil
+		}
+		if err := certs.Reload(); err != nil {
+			return fmt.Errorf("tls certificate reload failed, the old one stays in use: %w", err)
+		}
+		log.Info("tls certificate reloaded", "subject", certs.Subject(), "not_after", certs.NotAfter())
+		return nil
+	}
+}
+
+// reloadOnHangup runs reload on every SIGHUP (e.g. from a certbot deploy
+// hook) until ctx ends; the caller waits on the result. Connections
+// already up keep their certificate. A failed reload is logged and
+// changes nothing, never fatal.
+func reloadOnHangup(ctx context.Context, reload admin.ReloadFunc, log *slog.Logger) *sync.WaitGroup {
 	hup := make(chan os.Signal, 1)
 	signal.Notify(hup, syscall.SIGHUP)
 	var wg sync.WaitGroup
@@ -185,15 +221,9 @@ func reloadOnHangup(ctx context.Context, certs *edgetls.Certificates, log *slog.
 			case <-ctx.Done():
 				return
 			case <-hup:
-				if certs == nil {
-					log.Info("SIGHUP: no tls certificate configured, nothing to reload")
-					continue
+				if err := reload(ctx); err != nil {
+					log.Error("SIGHUP: reload failed, nothing changed", "error", err)
 				}
-				if err := certs.Reload(); err != nil {
-					log.Error("tls certificate reload failed; the old one stays in use", "error", err)
-					continue
-				}
-				log.Info("tls certificate reloaded", "subject", certs.Subject(), "not_after", certs.NotAfter())
 			}
 		}
 	}()

@@ -2,6 +2,7 @@ package admin
 
 import (
 	"crypto/subtle"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -10,6 +11,8 @@ import (
 	"net/http/pprof"
 	"sync"
 	"time"
+
+	"github.com/prometheus/client_golang/prometheus/promhttp"
 )
 
 // Server is the admin HTTP server. Listen opens its socket and starts it;
@@ -22,9 +25,18 @@ type Server struct {
 	once sync.Once
 }
 
+// Options are what a Server serves: the metrics registry (nil: no
+// /metrics) and the sources of the JSON API. Logger may be nil.
+type Options struct {
+	Metrics *Metrics
+	Sources Sources
+	Logger  *slog.Logger
+}
+
 // Listen opens cfg.Listen and serves the admin endpoints on it until
-// Close. cfg must be enabled and valid. log may be nil.
-func Listen(cfg Config, log *slog.Logger) (*Server, error) {
+// Close. cfg must be enabled and valid.
+func Listen(cfg Config, opts Options) (*Server, error) {
+	log := opts.Logger
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
@@ -37,7 +49,7 @@ func Listen(cfg Config, log *slog.Logger) (*Server, error) {
 		ln:  ln,
 		log: log,
 		srv: &http.Server{
-			Handler:           Handler(cfg.Token),
+			Handler:           Handler(cfg.Token, Options{Metrics: opts.Metrics, Sources: opts.Sources, Logger: log}),
 			ReadHeaderTimeout: 5 * time.Second,
 			IdleTimeout:       time.Minute,
 			ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelDebug),
@@ -66,11 +78,22 @@ func (s *Server) Close() error {
 	return nil
 }
 
-// Handler returns the admin endpoints: /debug/pprof/ (index, every
-// runtime profile by name, cmdline, profile, symbol, trace). A non-empty
-// token is required as "Authorization: Bearer TOKEN" (401 otherwise).
-func Handler(token string) http.Handler {
+// Handler returns the admin endpoints: /metrics (when opts.Metrics is
+// set), the JSON API under /api/v1/ (api.go) and /debug/pprof/ (index,
+// every runtime profile by name, cmdline, profile, symbol, trace). A
+// non-empty token is required as "Authorization: Bearer TOKEN" (401
+// otherwise).
+func Handler(token string, opts Options) http.Handler {
+	log := opts.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
 	mux := http.NewServeMux()
+	if opts.Metrics != nil {
+		opts.Metrics.reg.MustRegister(sourceCollector{opts.Sources})
+		mux.Handle("GET /metrics", promhttp.HandlerFor(opts.Metrics.reg, promhttp.HandlerOpts{
+			ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn), ErrorHandling: promhttp.ContinueOnError}))
+	}
 	mux.HandleFunc("/debug/pprof/", pprof.Index)
 	mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
 	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
@@ -83,9 +106,15 @@ func Handler(token string) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if subtle.ConstantTimeCompare([]byte(r.Header.Get("Authorization")), want) != 1 {
 			w.Header().Set("WWW-Authenticate", `Bearer realm="sipedge admin"`)
-			http.Error(w, "unauthorized", http.StatusUnauthorized)
+			writeError(w, http.StatusUnauthorized, "unauthorized: a valid \"Authorization: Bearer TOKEN\" header is required")
 			return
 		}
 		mux.ServeHTTP(w, r)
 	})
+}
+
+func writeError(w http.ResponseWriter, code int, msg string) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(code)
+	_ = json.NewEncoder(w).Encode(map[string]string{"error": msg})
 }

@@ -78,3 +78,15 @@ func (d *Dialog) partyOf(fromTag string) (Party, bool) {
 	}
 	return 0, false
 }
+
+// Info is one confirmed call as the admin API lists it.
+type Info struct {
+	CallID    string    `json:"call_id"`
+	CallerTag string    `json:"caller_tag"`
+	CalleeTag string    `json:"callee_tag"`
+	Caller    string    `json:"caller"` // the caller's URI (From of the INVITE)
+	Callee    string    `json:"callee"` // the callee's URI (To of the INVITE)
+	Started   time.Time `json:"started"`
+	Anchored  bool      `json:"anchored"`            // rtpengine relays the media
+	Node      string    `json:"rtpengine,omitempty"` // rtpengine node of the call
+}
