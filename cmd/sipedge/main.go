@@ -43,6 +43,7 @@ func usage(w io.Writer) {
 	fmt.Fprintln(w, `usage:
   sipedge serve [--config] FILE   run the gateway
   sipedge check [--config] FILE   validate FILE, print every problem, exit 1 if any
+  sipedge ctl [flags] VERB ...    speak to a running gateway's admin API (sipedge ctl help)
   sipedge version                 print the version`)
 }
 
@@ -56,6 +57,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stdout, "sipedge", version)
 		return 0
 	case "check", "serve":
+	case "ctl":
+		return ctl(args[1:], stdout, stderr)
 	case "-h", "--help", "help":
 		usage(stdout)
 		return 0
