@@ -8,6 +8,7 @@ package config
 import (
 	"github.com/sipedge/sipedge/gateway"
 	"github.com/sipedge/sipedge/gateway/admin"
+	"github.com/sipedge/sipedge/gateway/hep"
 	"github.com/sipedge/sipedge/internal/listen"
 	"github.com/sipedge/sipedge/nat"
 	"github.com/sipedge/sipedge/rtpengine"
@@ -55,9 +56,14 @@ type Config struct {
 	// Kamailio's -m/-M).
 	Runtime Runtime `yaml:"runtime"`
 
-	// Admin is the operator HTTP endpoint (Go runtime profiles under
-	// /debug/pprof/). Off unless admin.listen is set.
+	// Admin is the operator HTTP endpoint: Prometheus /metrics, the JSON
+	// API that "sipedge ctl" speaks, Go runtime profiles under
+	// /debug/pprof/. Off unless admin.listen is set.
 	Admin admin.Config `yaml:"admin"`
+
+	// HEP sends a copy of every SIP message (UDP and WebSocket, decoded)
+	// to a HEPv3 collector (Homer). Off unless hep.address is set.
+	HEP hep.Config `yaml:"hep"`
 }
 
 // Runtime tunes the Go garbage collector. The defaults leave Go's own
@@ -97,6 +103,7 @@ func (c *Config) SetDefaults() {
 	c.NAT.SetDefaults()
 	c.TLS.SetDefaults()
 	c.Admin.SetDefaults()
+	c.HEP.SetDefaults()
 	if c.Log.Level == "" {
 		c.Log.Level = "info"
 	}

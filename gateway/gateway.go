@@ -28,6 +28,7 @@ import (
 	"github.com/sipedge/sipedge/gateway/dialog"
 	"github.com/sipedge/sipedge/gateway/registrar"
 	"github.com/sipedge/sipedge/gateway/route"
+	"github.com/sipedge/sipedge/gateway/wire"
 	"github.com/sipedge/sipedge/internal/listen"
 	"github.com/sipedge/sipedge/nat"
 	"github.com/sipedge/sipedge/rtpengine"
@@ -71,6 +72,10 @@ type Deps struct {
 	HTTP http.Handler
 	// Metrics receives the gateway's counters (nil: none). See Metrics.
 	Metrics Metrics
+	// Tap sees every SIP message sent or received on the UDP listeners
+	// and the WebSocket flows (HEP capture, the call-ladder ring); nil:
+	// none. TCP and TLS are not tapped yet.
+	Tap wire.Tap
 }
 
 // Gateway is a running proxy core.
@@ -254,6 +259,9 @@ func (g *Gateway) Run(ctx context.Context) error {
 				return fmt.Errorf("gateway: listen udp %s: %w", l.Addr, err)
 			}
 			udpClosers = append(udpClosers, pc.Close)
+			if g.deps.Tap != nil {
+				pc = newTappedConn(pc, g.deps.Tap)
+			}
 			bound = append(bound, Listener{Transport: "udp", Addr: pc.LocalAddr().String()})
 			if g.udpConn == nil {
 				g.udpConn = pc

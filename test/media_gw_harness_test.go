@@ -55,6 +55,8 @@ type mgwOptions struct {
 	EchoMedia rtpecho.MediaConfig
 	// Admin is sipedge's admin: section (listen, token); nil: none.
 	Admin map[string]any
+	// HEP is sipedge's hep: section; nil: none.
+	HEP map[string]any
 }
 
 // startMediaGW starts rtpengine (unless opts.RTPEngine says otherwise),
@@ -88,6 +90,7 @@ func startMediaGW(t *testing.T, opts mgwOptions) *mediaGW {
 		RTPEngine:  rtpSection,
 		Media:      opts.Media,
 		Admin:      opts.Admin,
+		HEP:        opts.HEP,
 	})
 	m.wssURL = "wss://" + m.gw.Addr(t, "wss") + "/ws"
 	m.gwUDP = m.gw.Addr(t, "udp")

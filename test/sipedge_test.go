@@ -43,6 +43,7 @@ type proxyConfig struct {
 	Registrar     map[string]any // the registrar: section as written (flow_grace, ...)
 	TCP           map[string]any // the tcp: section as written (max_connections, ...)
 	Admin         map[string]any // the admin: section as written (listen, token)
+	HEP           map[string]any // the hep: section as written (address, transport, ...)
 	// FileLimit, if set, is the process's RLIMIT_NOFILE {soft, hard}, set
 	// by the shell that starts it (soft must be <= hard).
 	FileLimit [2]int
@@ -132,6 +133,9 @@ func (c proxyConfig) yaml(t testing.TB) []byte {
 	}
 	if len(c.Admin) > 0 {
 		doc["admin"] = c.Admin
+	}
+	if len(c.HEP) > 0 {
+		doc["hep"] = c.HEP
 	}
 	out, err := yaml.Marshal(doc)
 	if err != nil {

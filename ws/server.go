@@ -53,11 +53,20 @@ type Checker interface {
 	CheckSIP(f *Flow, msg []byte) (out, reply []byte, err error)
 }
 
+// SentTap may be implemented by a Handler to see every SIP message written
+// on a flow (keepalive answers excepted), just before it is written (so
+// that it is seen before its answer arrives). It runs on the writer's
+// goroutine and must not block nor keep msg.
+type SentTap interface {
+	SentSIP(f *Flow, msg []byte)
+}
+
 // Server is the WebSocket upgrade endpoint and the table of open flows.
 type Server struct {
 	cfg    Config
 	h      Handler
 	check  Checker // h, if it implements Checker; else nil
+	sent   SentTap // h, if it implements SentTap; else nil
 	log    *slog.Logger
 	parser *sip.Parser
 
@@ -102,6 +111,7 @@ func NewServer(cfg Config, h Handler, log *slog.Logger) *Server {
 		sweepDone: make(chan struct{}),
 	}
 	s.check, _ = h.(Checker)
+	s.sent, _ = h.(SentTap)
 	go s.sweeper()
 	return s
 }

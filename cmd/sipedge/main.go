@@ -22,6 +22,8 @@ import (
 	"github.com/sipedge/sipedge/config"
 	"github.com/sipedge/sipedge/gateway"
 	"github.com/sipedge/sipedge/gateway/admin"
+	"github.com/sipedge/sipedge/gateway/hep"
+	"github.com/sipedge/sipedge/gateway/wire"
 	"github.com/sipedge/sipedge/rtpengine"
 	edgetls "github.com/sipedge/sipedge/tls"
 	webdemo "github.com/sipedge/sipedge/web-demo"
@@ -151,6 +153,19 @@ func serve(ctx context.Context, path string, cfg *config.Config, stderr io.Write
 	if cfg.Admin.Enabled() {
 		metrics = admin.NewMetrics()
 		deps.Metrics = metrics
+	}
+	var taps wire.Taps
+	if cfg.HEP.Enabled() {
+		capture, err := hep.New(cfg.HEP, log)
+		if err != nil {
+			return err
+		}
+		defer capture.Close() // after the gateway: it taps until Run returns
+		taps = append(taps, capture)
+		log.Info("hep capture", "addr", cfg.HEP.Address, "transport", cfg.HEP.Transport, "capture_id", cfg.HEP.CaptureID)
+	}
+	if len(taps) > 0 {
+		deps.Tap = taps
 	}
 	if len(cfg.RTPEngine.Nodes) > 0 {
 		rtp, err := rtpengine.New(cfg.RTPEngine, log)
