@@ -8,6 +8,7 @@ package config
 import (
 	"github.com/sipedge/sipedge/gateway"
 	"github.com/sipedge/sipedge/gateway/admin"
+	"github.com/sipedge/sipedge/gateway/cdr"
 	"github.com/sipedge/sipedge/gateway/hep"
 	"github.com/sipedge/sipedge/internal/listen"
 	"github.com/sipedge/sipedge/nat"
@@ -64,6 +65,10 @@ type Config struct {
 	// HEP sends a copy of every SIP message (UDP and WebSocket, decoded)
 	// to a HEPv3 collector (Homer). Off unless hep.address is set.
 	HEP hep.Config `yaml:"hep"`
+
+	// CDR adds outputs for the call records (always logged): a JSON Lines
+	// file, a webhook.
+	CDR cdr.Config `yaml:"cdr"`
 }
 
 // Runtime tunes the Go garbage collector. The defaults leave Go's own
@@ -104,6 +109,7 @@ func (c *Config) SetDefaults() {
 	c.TLS.SetDefaults()
 	c.Admin.SetDefaults()
 	c.HEP.SetDefaults()
+	c.CDR.SetDefaults()
 	if c.Log.Level == "" {
 		c.Log.Level = "info"
 	}

@@ -25,6 +25,7 @@ import (
 	"github.com/emiago/sipgo/sip"
 
 	"github.com/sipedge/sipedge/gateway/auth"
+	"github.com/sipedge/sipedge/gateway/cdr"
 	"github.com/sipedge/sipedge/gateway/dialog"
 	"github.com/sipedge/sipedge/gateway/registrar"
 	"github.com/sipedge/sipedge/gateway/route"
@@ -76,6 +77,11 @@ type Deps struct {
 	// and the WebSocket flows (HEP capture, the call-ladder ring); nil:
 	// none. TCP and TLS are not tapped yet.
 	Tap wire.Tap
+	// CallRecords receives a record at the end of every call the gateway
+	// tracks (a WebSocket leg or media through rtpengine; rtpengine is
+	// then asked for the media statistics) and of every forwarded initial
+	// INVITE that failed; nil: none.
+	CallRecords cdr.Recorder
 }
 
 // Gateway is a running proxy core.

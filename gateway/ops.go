@@ -9,6 +9,7 @@ import (
 
 	"github.com/emiago/sipgo/sip"
 
+	"github.com/sipedge/sipedge/gateway/cdr"
 	"github.com/sipedge/sipedge/gateway/dialog"
 	"github.com/sipedge/sipedge/gateway/registrar"
 	"github.com/sipedge/sipedge/gateway/status"
@@ -125,7 +126,7 @@ func (g *Gateway) EndCall(ctx context.Context, callID string) int {
 		g.log.Info("call ended by operator", "call_id", d.Key.CallID)
 		g.sendBye(context.WithoutCancel(ctx), d, dialog.Caller)
 		g.sendBye(context.WithoutCancel(ctx), d, dialog.Callee)
-		g.endMedia(d)
+		g.endCall(d, cdr.ByOperator)
 	}
 	return len(ds)
 }

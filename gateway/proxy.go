@@ -511,8 +511,10 @@ func (p *proxyTx) sendFinal(ctx context.Context, outs []route.Outcome, best int,
 	p.mu.Unlock()
 	if best < 0 {
 		p.g.respondError(ctx, p.req, p.stx, status.New(408, "Request Timeout", fmt.Errorf("%w: no branch answered", ErrTimeout)))
+		p.recordFailure(408, route.Target{})
 		return
 	}
+	defer func() { p.recordFailure(outs[best].Res.StatusCode, results[best].tgt) }()
 	if outs[best].Synthetic {
 		b := results[best]
 		b.mu.Lock()

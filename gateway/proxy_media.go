@@ -128,6 +128,7 @@ func (p *proxyTx) trackDialog(ctx context.Context, b *branch, res *sip.Response)
 		return
 	}
 	d.Anchored = b.anchored
+	d.Invited = p.started
 	p.g.dialogs.Add(d)
 	// The browser may have gone while the callee was answering.
 	for _, f := range d.Flows {

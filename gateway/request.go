@@ -7,6 +7,7 @@ import (
 
 	"github.com/emiago/sipgo/sip"
 
+	"github.com/sipedge/sipedge/gateway/cdr"
 	"github.com/sipedge/sipedge/gateway/dialog"
 	"github.com/sipedge/sipedge/gateway/route"
 	"github.com/sipedge/sipedge/gateway/status"
@@ -160,7 +161,11 @@ func (g *Gateway) inDialog(ctx context.Context, req *sip.Request, tx sip.ServerT
 	g.forward(ctx, req, fwd, tx, p.hash, []route.Group{{t}})
 	if req.Method == sip.BYE {
 		if d, _ := g.dialogs.Remove(callID(req), fromTag(req), toTag(req)); d != nil {
-			g.endMedia(d)
+			by := cdr.ByCallee
+			if fromTag(req) == d.Key.CallerTag {
+				by = cdr.ByCaller
+			}
+			g.endCall(d, by)
 		}
 	}
 	return nil

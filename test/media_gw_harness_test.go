@@ -57,6 +57,8 @@ type mgwOptions struct {
 	Admin map[string]any
 	// HEP is sipedge's hep: section; nil: none.
 	HEP map[string]any
+	// CDR is sipedge's cdr: section; nil: none.
+	CDR map[string]any
 }
 
 // startMediaGW starts rtpengine (unless opts.RTPEngine says otherwise),
@@ -91,6 +93,7 @@ func startMediaGW(t *testing.T, opts mgwOptions) *mediaGW {
 		Media:      opts.Media,
 		Admin:      opts.Admin,
 		HEP:        opts.HEP,
+		CDR:        opts.CDR,
 	})
 	m.wssURL = "wss://" + m.gw.Addr(t, "wss") + "/ws"
 	m.gwUDP = m.gw.Addr(t, "udp")

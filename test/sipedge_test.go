@@ -44,6 +44,7 @@ type proxyConfig struct {
 	TCP           map[string]any // the tcp: section as written (max_connections, ...)
 	Admin         map[string]any // the admin: section as written (listen, token)
 	HEP           map[string]any // the hep: section as written (address, transport, ...)
+	CDR           map[string]any // the cdr: section as written (file, webhook, ...)
 	// FileLimit, if set, is the process's RLIMIT_NOFILE {soft, hard}, set
 	// by the shell that starts it (soft must be <= hard).
 	FileLimit [2]int
@@ -136,6 +137,9 @@ func (c proxyConfig) yaml(t testing.TB) []byte {
 	}
 	if len(c.HEP) > 0 {
 		doc["hep"] = c.HEP
+	}
+	if len(c.CDR) > 0 {
+		doc["cdr"] = c.CDR
 	}
 	out, err := yaml.Marshal(doc)
 	if err != nil {

@@ -22,6 +22,7 @@ import (
 	"github.com/sipedge/sipedge/config"
 	"github.com/sipedge/sipedge/gateway"
 	"github.com/sipedge/sipedge/gateway/admin"
+	"github.com/sipedge/sipedge/gateway/cdr"
 	"github.com/sipedge/sipedge/gateway/hep"
 	"github.com/sipedge/sipedge/gateway/wire"
 	"github.com/sipedge/sipedge/rtpengine"
@@ -167,6 +168,15 @@ func serve(ctx context.Context, path string, cfg *config.Config, stderr io.Write
 	if len(taps) > 0 {
 		deps.Tap = taps
 	}
+	records, err := cdr.NewWriter(cfg.CDR, log)
+	if err != nil {
+		return err
+	}
+	defer records.Close() // after the gateway: it records until Run returns
+	deps.CallRecords = records
+	if metrics != nil {
+		deps.CallRecords = cdr.Recorders{records, metrics}
+	}
 	if len(cfg.RTPEngine.Nodes) > 0 {
 		rtp, err := rtpengine.New(cfg.RTPEngine, log)
 		if err != nil {
@@ -208,6 +218,9 @@ func reloader(path string, certs *edgetls.Certificates, log *slog.Logger) admin.
 		mu.Lock()
 		defer mu.Unlock()
 		if _, err := config.Load(path); err != nil {
+			if certs != nil {
+				return fmt.Errorf("nothing reloaded (tls certificate reload failed, the old one stays in use): %w", err)
+			}
 			return err
 		}
 		if certs == nil {

@@ -67,6 +67,7 @@ type Metrics struct {
 	responses [numMethods][len(classes)]atomic.Uint64
 	authFails atomic.Uint64
 	setup     prometheus.Histogram
+	quality   *qualityMetrics
 }
 
 // NewMetrics returns a registry with the SIP counters, the INVITE
@@ -78,6 +79,8 @@ func NewMetrics() *Metrics {
 		Help:    "Time from an initial INVITE's arrival to the first 2xx relayed upstream.",
 		Buckets: []float64{0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120},
 	})
+	m.quality = newQualityMetrics()
+	m.quality.register(m.reg)
 	m.reg.MustRegister(
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),

@@ -40,7 +40,9 @@ const (
 // changed afterwards, except the CSeq counters, which the Table owns.
 type Dialog struct {
 	Key     Key
-	Started time.Time
+	Started time.Time // when the 2xx confirmed it (answer)
+	// Invited is when the initial INVITE arrived (zero: unknown).
+	Invited time.Time
 	// Anchored is set when rtpengine relays the call's media.
 	Anchored bool
 	// Flows are the WebSocket flows the call depends on.
