@@ -25,14 +25,14 @@ type tappedConn struct {
 }
 
 func newTappedConn(pc net.PacketConn, tap wire.Tap) tappedConn {
-	return tappedConn{PacketConn: pc, tap: tap, local: addrPort(pc.LocalAddr())}
+	return tappedConn{PacketConn: pc, tap: tap, local: tapAddr(pc.LocalAddr())}
 }
 
 // ReadFrom implements net.PacketConn.
 func (c tappedConn) ReadFrom(p []byte) (int, net.Addr, error) {
 	n, addr, err := c.PacketConn.ReadFrom(p)
 	if err == nil && n > 4 {
-		c.tap.Tap(&wire.Tapped{Time: time.Now(), Transport: "udp", Src: addrPort(addr), Dst: c.local, Data: p[:n]})
+		c.tap.Tap(&wire.Tapped{Time: time.Now(), Transport: "udp", Src: tapAddr(addr), Dst: c.local, Data: p[:n]})
 	}
 	return n, addr, err
 }
@@ -41,9 +41,16 @@ func (c tappedConn) ReadFrom(p []byte) (int, net.Addr, error) {
 // it is written, so that it is seen before its answer arrives.
 func (c tappedConn) WriteTo(p []byte, addr net.Addr) (int, error) {
 	if len(p) > 4 {
-		c.tap.Tap(&wire.Tapped{Time: time.Now(), Transport: "udp", Src: c.local, Dst: addrPort(addr), Sent: true, Data: p})
+		c.tap.Tap(&wire.Tapped{Time: time.Now(), Transport: "udp", Src: c.local, Dst: tapAddr(addr), Sent: true, Data: p})
 	}
 	return c.PacketConn.WriteTo(p, addr)
+}
+
+// tapAddr is a's address and port, an IPv4-mapped IPv6 address unmapped
+// (a dual-stack socket reports those).
+func tapAddr(a net.Addr) netip.AddrPort {
+	ap := addrPort(a)
+	return netip.AddrPortFrom(ap.Addr().Unmap(), ap.Port())
 }
 
 // tapFlow shows a message received on (sent false) or sent down (sent
@@ -52,7 +59,7 @@ func (g *Gateway) tapFlow(f *ws.Flow, msg []byte, sent bool) {
 	if g.deps.Tap == nil {
 		return
 	}
-	remote, local := addrPort(f.RemoteAddr()), addrPort(f.LocalAddr())
+	remote, local := tapAddr(f.RemoteAddr()), tapAddr(f.LocalAddr())
 	m := &wire.Tapped{Time: time.Now(), Transport: strings.ToLower(f.Transport()), Src: remote, Dst: local, Sent: sent, Data: msg}
 	if sent {
 		m.Src, m.Dst = local, remote

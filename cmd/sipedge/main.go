@@ -156,6 +156,11 @@ func serve(ctx context.Context, path string, cfg *config.Config, stderr io.Write
 		deps.Metrics = metrics
 	}
 	var taps wire.Taps
+	var ring *admin.Ring
+	if cfg.Admin.Enabled() {
+		ring = admin.NewRing(cfg.Admin.LadderCalls)
+		taps = append(taps, ring)
+	}
 	if cfg.HEP.Enabled() {
 		capture, err := hep.New(cfg.HEP, log)
 		if err != nil {
@@ -175,7 +180,7 @@ func serve(ctx context.Context, path string, cfg *config.Config, stderr io.Write
 	defer records.Close() // after the gateway: it records until Run returns
 	deps.CallRecords = records
 	if metrics != nil {
-		deps.CallRecords = cdr.Recorders{records, metrics}
+		deps.CallRecords = cdr.Recorders{records, metrics, ring}
 	}
 	if len(cfg.RTPEngine.Nodes) > 0 {
 		rtp, err := rtpengine.New(cfg.RTPEngine, log)
@@ -196,7 +201,7 @@ func serve(ctx context.Context, path string, cfg *config.Config, stderr io.Write
 		if deps.RTP != nil {
 			src.RTPEngine = deps.RTP
 		}
-		adm, err := admin.Listen(cfg.Admin, admin.Options{Metrics: metrics, Sources: src, Logger: log})
+		adm, err := admin.Listen(cfg.Admin, admin.Options{Metrics: metrics, Sources: src, Ring: ring, Logger: log})
 		if err != nil {
 			_ = gw.Close()
 			return err

@@ -29,7 +29,10 @@ type Server struct {
 type Options struct {
 	Metrics *Metrics
 	Sources Sources
-	Logger  *slog.Logger
+	// Ring holds the last calls' messages for the call-ladder page
+	// (/ladder); nil: no page.
+	Ring   *Ring
+	Logger *slog.Logger
 }
 
 // Listen opens cfg.Listen and serves the admin endpoints on it until
@@ -48,7 +51,7 @@ func Listen(cfg Config, opts Options) (*Server, error) {
 		ln:  ln,
 		log: log,
 		srv: &http.Server{
-			Handler:           Handler(cfg.Token, Options{Metrics: opts.Metrics, Sources: opts.Sources, Logger: log}),
+			Handler:           Handler(cfg.Token, Options{Metrics: opts.Metrics, Sources: opts.Sources, Ring: opts.Ring, Logger: log}),
 			ReadHeaderTimeout: 5 * time.Second,
 			IdleTimeout:       time.Minute,
 			ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelDebug),
@@ -94,6 +97,7 @@ func Handler(token string, opts Options) http.Handler {
 			ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn), ErrorHandling: promhttp.ContinueOnError}))
 	}
 	newAPI(opts.Sources, log).routes(mux)
+	ladderRoutes(mux, opts.Ring)
 	mux.HandleFunc("/debug/pprof/", pprof.Index)
 	mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
 	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
