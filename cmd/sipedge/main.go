@@ -157,7 +157,7 @@ func serve(ctx context.Context, path string, cfg *config.Config, stderr io.Write
 	}
 	var taps wire.Taps
 	var ring *admin.Ring
-	if cfg.Admin.Enabled() {
+	if cfg.Admin.Enabled() && cfg.Admin.LadderCalls > 0 {
 		ring = admin.NewRing(cfg.Admin.LadderCalls)
 		taps = append(taps, ring)
 	}
@@ -179,8 +179,11 @@ func serve(ctx context.Context, path string, cfg *config.Config, stderr io.Write
 	}
 	defer records.Close() // after the gateway: it records until Run returns
 	deps.CallRecords = records
-	if metrics != nil {
+	switch {
+	case metrics != nil && ring != nil:
 		deps.CallRecords = cdr.Recorders{records, metrics, ring}
+	case metrics != nil:
+		deps.CallRecords = cdr.Recorders{records, metrics}
 	}
 	if len(cfg.RTPEngine.Nodes) > 0 {
 		rtp, err := rtpengine.New(cfg.RTPEngine, log)

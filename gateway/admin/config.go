@@ -23,7 +23,8 @@ type Config struct {
 
 	// LadderCalls is how many recent calls the call-ladder page (/ladder)
 	// keeps the SIP messages of, in memory (at most 200 messages of 16 KiB
-	// each per call). Default 100; 0..10000.
+	// each per call). Default 100; 1..10000, or -1: no ladder (and no
+	// copy of each message kept).
 	LadderCalls int `yaml:"ladder_calls"`
 }
 
@@ -55,8 +56,8 @@ func (c *Config) Validate() error {
 	if p, err := strconv.Atoi(port); err != nil || p < 0 || p > 65535 {
 		l.Add("listen", c.Listen, "port %q must be 0-65535", port)
 	}
-	if c.LadderCalls < 0 || c.LadderCalls > 10000 {
-		l.Add("ladder_calls", c.LadderCalls, "must be 0..10000")
+	if c.LadderCalls < -1 || c.LadderCalls > 10000 {
+		l.Add("ladder_calls", c.LadderCalls, "must be 1..10000, or -1 (off)")
 	}
 	if c.Token == "" && !isLoopback(host) {
 		l.Add("listen", c.Listen, "without admin.token the admin server listens on loopback only (127.0.0.1, ::1, localhost)")

@@ -120,6 +120,7 @@ func (s *Sender) runTCP() {
 		}
 	}()
 	d := net.Dialer{Timeout: 5 * time.Second}
+	var buf []byte
 	for {
 		if c == nil {
 			var err error
@@ -139,9 +140,25 @@ func (s *Sender) runTCP() {
 		case <-s.stop:
 			return
 		case b := <-s.q:
+			// Coalesce what is queued into one write (one syscall for a
+			// burst of messages, not one each).
+			batch, n := append(buf[:0], b...), 1
+		more:
+			for len(batch) < 64<<10 {
+				select {
+				case b := <-s.q:
+					batch = append(batch, b...)
+					n++
+				default:
+					break more
+				}
+			}
+			buf = batch
 			_ = c.SetWriteDeadline(time.Now().Add(5 * time.Second))
-			_, err := c.Write(b)
-			s.done(err)
+			_, err := c.Write(batch)
+			for range n {
+				s.done(err)
+			}
 			if err != nil {
 				s.log.Warn("hep collector connection lost", "addr", s.cfg.Address, "error", err)
 				_ = c.Close()
