@@ -54,12 +54,14 @@ unit:
 # Fuzz targets, one run of FUZZTIME each (go test runs one -fuzz target per
 # invocation). Their seed corpora also run in every plain go test.
 # The parser entry point (wire.Check, the whole request path), the SIP
-# framing of WebSocket messages and TCP streams, and the config loader.
+# framing of WebSocket messages and TCP streams, the config loader, and the
+# HEPv3 encoder and its Call-ID scanner.
 # make test runs each for FUZZTIME_SHORT too (fuzz-short).
 FUZZ_TARGETS := FuzzCheck:./gateway/wire/ FuzzRequestPath:./gateway/ FuzzHandleMessage:./ws/ \
 	FuzzFrameGather:./ws/ FuzzFramer:./internal/listen/ FuzzParse:./config/ \
 	FuzzDecode:./gateway/cluster/ \
-	FuzzParse:./gateway/route/rtjson/
+	FuzzParse:./gateway/route/rtjson/ \
+	FuzzAppend:./gateway/hep/ FuzzCallID:./gateway/hep/
 FUZZTIME_SHORT ?= 3s
 
 fuzz:

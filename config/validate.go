@@ -45,6 +45,8 @@ func (c *Config) Validate() error {
 	l.Merge("nat", c.NAT.Validate())
 	l.Merge("admin", c.Admin.Validate())
 	l.Merge("cluster", c.Cluster.Validate())
+	l.Merge("hep", c.HEP.Validate())
+	l.Merge("cdr", c.CDR.Validate())
 	switch c.Log.Level {
 	case "debug", "info", "warn", "error":
 	default:

@@ -24,9 +24,11 @@ func (g *Gateway) authenticate(req *sip.Request, proxy bool) (string, error) {
 		code, reason := auth.ChallengeStatus(proxy)
 		return "", status.New(code, reason, fmt.Errorf("%w: %w", ErrAuthRequired, err), a.ChallengeHeaders(proxy, stale)...)
 	case errors.Is(err, auth.ErrMalformed):
+		g.metrics.AuthFailure()
 		return "", status.New(400, "Bad Authorization Header", fmt.Errorf("%w: %w", ErrAuthRequired, err))
 	}
 	// Wrong password, unknown user, replayed nonce count: refuse.
+	g.metrics.AuthFailure()
 	return "", status.New(403, "Forbidden", fmt.Errorf("%w: %w", ErrForbidden, err))
 }
 

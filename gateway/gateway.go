@@ -25,9 +25,11 @@ import (
 	"github.com/emiago/sipgo/sip"
 
 	"github.com/sipedge/sipedge/gateway/auth"
+	"github.com/sipedge/sipedge/gateway/cdr"
 	"github.com/sipedge/sipedge/gateway/dialog"
 	"github.com/sipedge/sipedge/gateway/registrar"
 	"github.com/sipedge/sipedge/gateway/route/rtjson"
+	"github.com/sipedge/sipedge/gateway/wire"
 	"github.com/sipedge/sipedge/internal/listen"
 	"github.com/sipedge/sipedge/nat"
 	"github.com/sipedge/sipedge/rtpengine"
@@ -78,6 +80,17 @@ type Deps struct {
 	// HTTP serves every path of the ws/wss listeners' HTTP servers other
 	// than the WebSocket endpoint (the softphone); nil answers 404.
 	HTTP http.Handler
+	// Metrics receives the gateway's counters (nil: none). See Metrics.
+	Metrics Metrics
+	// Tap sees every SIP message sent or received on the UDP listeners
+	// and the WebSocket flows (HEP capture, the call-ladder ring); nil:
+	// none. TCP and TLS are not tapped yet.
+	Tap wire.Tap
+	// CallRecords receives a record at the end of every call the gateway
+	// tracks (a WebSocket leg or media through rtpengine; rtpengine is
+	// then asked for the media statistics) and of every forwarded initial
+	// INVITE that failed; nil: none.
+	CallRecords cdr.Recorder
 }
 
 // Gateway is a running proxy core.
@@ -108,6 +121,10 @@ type Gateway struct {
 	api        *rtjson.Client // routing API (routes[].api), keep-alive
 	reqHandler func(*sip.Request, sip.ServerTransaction)
 	ackHandler func(*sip.Request, sip.ServerTransaction)
+
+	metrics  Metrics      // never nil (noMetrics)
+	active   atomic.Int64 // request handlers running (server transactions in progress)
+	draining atomic.Bool  // refuse new calls and registrations (ops.go)
 
 	bg       background    // work started by handlers and not waited for
 	handlers background    // request handlers running (on sipgo's goroutines)
@@ -142,9 +159,12 @@ func New(cfg Config, deps Deps) (*Gateway, error) {
 	if deps.TCPFilter == nil {
 		deps.TCPFilter = checkStream
 	}
+	if deps.Metrics == nil {
+		deps.Metrics = noMetrics{}
+	}
 	g := &Gateway{cfg: cfg, deps: deps, log: deps.Logger.With("component", "gateway"),
 		rtp: deps.RTP, dialogs: dialog.NewTable(), api: rtjson.NewClient(64), closing: newClosing(), stopped: make(chan struct{}),
-		streams: listen.NewStreams(deps.TCP, deps.TCPFilter, deps.Logger)}
+		streams: listen.NewStreams(deps.TCP, deps.TCPFilter, deps.Logger), metrics: deps.Metrics}
 	for _, t := range cfg.Trusted {
 		p, err := ParsePrefix(t)
 		if err != nil {
@@ -252,6 +272,9 @@ func (g *Gateway) Run(ctx context.Context) error {
 				return fmt.Errorf("gateway: listen udp %s: %w", l.Addr, err)
 			}
 			udpClosers = append(udpClosers, pc.Close)
+			if g.deps.Tap != nil {
+				pc = newTappedConn(pc, g.deps.Tap)
+			}
 			bound = append(bound, Listener{Transport: "udp", Addr: pc.LocalAddr().String()})
 			if g.udpConn == nil {
 				g.udpConn = pc

@@ -35,7 +35,8 @@ type proxyTx struct {
 	lateOffer   bool   // INVITE without SDP: the offer comes in the 2xx
 	hash        string
 	recordRoute bool
-	fromPeer    bool // a cluster peer handed the request over (it aliased the Contact)
+	fromPeer    bool      // a cluster peer handed the request over (it aliased the Contact)
+	started     time.Time // when forward began (INVITE setup time)
 
 	single bool // one group of one target: the branch may use base itself
 
@@ -80,7 +81,7 @@ func noBuild(*sipgo.Client, *sip.Request) error { return nil }
 // upstream. It returns when a final response has been sent upstream (or
 // the request was cancelled).
 func (g *Gateway) forward(ctx context.Context, req, base *sip.Request, stx sip.ServerTransaction, pre prepared, groups []route.Group) {
-	p := &proxyTx{g: g, req: req, base: base, stx: stx, hash: pre.hash, fromPeer: pre.localOnly}
+	p := &proxyTx{g: g, req: req, base: base, stx: stx, hash: pre.hash, fromPeer: pre.localOnly, started: time.Now()}
 	if f := flowOf(stx); f != nil {
 		p.inFlow = f.ID()
 	}
@@ -98,7 +99,7 @@ func (g *Gateway) forward(ctx context.Context, req, base *sip.Request, stx sip.S
 		p.recordRoute = req.To() == nil || !hasTag(req.To().Params)
 	}
 	if req.IsInvite() {
-		_ = stx.Respond(sip.NewResponseFromRequest(req, 100, "Trying", nil))
+		_ = g.respond(stx, req, sip.NewResponseFromRequest(req, 100, "Trying", nil))
 		stx.OnCancel(func(*sip.Request) { p.cancel(ctx) })
 	}
 	p.single = len(groups) == 1 && len(groups[0]) == 1
@@ -481,7 +482,7 @@ func (p *proxyTx) relayProvisional(res *sip.Response) {
 	if done {
 		return
 	}
-	_ = p.stx.Respond(p.upstream(res))
+	_ = p.g.respond(p.stx, p.req, p.upstream(res))
 }
 
 // relaySuccess forwards a 2xx upstream: through the server transaction
@@ -492,7 +493,10 @@ func (p *proxyTx) relaySuccess(ctx context.Context, b *branch, res *sip.Response
 	p.finalSent = true
 	p.mu.Unlock()
 	out := p.upstream(res)
-	if err := p.stx.Respond(out); err != nil || p.stx.Err() != nil {
+	if first && p.initial && p.req.IsInvite() {
+		p.g.metrics.CallAnswered(time.Since(p.started))
+	}
+	if err := p.g.respond(p.stx, p.req, out); err != nil || p.stx.Err() != nil {
 		if werr := p.g.srv.WriteResponse(out); werr != nil {
 			p.g.log.Debug("stateless 2xx relay failed", "call_id", callID(res), "error", werr)
 		}
@@ -528,8 +532,10 @@ func (p *proxyTx) sendFinal(ctx context.Context, outs []route.Outcome, best int,
 	p.mu.Unlock()
 	if best < 0 {
 		p.g.respondError(ctx, p.req, p.stx, status.New(408, "Request Timeout", fmt.Errorf("%w: no branch answered", ErrTimeout)))
+		p.recordFailure(408, route.Target{})
 		return
 	}
+	defer func() { p.recordFailure(outs[best].Res.StatusCode, results[best].tgt) }()
 	if outs[best].Synthetic {
 		b := results[best]
 		b.mu.Lock()
@@ -547,7 +553,7 @@ func (p *proxyTx) sendFinal(ctx context.Context, outs []route.Outcome, best int,
 		route.MergeChallenges(out, outs, best)
 	}
 	p.g.logFinal(ctx, p.req, out.StatusCode, out.Reason)
-	if err := p.stx.Respond(out); err != nil {
+	if err := p.g.respond(p.stx, p.req, out); err != nil {
 		p.g.log.Debug("final relay failed", "call_id", callID(p.req), "error", err)
 	}
 }

@@ -23,6 +23,9 @@ func (g *Gateway) handleRegister(ctx context.Context, req *sip.Request, tx sip.S
 	if err := sanity(req); err != nil {
 		return err
 	}
+	if err := g.refuseDraining(req); err != nil {
+		return err
+	}
 	if mf := req.MaxForwards(); mf != nil && mf.Val() == 0 {
 		return status.New(483, "Too Many Hops", ErrTooManyHops)
 	}
@@ -62,7 +65,7 @@ func (g *Gateway) register(_ context.Context, req *sip.Request, tx sip.ServerTra
 		res.AppendHeader(registrar.ResponseContact(b, now))
 	}
 	res.AppendHeader(sip.NewHeader("Date", now.UTC().Format(time.RFC1123)))
-	return g.localTx(req, tx, g.authAnswers).Respond(res)
+	return g.respond(g.localTx(req, tx, g.authAnswers), req, res)
 }
 
 // registrarStatus turns the registrar's refusals into a SIP answer (423

@@ -7,6 +7,7 @@ import (
 
 	"github.com/emiago/sipgo/sip"
 
+	"github.com/sipedge/sipedge/gateway/cdr"
 	"github.com/sipedge/sipedge/gateway/dialog"
 	"github.com/sipedge/sipedge/gateway/route"
 	"github.com/sipedge/sipedge/gateway/status"
@@ -95,6 +96,9 @@ func (g *Gateway) handle(ctx context.Context, req *sip.Request, tx sip.ServerTra
 		// sipgo matched every CANCEL for a live INVITE transaction already.
 		return status.New(481, "Call/Transaction Does Not Exist", ErrNoTransaction)
 	}
+	if err := g.refuseDraining(req); err != nil {
+		return err
+	}
 	if req.Method == sip.REGISTER && dialog.TopRoute(req) == nil {
 		// Handled here, never forwarded: no working copy, no loop hash.
 		if err := sanity(req); err != nil {
@@ -168,7 +172,11 @@ func (g *Gateway) inDialog(ctx context.Context, req *sip.Request, tx sip.ServerT
 	if req.Method == sip.BYE {
 		g.rules().sets.CallEnded(callID(req)) // least-calls stops counting it
 		if d, _ := g.dialogs.Remove(callID(req), fromTag(req), toTag(req)); d != nil {
-			g.endMedia(d)
+			by := cdr.ByCallee
+			if fromTag(req) == d.Key.CallerTag {
+				by = cdr.ByCaller
+			}
+			g.endCall(d, by)
 		}
 	}
 	return nil
@@ -227,7 +235,7 @@ func (g *Gateway) options(req *sip.Request, tx sip.ServerTransaction) error {
 	res := sip.NewResponseFromRequest(req, 200, "OK", nil)
 	res.AppendHeader(allowHeader())
 	res.AppendHeader(sip.NewHeader("Accept", "application/sdp"))
-	return tx.Respond(res)
+	return g.respond(tx, req, res)
 }
 
 // allowHeader lists the methods the proxy answers or routes itself.

@@ -53,6 +53,12 @@ type mgwOptions struct {
 	RTPEngine map[string]any
 	// EchoMedia configures rtpecho's RTP endpoints.
 	EchoMedia rtpecho.MediaConfig
+	// Admin is sipedge's admin: section (listen, token); nil: none.
+	Admin map[string]any
+	// HEP is sipedge's hep: section; nil: none.
+	HEP map[string]any
+	// CDR is sipedge's cdr: section; nil: none.
+	CDR map[string]any
 }
 
 // startMediaGW starts rtpengine (unless opts.RTPEngine says otherwise),
@@ -85,6 +91,9 @@ func startMediaGW(t *testing.T, opts mgwOptions) *mediaGW {
 		Algorithms: []string{"MD5"},
 		RTPEngine:  rtpSection,
 		Media:      opts.Media,
+		Admin:      opts.Admin,
+		HEP:        opts.HEP,
+		CDR:        opts.CDR,
 	})
 	m.wssURL = "wss://" + m.gw.Addr(t, "wss") + "/ws"
 	m.gwUDP = m.gw.Addr(t, "udp")

@@ -47,6 +47,9 @@ type proxyConfig struct {
 	// routes with keys proxyRoute lacks): each replaces what the other
 	// fields wrote under that key.
 	Extra map[string]any
+	Admin         map[string]any // the admin: section as written (listen, token)
+	HEP           map[string]any // the hep: section as written (address, transport, ...)
+	CDR           map[string]any // the cdr: section as written (file, webhook, ...)
 	// FileLimit, if set, is the process's RLIMIT_NOFILE {soft, hard}, set
 	// by the shell that starts it (soft must be <= hard).
 	FileLimit [2]int
@@ -136,6 +139,15 @@ func (c proxyConfig) yaml(t testing.TB) []byte {
 	}
 	if len(c.Media) > 0 {
 		doc["media"] = c.Media
+	}
+	if len(c.Admin) > 0 {
+		doc["admin"] = c.Admin
+	}
+	if len(c.HEP) > 0 {
+		doc["hep"] = c.HEP
+	}
+	if len(c.CDR) > 0 {
+		doc["cdr"] = c.CDR
 	}
 	for k, v := range c.Extra {
 		doc[k] = v

@@ -23,7 +23,10 @@ import (
 	"github.com/sipedge/sipedge/config"
 	"github.com/sipedge/sipedge/gateway"
 	"github.com/sipedge/sipedge/gateway/admin"
+	"github.com/sipedge/sipedge/gateway/cdr"
 	"github.com/sipedge/sipedge/gateway/cluster"
+	"github.com/sipedge/sipedge/gateway/hep"
+	"github.com/sipedge/sipedge/gateway/wire"
 	"github.com/sipedge/sipedge/rtpengine"
 	edgetls "github.com/sipedge/sipedge/tls"
 	webdemo "github.com/sipedge/sipedge/web-demo"
@@ -45,6 +48,7 @@ func usage(w io.Writer) {
 	fmt.Fprintln(w, `usage:
   sipedge serve [--config] FILE   run the gateway
   sipedge check [--config] FILE   validate FILE, print every problem, exit 1 if any
+  sipedge ctl [flags] VERB ...    speak to a running gateway's admin API (sipedge ctl help)
   sipedge version                 print the version`)
 }
 
@@ -58,6 +62,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stdout, "sipedge", version)
 		return 0
 	case "check", "serve":
+	case "ctl":
+		return ctl(args[1:], stdout, stderr)
 	case "-h", "--help", "help":
 		usage(stdout)
 		return 0
@@ -141,13 +147,40 @@ func serve(ctx context.Context, path string, cfg *config.Config, stderr io.Write
 			}
 		}
 	}
+	var metrics *admin.Metrics
 	if cfg.Admin.Enabled() {
-		adm, err := admin.Listen(cfg.Admin, log)
+		metrics = admin.NewMetrics()
+		deps.Metrics = metrics
+	}
+	var taps wire.Taps
+	var ring *admin.Ring
+	if cfg.Admin.Enabled() && cfg.Admin.LadderCalls > 0 {
+		ring = admin.NewRing(cfg.Admin.LadderCalls)
+		taps = append(taps, ring)
+	}
+	if cfg.HEP.Enabled() {
+		capture, err := hep.New(cfg.HEP, log)
 		if err != nil {
 			return err
 		}
-		defer adm.Close()
-		log.Info("admin listening", "addr", adm.Addr(), "token", cfg.Admin.Token != "")
+		defer capture.Close() // after the gateway: it taps until Run returns
+		taps = append(taps, capture)
+		log.Info("hep capture", "addr", cfg.HEP.Address, "transport", cfg.HEP.Transport, "capture_id", cfg.HEP.CaptureID)
+	}
+	if len(taps) > 0 {
+		deps.Tap = taps
+	}
+	records, err := cdr.NewWriter(cfg.CDR, log)
+	if err != nil {
+		return err
+	}
+	defer records.Close() // after the gateway: it records until Run returns
+	deps.CallRecords = records
+	switch {
+	case metrics != nil && ring != nil:
+		deps.CallRecords = cdr.Recorders{records, metrics, ring}
+	case metrics != nil:
+		deps.CallRecords = cdr.Recorders{records, metrics}
 	}
 	if len(cfg.RTPEngine.Nodes) > 0 {
 		rtp, err := rtpengine.New(cfg.RTPEngine, log)
@@ -176,21 +209,32 @@ func serve(ctx context.Context, path string, cfg *config.Config, stderr io.Write
 		}
 		return err
 	}
+	reload := reloader(path, certs, gw, log)
 	hupCtx, cancel := context.WithCancel(ctx)
-	reloads := reloadOnHangup(hupCtx, certs, func() error { return reloadRules(path, gw) }, log)
+	reloads := reloadOnHangup(hupCtx, reload, log)
 	defer reloads.Wait()
 	defer cancel()
+	if cfg.Admin.Enabled() {
+		src := admin.Sources{Registrations: gw, Dialogs: gw, Drainer: gw, WebSockets: gw, Reload: reload}
+		if deps.RTP != nil {
+			src.RTPEngine = deps.RTP
+		}
+		adm, err := admin.Listen(cfg.Admin, admin.Options{Metrics: metrics, Sources: src, Ring: ring, Logger: log})
+		if err != nil {
+			_ = gw.Close()
+			return err
+		}
+		defer adm.Close()
+		log.Info("admin listening", "addr", adm.Addr(), "token", cfg.Admin.Token != "")
+	}
 	return gw.Run(ctx)
 }
 
-// reloadOnHangup reloads the TLS certificate (e.g. from a certbot deploy
-// hook) and the rules (rules: routes, sets, users re-read from the file)
-// on every SIGHUP until ctx ends; the caller waits on the result.
-// Connections already up keep their certificate; calls in progress keep
-// their route. Without a certificate (certs nil) only the rules are
-// reloaded. A failed reload is logged and the old state stays, never
-// fatal.
-func reloadOnHangup(ctx context.Context, certs *edgetls.Certificates, rules func() error, log *slog.Logger) *sync.WaitGroup {
+// reloadOnHangup runs reload on every SIGHUP (e.g. from a certbot deploy
+// hook) until ctx ends; the caller waits on the result. Connections
+// already up keep their certificate. A failed reload is logged and
+// changes nothing, never fatal.
+func reloadOnHangup(ctx context.Context, reload admin.ReloadFunc, log *slog.Logger) *sync.WaitGroup {
 	hup := make(chan os.Signal, 1)
 	signal.Notify(hup, syscall.SIGHUP)
 	var wg sync.WaitGroup
@@ -203,18 +247,9 @@ func reloadOnHangup(ctx context.Context, certs *edgetls.Certificates, rules func
 			case <-ctx.Done():
 				return
 			case <-hup:
-				if err := rules(); err != nil {
-					log.Error("config reload refused; the rules in effect stay", "error", err)
+				if err := reload(ctx); err != nil {
+					log.Error("SIGHUP: reload", "error", err)
 				}
-				if certs == nil {
-					log.Info("SIGHUP: no tls certificate configured, nothing to reload")
-					continue
-				}
-				if err := certs.Reload(); err != nil {
-					log.Error("tls certificate reload failed; the old one stays in use", "error", err)
-					continue
-				}
-				log.Info("tls certificate reloaded", "subject", certs.Subject(), "not_after", certs.NotAfter())
 			}
 		}
 	}()
