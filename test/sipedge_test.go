@@ -47,9 +47,9 @@ type proxyConfig struct {
 	// routes with keys proxyRoute lacks): each replaces what the other
 	// fields wrote under that key.
 	Extra map[string]any
-	Admin         map[string]any // the admin: section as written (listen, token)
-	HEP           map[string]any // the hep: section as written (address, transport, ...)
-	CDR           map[string]any // the cdr: section as written (file, webhook, ...)
+	Admin map[string]any // the admin: section as written (listen, token)
+	HEP   map[string]any // the hep: section as written (address, transport, ...)
+	CDR   map[string]any // the cdr: section as written (file, webhook, ...)
 	// FileLimit, if set, is the process's RLIMIT_NOFILE {soft, hard}, set
 	// by the shell that starts it (soft must be <= hard).
 	FileLimit [2]int
