@@ -36,7 +36,7 @@ func (c *Config) Validate() error {
 	}
 	l.Merge("", c.Gateway.Validate())
 	if needTLS && !c.TLS.Enabled() {
-		l.Add("tls", nil, "tls.cert and tls.key are required for tls:// and wss:// listeners")
+		l.Add("tls", nil, "tls.cert and tls.key (or tls.certificates) are required for tls:// and wss:// listeners")
 	}
 	l.Merge("tls", c.TLS.Validate())
 	l.Merge("rtpengine", c.RTPEngine.Validate())

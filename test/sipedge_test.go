@@ -31,6 +31,7 @@ type proxyConfig struct {
 	Routes        []proxyRoute
 	TLSCert       string
 	TLSKey        string
+	TLS           map[string]any // the tls: section as written (replaces TLSCert/TLSKey)
 	Algorithms    []string
 	NonceTTL      time.Duration
 	InviteTimeout time.Duration
@@ -94,6 +95,9 @@ func (c proxyConfig) yaml(t testing.TB) []byte {
 	}
 	if c.TLSCert != "" {
 		doc["tls"] = map[string]string{"cert": c.TLSCert, "key": c.TLSKey}
+	}
+	if len(c.TLS) > 0 {
+		doc["tls"] = c.TLS
 	}
 	auth := map[string]any{}
 	if len(c.Algorithms) > 0 {

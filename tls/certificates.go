@@ -2,21 +2,35 @@ package tls
 
 import (
 	stdtls "crypto/tls"
+	"errors"
 	"fmt"
+	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 )
 
-// Certificates is the certificate served on TLS and WSS listeners. Reload
-// reads the files again and swaps the certificate for new handshakes;
-// connections already up keep theirs, so a renewal drops no WebSocket.
-// Safe for concurrent use.
+// Certificates holds the certificates served on TLS and WSS listeners:
+// the default pair (cert, key) and the pairs of certificates, chosen at
+// each handshake by the name the client asks for (SNI). Reload reads the
+// files again and swaps the whole set for new handshakes; connections
+// already up keep theirs, so a renewal drops no WebSocket. Safe for
+// concurrent use.
 type Certificates struct {
 	cfg Config
-	cur atomic.Pointer[stdtls.Certificate]
+	mu  sync.Mutex // serialises Reload (the watcher, SIGHUP, the admin API)
+	cur atomic.Pointer[certSet]
 }
 
-// LoadCertificates reads c's certificate and key.
+// certSet is one immutable generation of loaded certificates.
+type certSet struct {
+	pairs []*stdtls.Certificate // [0] is the default; then cfg.Certificates in order
+	// exact maps a lower-case name to the pairs naming it, in file order;
+	// wild maps the part after "*." likewise.
+	exact, wild map[string][]*stdtls.Certificate
+}
+
+// LoadCertificates reads c's certificates and keys. Every pair must load.
 func (c Config) LoadCertificates() (*Certificates, error) {
 	s := &Certificates{cfg: c}
 	if err := s.Reload(); err != nil {
@@ -25,30 +39,126 @@ func (c Config) LoadCertificates() (*Certificates, error) {
 	return s, nil
 }
 
-// Reload reads the certificate and key files again. On any error the
-// certificate in use stays and the error names the file.
-func (s *Certificates) Reload() error {
-	cert, err := stdtls.LoadX509KeyPair(s.cfg.Cert, s.cfg.Key)
-	if err != nil {
-		return fmt.Errorf("tls: load %s with key %s: %w", s.cfg.Cert, s.cfg.Key, err)
+// pairFiles lists the (cert, key) files in the order of certSet.pairs.
+func (c Config) pairFiles() [][2]string {
+	var out [][2]string
+	if c.Cert != "" {
+		out = append(out, [2]string{c.Cert, c.Key})
 	}
-	s.cur.Store(&cert)
-	return nil
+	for _, p := range c.Certificates {
+		out = append(out, [2]string{p.Cert, p.Key})
+	}
+	return out
 }
 
-// Subject and NotAfter describe the leaf certificate in use, for logs.
-func (s *Certificates) Subject() string { return s.cur.Load().Leaf.Subject.String() }
+// Reload reads every certificate and key file again. A pair that fails to
+// load keeps the certificate it had (the first load has none to keep and
+// fails); the error names each such file. The others are renewed.
+func (s *Certificates) Reload() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	old := s.cur.Load()
+	files := s.cfg.pairFiles()
+	pairs := make([]*stdtls.Certificate, len(files))
+	var errs []error
+	for i, f := range files {
+		cert, err := stdtls.LoadX509KeyPair(f[0], f[1])
+		if err != nil {
+			errs = append(errs, fmt.Errorf("tls: load %s with key %s: %w", f[0], f[1], err))
+			if old == nil {
+				continue
+			}
+			pairs[i] = old.pairs[i]
+			continue
+		}
+		pairs[i] = &cert
+	}
+	if old == nil && len(errs) > 0 {
+		return errors.Join(errs...)
+	}
+	if len(pairs) == 0 {
+		return fmt.Errorf("tls: %w", ErrNoCertificate)
+	}
+	s.cur.Store(s.index(pairs))
+	return errors.Join(errs...)
+}
 
-// NotAfter is when the leaf certificate in use expires.
-func (s *Certificates) NotAfter() time.Time { return s.cur.Load().Leaf.NotAfter }
+// index builds the name lookup for pairs.
+func (s *Certificates) index(pairs []*stdtls.Certificate) *certSet {
+	set := &certSet{pairs: pairs, exact: map[string][]*stdtls.Certificate{}, wild: map[string][]*stdtls.Certificate{}}
+	off := 0
+	if s.cfg.Cert != "" {
+		off = 1
+	}
+	for i, p := range s.cfg.Certificates {
+		for _, n := range p.Names {
+			n = strings.ToLower(n)
+			if rest, ok := strings.CutPrefix(n, "*."); ok {
+				set.wild[rest] = append(set.wild[rest], pairs[off+i])
+			} else {
+				set.exact[n] = append(set.exact[n], pairs[off+i])
+			}
+		}
+	}
+	return set
+}
 
-// ServerConfig returns a server configuration that serves the current
-// certificate at each handshake, with the configured minimum version.
+// pick returns the certificate for a handshake: an exact name match, else
+// a wildcard matching the first label, else the default; among several for
+// the same name the first the client supports (an ECDSA and an RSA one).
+func (set *certSet) pick(hello *stdtls.ClientHelloInfo) *stdtls.Certificate {
+	name := strings.ToLower(strings.TrimSuffix(hello.ServerName, "."))
+	if name != "" {
+		if c := supported(hello, set.exact[name]); c != nil {
+			return c
+		}
+		if _, rest, ok := strings.Cut(name, "."); ok {
+			if c := supported(hello, set.wild[rest]); c != nil {
+				return c
+			}
+		}
+	}
+	return set.pairs[0]
+}
+
+// supported is the first of cs the client can use, else the first, else nil.
+func supported(hello *stdtls.ClientHelloInfo, cs []*stdtls.Certificate) *stdtls.Certificate {
+	if len(cs) == 0 {
+		return nil
+	}
+	if len(cs) > 1 {
+		for _, c := range cs {
+			if hello.SupportsCertificate(c) == nil {
+				return c
+			}
+		}
+	}
+	return cs[0]
+}
+
+// Subject and NotAfter describe the default leaf certificate, for logs.
+func (s *Certificates) Subject() string { return s.cur.Load().pairs[0].Leaf.Subject.String() }
+
+// NotAfter is when the default leaf certificate expires.
+func (s *Certificates) NotAfter() time.Time { return s.cur.Load().pairs[0].Leaf.NotAfter }
+
+// Count is how many certificate pairs are loaded (the default included).
+func (s *Certificates) Count() int { return len(s.cur.Load().pairs) }
+
+// Certificate returns the certificate a handshake asking for serverName
+// gets ("" for no SNI).
+func (s *Certificates) Certificate(serverName string) *stdtls.Certificate {
+	return s.cur.Load().pick(&stdtls.ClientHelloInfo{ServerName: serverName})
+}
+
+// ServerConfig returns a server configuration that picks the current
+// certificate at each handshake, with the configured minimum version and
+// client certificate policy.
 func (s *Certificates) ServerConfig() *stdtls.Config {
 	return &stdtls.Config{
 		MinVersion: s.cfg.minVersion(),
-		GetCertificate: func(*stdtls.ClientHelloInfo) (*stdtls.Certificate, error) {
-			return s.cur.Load(), nil
+		GetCertificate: func(hello *stdtls.ClientHelloInfo) (*stdtls.Certificate, error) {
+			return s.cur.Load().pick(hello), nil
 		},
 	}
 }

@@ -123,11 +123,18 @@ func serve(ctx context.Context, cfg *config.Config, stderr io.Writer) error {
 			return err
 		}
 		deps.TLS = certs.ServerConfig()
-		log.Info("tls certificate", "subject", certs.Subject(), "not_after", certs.NotAfter())
+		log.Info("tls certificate", "subject", certs.Subject(), "not_after", certs.NotAfter(), "certificates", certs.Count())
 	}
 	hupCtx, cancel := context.WithCancel(ctx)
 	reloads := reloadOnHangup(hupCtx, certs, log)
 	defer reloads.Wait()
+	if certs != nil {
+		reloads.Add(1)
+		go func() { // owner: serve; stopped by hupCtx, waited with reloads
+			defer reloads.Done()
+			certs.Watch(hupCtx, cfg.TLS.Watch, log.With("component", "tls"))
+		}()
+	}
 	defer cancel()
 	ctc, err := cfg.TLS.ClientConfig()
 	if err != nil {
