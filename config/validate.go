@@ -43,6 +43,7 @@ func (c *Config) Validate() error {
 	l.Merge("ws", c.WS.Validate())
 	l.Merge("tcp", c.TCP.Validate())
 	l.Merge("nat", c.NAT.Validate())
+	l.Merge("ban", c.Ban.Validate())
 	l.Merge("admin", c.Admin.Validate())
 	switch c.Log.Level {
 	case "debug", "info", "warn", "error":

@@ -16,6 +16,7 @@ import (
 func (g *Gateway) authenticate(req *sip.Request, proxy bool) (string, error) {
 	user, err := g.auth.Check(req, proxy)
 	if err == nil {
+		g.banVouch(req)
 		return user, nil
 	}
 	switch stale := errors.Is(err, auth.ErrStale); {
@@ -26,6 +27,7 @@ func (g *Gateway) authenticate(req *sip.Request, proxy bool) (string, error) {
 		return "", status.New(400, "Bad Authorization Header", fmt.Errorf("%w: %w", ErrAuthRequired, err))
 	}
 	// Wrong password, unknown user, replayed nonce count: refuse.
+	g.banAuthFailed(req)
 	return "", status.New(403, "Forbidden", fmt.Errorf("%w: %w", ErrForbidden, err))
 }
 

@@ -25,6 +25,7 @@ import (
 	"github.com/emiago/sipgo/sip"
 
 	"github.com/sipedge/sipedge/gateway/auth"
+	"github.com/sipedge/sipedge/gateway/ban"
 	"github.com/sipedge/sipedge/gateway/dialog"
 	"github.com/sipedge/sipedge/gateway/registrar"
 	"github.com/sipedge/sipedge/gateway/route"
@@ -63,6 +64,9 @@ type Deps struct {
 	Resolver *net.Resolver
 	// NAT configures keepalives toward NATed UDP clients.
 	NAT nat.Config
+	// Ban drops floods and scanners (nil: no bans). cmd owns and closes
+	// it; the gateway samples, checks and feeds it (gateway/ban.go).
+	Ban *ban.Bans
 	// RTP is the rtpengine client that anchors media (nil: none). The
 	// gateway runs and closes it.
 	RTP *rtpengine.Client
@@ -262,7 +266,7 @@ func (g *Gateway) Run(ctx context.Context) error {
 			bound = append(bound, Listener{Transport: l.Transport, Addr: ln.Addr().String()})
 			// Caps and accept backoff under TLS; framing and deadlines on
 			// what sipgo reads, above it.
-			ln = g.streams.Limit(ln)
+			ln = g.streams.Limit(ban.Listener(ln, g.deps.Ban))
 			if l.Transport == "tls" {
 				if g.deps.TLS == nil {
 					_ = ln.Close()
@@ -282,7 +286,7 @@ func (g *Gateway) Run(ctx context.Context) error {
 				return fmt.Errorf("gateway: listen %s %s: %w", l.Transport, l.Addr, err)
 			}
 			bound = append(bound, Listener{Transport: l.Transport, Addr: ln.Addr().String(), Path: l.Path})
-			ln = g.ws.Guard(ln)
+			ln = g.ws.Guard(ban.Listener(ln, g.deps.Ban))
 			if l.Transport == "wss" {
 				if g.deps.TLS == nil {
 					_ = ln.Close()

@@ -32,6 +32,7 @@ type proxyConfig struct {
 	TLSCert       string
 	TLSKey        string
 	TLS           map[string]any // the tls: section as written (replaces TLSCert/TLSKey)
+	Ban           map[string]any // the ban: section as written (max_requests, scanners_off, ...)
 	Algorithms    []string
 	NonceTTL      time.Duration
 	InviteTimeout time.Duration
@@ -98,6 +99,9 @@ func (c proxyConfig) yaml(t testing.TB) []byte {
 	}
 	if len(c.TLS) > 0 {
 		doc["tls"] = c.TLS
+	}
+	if len(c.Ban) > 0 {
+		doc["ban"] = c.Ban
 	}
 	auth := map[string]any{}
 	if len(c.Algorithms) > 0 {

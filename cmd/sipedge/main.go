@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net/netip"
 	"os"
 	"os/signal"
 	"runtime/debug"
@@ -22,6 +23,7 @@ import (
 	"github.com/sipedge/sipedge/config"
 	"github.com/sipedge/sipedge/gateway"
 	"github.com/sipedge/sipedge/gateway/admin"
+	"github.com/sipedge/sipedge/gateway/ban"
 	"github.com/sipedge/sipedge/rtpengine"
 	edgetls "github.com/sipedge/sipedge/tls"
 	webdemo "github.com/sipedge/sipedge/web-demo"
@@ -116,6 +118,14 @@ func serve(ctx context.Context, cfg *config.Config, stderr io.Writer) error {
 		deps.Listeners = append(deps.Listeners, gateway.Listener{Transport: l.Scheme, Addr: l.Addr, Path: l.Path})
 	}
 	raiseFileLimit(log, connCaps(cfg))
+	if !cfg.Ban.Off {
+		bans, err := newBans(cfg, log)
+		if err != nil {
+			return err
+		}
+		defer bans.Close()
+		deps.Ban = bans
+	}
 	var certs *edgetls.Certificates
 	if cfg.TLS.Enabled() {
 		var err error
@@ -173,6 +183,19 @@ func serve(ctx context.Context, cfg *config.Config, stderr io.Writer) error {
 		return err
 	}
 	return gw.Run(ctx)
+}
+
+// newBans builds the ban table, which never bans the trusted networks.
+func newBans(cfg *config.Config, log *slog.Logger) (*ban.Bans, error) {
+	var trusted []netip.Prefix
+	for _, t := range cfg.Gateway.Trusted {
+		p, err := gateway.ParsePrefix(t)
+		if err != nil {
+			return nil, fmt.Errorf("trusted %q: %w", t, err)
+		}
+		trusted = append(trusted, p)
+	}
+	return ban.New(cfg.Ban, trusted, log), nil
 }
 
 // reloadOnHangup reloads the TLS certificate on every SIGHUP (e.g. from a
