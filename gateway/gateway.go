@@ -64,6 +64,11 @@ type Deps struct {
 	Resolver *net.Resolver
 	// NAT configures keepalives toward NATed UDP clients.
 	NAT nat.Config
+	// TLSPeers, if set, tells whether the TLS or WSS connection from an
+	// address presented a client certificate that makes it trusted (see
+	// tls.trusted_names); such requests are treated as from a trusted
+	// network.
+	TLSPeers interface{ TrustedPeerAddr(addr string) bool }
 	// Ban drops floods and scanners (nil: no bans). cmd owns and closes
 	// it; the gateway samples, checks and feeds it (gateway/ban.go).
 	Ban *ban.Bans
@@ -431,6 +436,19 @@ func (g *Gateway) Close() error {
 
 // shutdownGrace bounds how long Run waits for calls being ended on shutdown.
 const shutdownGrace = 3 * time.Second
+
+// trustedRequest reports whether req comes from a trusted network or over
+// a TLS/WSS connection whose client certificate is trusted.
+func (g *Gateway) trustedRequest(req *sip.Request) bool {
+	if g.trustedSource(req.Source()) {
+		return true
+	}
+	switch req.Transport() {
+	case "TLS", "WSS":
+		return g.deps.TLSPeers != nil && g.deps.TLSPeers.TrustedPeerAddr(req.Source())
+	}
+	return false
+}
 
 // trustedSource reports whether src (ip:port) is in a trusted network.
 func (g *Gateway) trustedSource(src string) bool {

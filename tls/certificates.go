@@ -2,6 +2,7 @@ package tls
 
 import (
 	stdtls "crypto/tls"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"strings"
@@ -17,9 +18,11 @@ import (
 // already up keep theirs, so a renewal drops no WebSocket. Safe for
 // concurrent use.
 type Certificates struct {
-	cfg Config
-	mu  sync.Mutex // serialises Reload (the watcher, SIGHUP, the admin API)
-	cur atomic.Pointer[certSet]
+	cfg       Config
+	clientCAs *x509.CertPool // client_ca, loaded once; nil without client_auth
+	peers     peers          // connections trusted by their client certificate
+	mu        sync.Mutex     // serialises Reload (the watcher, SIGHUP, the admin API)
+	cur       atomic.Pointer[certSet]
 }
 
 // certSet is one immutable generation of loaded certificates.
@@ -35,6 +38,13 @@ func (c Config) LoadCertificates() (*Certificates, error) {
 	s := &Certificates{cfg: c}
 	if err := s.Reload(); err != nil {
 		return nil, err
+	}
+	if c.ClientAuth == "request" || c.ClientAuth == "require" {
+		pool, err := loadPool(c.ClientCA)
+		if err != nil {
+			return nil, err
+		}
+		s.clientCAs = pool
 	}
 	return s, nil
 }
@@ -153,12 +163,22 @@ func (s *Certificates) Certificate(serverName string) *stdtls.Certificate {
 
 // ServerConfig returns a server configuration that picks the current
 // certificate at each handshake, with the configured minimum version and
-// client certificate policy.
+// client certificate policy (client_auth, client_ca).
 func (s *Certificates) ServerConfig() *stdtls.Config {
-	return &stdtls.Config{
+	tc := &stdtls.Config{
 		MinVersion: s.cfg.minVersion(),
 		GetCertificate: func(hello *stdtls.ClientHelloInfo) (*stdtls.Certificate, error) {
 			return s.cur.Load().pick(hello), nil
 		},
 	}
+	switch s.cfg.ClientAuth {
+	case "request":
+		tc.ClientAuth, tc.ClientCAs = stdtls.VerifyClientCertIfGiven, s.clientCAs
+	case "require":
+		tc.ClientAuth, tc.ClientCAs = stdtls.RequireAndVerifyClientCert, s.clientCAs
+	}
+	if tc.ClientCAs != nil && len(s.cfg.TrustedNames) > 0 {
+		s.withPeerCheck(tc)
+	}
+	return tc
 }

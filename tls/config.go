@@ -43,6 +43,24 @@ type Config struct {
 	// MinVersion is the oldest TLS version accepted and offered: "1.2"
 	// (default) or "1.3".
 	MinVersion string `yaml:"min_version"`
+	// ClientCert and ClientKey are the PEM certificate chain and key
+	// presented to TLS next hops that ask for one (mutual TLS toward a
+	// trunk). Default none.
+	ClientCert string `yaml:"client_cert"`
+	ClientKey  string `yaml:"client_key"`
+	// ClientAuth is whether tls:// and wss:// listeners ask clients for a
+	// certificate: "none" (default), "request" (verified against
+	// client_ca if one is sent) or "require" (a handshake without a
+	// certificate client_ca verifies fails).
+	ClientAuth string `yaml:"client_auth"`
+	// ClientCA is the PEM bundle client certificates are verified
+	// against. Required with client_auth request or require.
+	ClientCA string `yaml:"client_ca"`
+	// TrustedNames are DNS names (or *.domain wildcards): a connection
+	// whose verified client certificate has one among its subject
+	// alternative names is trusted like a trusted network (its requests
+	// other than REGISTER need no digest). Needs client_auth.
+	TrustedNames []string `yaml:"trusted_names"`
 }
 
 // Certificate is one certificate chain and key served for names (SNI).
@@ -112,14 +130,21 @@ func (c Config) Validate() error {
 	default:
 		l.Add("min_version", c.MinVersion, `must be "1.2" or "1.3"`)
 	}
-	if c.CA != "" {
-		if b, err := os.ReadFile(c.CA); err != nil {
-			l.Add("ca", c.CA, "cannot read: %v", err)
-		} else if !x509.NewCertPool().AppendCertsFromPEM(b) {
-			l.Add("ca", c.CA, "holds no PEM certificate")
-		}
-	}
+	checkPool(&l, "ca", c.CA)
+	c.validateMutual(&l)
 	return l.Err()
+}
+
+// checkPool checks that file, if set, is a readable PEM bundle.
+func checkPool(l *field.List, name, file string) {
+	if file == "" {
+		return
+	}
+	if b, err := os.ReadFile(file); err != nil {
+		l.Add(name, file, "cannot read: %v", err)
+	} else if !x509.NewCertPool().AppendCertsFromPEM(b) {
+		l.Add(name, file, "holds no PEM certificate")
+	}
 }
 
 // validatePair checks one entry of certificates: names that are host
@@ -187,15 +212,31 @@ func (c Config) ServerConfig() (*stdtls.Config, error) {
 func (c Config) ClientConfig() (*stdtls.Config, error) {
 	tc := &stdtls.Config{MinVersion: c.minVersion()}
 	if c.CA != "" {
-		b, err := os.ReadFile(c.CA)
+		pool, err := loadPool(c.CA)
 		if err != nil {
-			return nil, fmt.Errorf("tls: %w", err)
-		}
-		pool := x509.NewCertPool()
-		if !pool.AppendCertsFromPEM(b) {
-			return nil, fmt.Errorf("tls: %s: %w", c.CA, ErrNoCertificate)
+			return nil, err
 		}
 		tc.RootCAs = pool
 	}
+	if c.ClientCert != "" {
+		cert, err := stdtls.LoadX509KeyPair(c.ClientCert, c.ClientKey)
+		if err != nil {
+			return nil, fmt.Errorf("tls: client certificate %s with key %s: %w", c.ClientCert, c.ClientKey, err)
+		}
+		tc.Certificates = []stdtls.Certificate{cert}
+	}
 	return tc, nil
+}
+
+// loadPool reads a PEM bundle of certificate authorities.
+func loadPool(file string) (*x509.CertPool, error) {
+	b, err := os.ReadFile(file)
+	if err != nil {
+		return nil, fmt.Errorf("tls: %w", err)
+	}
+	pool := x509.NewCertPool()
+	if !pool.AppendCertsFromPEM(b) {
+		return nil, fmt.Errorf("tls: %s: %w", file, ErrNoCertificate)
+	}
+	return pool, nil
 }

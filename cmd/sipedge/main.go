@@ -133,6 +133,7 @@ func serve(ctx context.Context, cfg *config.Config, stderr io.Writer) error {
 			return err
 		}
 		deps.TLS = certs.ServerConfig()
+		deps.TLSPeers = certs
 		log.Info("tls certificate", "subject", certs.Subject(), "not_after", certs.NotAfter(), "certificates", certs.Count())
 	}
 	hupCtx, cancel := context.WithCancel(ctx)
