@@ -1,14 +1,18 @@
 package tls
 
 import (
+	"context"
 	stdtls "crypto/tls"
 	"crypto/x509"
 	"errors"
 	"fmt"
+	"log/slog"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/mholt/acmez/v3"
 )
 
 // Certificates holds the certificates served on TLS and WSS listeners:
@@ -21,6 +25,7 @@ type Certificates struct {
 	cfg       Config
 	clientCAs *x509.CertPool // client_ca, loaded once; nil without client_auth
 	peers     peers          // connections trusted by their client certificate
+	acme      *acmeManager   // nil without acme.names
 	mu        sync.Mutex     // serialises Reload (the watcher, SIGHUP, the admin API)
 	cur       atomic.Pointer[certSet]
 }
@@ -33,11 +38,31 @@ type certSet struct {
 	exact, wild map[string][]*stdtls.Certificate
 }
 
-// LoadCertificates reads c's certificates and keys. Every pair must load.
+// LoadCertificates reads c's certificates and keys (every pair must load)
+// and, with acme.names, sets up certmagic (call ManageACME to obtain the
+// certificates, Close to stop its renewals). log gets ACME's events.
 func (c Config) LoadCertificates() (*Certificates, error) {
+	return c.LoadCertificatesLog(nil)
+}
+
+// LoadCertificatesLog is LoadCertificates with a logger for ACME events
+// (nil: discarded).
+func (c Config) LoadCertificatesLog(log *slog.Logger) (*Certificates, error) {
 	s := &Certificates{cfg: c}
 	if err := s.Reload(); err != nil {
 		return nil, err
+	}
+	if len(c.ACME.Names) > 0 {
+		if log == nil {
+			log = slog.New(slog.DiscardHandler)
+		}
+		a := c.ACME
+		a.setDefaults()
+		m, err := newACME(a, log)
+		if err != nil {
+			return nil, err
+		}
+		s.acme = m
 	}
 	if c.ClientAuth == "request" || c.ClientAuth == "require" {
 		pool, err := loadPool(c.ClientCA)
@@ -86,7 +111,7 @@ func (s *Certificates) Reload() error {
 	if old == nil && len(errs) > 0 {
 		return errors.Join(errs...)
 	}
-	if len(pairs) == 0 {
+	if len(pairs) == 0 && len(s.cfg.ACME.Names) == 0 {
 		return fmt.Errorf("tls: %w", ErrNoCertificate)
 	}
 	s.cur.Store(s.index(pairs))
@@ -128,6 +153,9 @@ func (set *certSet) pick(hello *stdtls.ClientHelloInfo) *stdtls.Certificate {
 			}
 		}
 	}
+	if len(set.pairs) == 0 {
+		return nil // ACME only, and a name it does not manage
+	}
 	return set.pairs[0]
 }
 
@@ -146,11 +174,22 @@ func supported(hello *stdtls.ClientHelloInfo, cs []*stdtls.Certificate) *stdtls.
 	return cs[0]
 }
 
-// Subject and NotAfter describe the default leaf certificate, for logs.
-func (s *Certificates) Subject() string { return s.cur.Load().pairs[0].Leaf.Subject.String() }
+// Subject and NotAfter describe the default leaf certificate, for logs
+// ("" and zero with ACME alone).
+func (s *Certificates) Subject() string {
+	if p := s.cur.Load().pairs; len(p) > 0 {
+		return p[0].Leaf.Subject.String()
+	}
+	return ""
+}
 
 // NotAfter is when the default leaf certificate expires.
-func (s *Certificates) NotAfter() time.Time { return s.cur.Load().pairs[0].Leaf.NotAfter }
+func (s *Certificates) NotAfter() time.Time {
+	if p := s.cur.Load().pairs; len(p) > 0 {
+		return p[0].Leaf.NotAfter
+	}
+	return time.Time{}
+}
 
 // Count is how many certificate pairs are loaded (the default included).
 func (s *Certificates) Count() int { return len(s.cur.Load().pairs) }
@@ -168,7 +207,13 @@ func (s *Certificates) ServerConfig() *stdtls.Config {
 	tc := &stdtls.Config{
 		MinVersion: s.cfg.minVersion(),
 		GetCertificate: func(hello *stdtls.ClientHelloInfo) (*stdtls.Certificate, error) {
-			return s.cur.Load().pick(hello), nil
+			if s.acme != nil && s.acme.handles(hello) {
+				return s.acme.magic.GetCertificate(hello)
+			}
+			if c := s.cur.Load().pick(hello); c != nil {
+				return c, nil
+			}
+			return nil, ErrNoCertificate
 		},
 	}
 	switch s.cfg.ClientAuth {
@@ -180,5 +225,47 @@ func (s *Certificates) ServerConfig() *stdtls.Config {
 	if tc.ClientCAs != nil && len(s.cfg.TrustedNames) > 0 {
 		s.withPeerCheck(tc)
 	}
+	if s.acme != nil {
+		s.withACMEChallenge(tc)
+	}
 	return tc
+}
+
+// withACMEChallenge makes tc answer TLS-ALPN-01 challenges: a ClientHello
+// offering only "acme-tls/1" gets a configuration that negotiates it
+// (others are left without ALPN, as before).
+func (s *Certificates) withACMEChallenge(tc *stdtls.Config) {
+	prev := tc.GetConfigForClient
+	base := tc.Clone()
+	tc.GetConfigForClient = func(hello *stdtls.ClientHelloInfo) (*stdtls.Config, error) {
+		if len(hello.SupportedProtos) == 1 && hello.SupportedProtos[0] == acmez.ACMETLS1Protocol {
+			c := base.Clone()
+			c.NextProtos = []string{acmez.ACMETLS1Protocol}
+			c.GetConfigForClient = nil
+			c.ClientAuth = stdtls.NoClientCert
+			return c, nil
+		}
+		if prev != nil {
+			return prev(hello)
+		}
+		return nil, nil
+	}
+}
+
+// ManageACME starts obtaining the acme.names certificates (or loads them
+// from storage) in the background, once the listeners that answer the
+// challenge are up; certmagic renews them before expiry until Close.
+// Without acme.names it does nothing.
+func (s *Certificates) ManageACME(ctx context.Context) error {
+	if s.acme == nil {
+		return nil
+	}
+	return s.acme.manage(ctx)
+}
+
+// Close stops ACME renewals and waits for them. Idempotent.
+func (s *Certificates) Close() {
+	if s.acme != nil {
+		s.acme.close()
+	}
 }

@@ -31,6 +31,8 @@ type Config struct {
 	// gets the first the client supports. Without cert, the first entry is
 	// the default.
 	Certificates []Certificate `yaml:"certificates"`
+	// ACME obtains certificates automatically (see ACME).
+	ACME ACME `yaml:"acme"`
 	// Watch is how often the certificate and key files are checked for a
 	// change; a change (written in place or renamed into place, as certbot
 	// does) reloads them all. A file that does not load keeps its old
@@ -82,6 +84,7 @@ func (c *Config) SetDefaults() {
 	if c.Watch == 0 {
 		c.Watch = DefaultWatch
 	}
+	c.ACME.setDefaults()
 	if c.MinVersion == "" {
 		c.MinVersion = "1.2"
 	}
@@ -97,7 +100,9 @@ func (c Config) minVersion() uint16 {
 }
 
 // Enabled reports whether a certificate is configured.
-func (c Config) Enabled() bool { return c.Cert != "" || c.Key != "" || len(c.Certificates) > 0 }
+func (c Config) Enabled() bool {
+	return c.Cert != "" || c.Key != "" || len(c.Certificates) > 0 || len(c.ACME.Names) > 0
+}
 
 // Validate reports every problem with the files at once.
 func (c Config) Validate() error {
@@ -132,6 +137,7 @@ func (c Config) Validate() error {
 	}
 	checkPool(&l, "ca", c.CA)
 	c.validateMutual(&l)
+	c.ACME.validate(&l)
 	return l.Err()
 }
 

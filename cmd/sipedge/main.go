@@ -129,9 +129,10 @@ func serve(ctx context.Context, cfg *config.Config, stderr io.Writer) error {
 	var certs *edgetls.Certificates
 	if cfg.TLS.Enabled() {
 		var err error
-		if certs, err = cfg.TLS.LoadCertificates(); err != nil {
+		if certs, err = cfg.TLS.LoadCertificatesLog(log.With("component", "tls")); err != nil {
 			return err
 		}
+		defer certs.Close()
 		deps.TLS = certs.ServerConfig()
 		deps.TLSPeers = certs
 		log.Info("tls certificate", "subject", certs.Subject(), "not_after", certs.NotAfter(), "certificates", certs.Count())
@@ -153,6 +154,12 @@ func serve(ctx context.Context, cfg *config.Config, stderr io.Writer) error {
 	}
 	deps.ClientTLS = ctc
 	deps.Ready = func(bound []gateway.Listener) {
+		if certs != nil {
+			// The listeners answer the TLS-ALPN-01 challenge: obtain now.
+			if err := certs.ManageACME(ctx); err != nil {
+				log.Error("acme not started", "error", err)
+			}
+		}
 		for _, b := range bound {
 			if b.Path != "" {
 				log.Info("listening", "transport", b.Transport, "addr", b.Addr, "path", b.Path)
