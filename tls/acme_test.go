@@ -4,12 +4,8 @@ import (
 	"context"
 	stdtls "crypto/tls"
 	"crypto/x509"
-	"encoding/pem"
-	"io"
-	"log"
 	"log/slog"
 	"net"
-	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -17,36 +13,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/letsencrypt/pebble/v2/ca"
-	"github.com/letsencrypt/pebble/v2/db"
-	"github.com/letsencrypt/pebble/v2/va"
-	"github.com/letsencrypt/pebble/v2/wfe"
-
 	"github.com/sipedge/sipedge/tls/tlstest"
 )
-
-// pebbleServer runs Let's Encrypt's test ACME server in process, its
-// directory on an httptest TLS server, its validation authority connecting
-// to 127.0.0.1:tlsPort for TLS-ALPN-01. It returns the directory URL, a
-// file trusting the directory's HTTPS, and a pool with pebble's root.
-func pebbleServer(t *testing.T, tlsPort int) (string, string, *x509.CertPool) {
-	t.Helper()
-	t.Setenv("PEBBLE_VA_NOSLEEP", "1")
-	logger := log.New(io.Discard, "pebble ", 0)
-	store := db.NewMemoryStore()
-	authority := ca.New(logger, store, "", "ecdsa", 0, 1, map[string]ca.Profile{"default": {Description: "default"}})
-	validator := va.New(logger, 0, tlsPort, false, "", store)
-	front := wfe.New(logger, store, validator, authority, []string{"pebble.letsencrypt.org"}, false, false, 0, 0)
-	srv := httptest.NewTLSServer(front.Handler())
-	t.Cleanup(srv.Close)
-	caFile := filepath.Join(t.TempDir(), "directory-ca.pem")
-	if err := os.WriteFile(caFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: srv.Certificate().Raw}), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	roots := x509.NewCertPool()
-	roots.AppendCertsFromPEM(authority.GetRootCert(0).PEM())
-	return srv.URL + wfe.DirectoryPath, caFile, roots
-}
 
 // TestACMEPebble obtains a certificate for localhost from an in-process
 // Pebble through TLS-ALPN-01 answered on the listener itself, and wants it
@@ -61,7 +29,7 @@ func TestACMEPebble(t *testing.T) {
 		t.Fatal(err)
 	}
 	port := ln.Addr().(*net.TCPAddr).Port
-	directory, dirCA, roots := pebbleServer(t, port)
+	directory, dirCA, roots := tlstest.Pebble(t, port)
 	storage := filepath.Join(dir, "acme")
 	cfg := Config{Cert: def.CertFile, Key: def.KeyFile, ACME: ACME{Names: []string{"localhost"}, Email: "ops@example.test",
 		Directory: directory, DirectoryCA: dirCA, Storage: storage, ChallengePort: port}}

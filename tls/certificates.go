@@ -27,7 +27,10 @@ type Certificates struct {
 	peers     peers          // connections trusted by their client certificate
 	acme      *acmeManager   // nil without acme.names
 	mu        sync.Mutex     // serialises Reload (the watcher, SIGHUP, the admin API)
-	cur       atomic.Pointer[certSet]
+	// loaded are the stamps of the files as the last Reload found them
+	// (taken before reading them); guarded by mu.
+	loaded []stamp
+	cur    atomic.Pointer[certSet]
 }
 
 // certSet is one immutable generation of loaded certificates.
@@ -93,6 +96,7 @@ func (s *Certificates) Reload() error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	old := s.cur.Load()
+	s.loaded = stamps(s.cfg.watchedFiles())
 	files := s.cfg.pairFiles()
 	pairs := make([]*stdtls.Certificate, len(files))
 	var errs []error

@@ -18,7 +18,6 @@ import (
 // staying in service.
 func (s *Certificates) Watch(ctx context.Context, interval time.Duration, log *slog.Logger) {
 	files := s.cfg.watchedFiles()
-	last := stamps(files)
 	t := time.NewTicker(interval)
 	defer t.Stop()
 	for {
@@ -27,11 +26,12 @@ func (s *Certificates) Watch(ctx context.Context, interval time.Duration, log *s
 			return
 		case <-t.C:
 		}
-		now := stamps(files)
-		if sameStamps(now, last) {
-			continue
+		s.mu.Lock()
+		last := s.loaded
+		s.mu.Unlock()
+		if sameStamps(stamps(files), last) {
+			continue // as last loaded (by a poll, SIGHUP or the first load)
 		}
-		last = now
 		if err := s.Reload(); err != nil {
 			log.Error("tls certificate reload failed; the old one stays in use", "trigger", "file change", "error", err)
 			continue
