@@ -8,6 +8,7 @@ package config
 import (
 	"github.com/sipedge/sipedge/gateway"
 	"github.com/sipedge/sipedge/gateway/admin"
+	"github.com/sipedge/sipedge/gateway/ban"
 	"github.com/sipedge/sipedge/gateway/cdr"
 	"github.com/sipedge/sipedge/gateway/cluster"
 	"github.com/sipedge/sipedge/gateway/hep"
@@ -50,6 +51,12 @@ type Config struct {
 
 	// NAT sets the keepalives sent to UDP clients registered from behind NAT.
 	NAT nat.Config `yaml:"nat"`
+
+	// Ban bans sources that flood (request rate), guess passwords (failed
+	// authentications) or scan (known scanner User-Agents): their packets
+	// are dropped unanswered and their connections closed at accept. On by
+	// default.
+	Ban ban.Config `yaml:"ban"`
 
 	// Log sets the log output.
 	Log Log `yaml:"log"`
@@ -112,6 +119,7 @@ func (c *Config) SetDefaults() {
 	c.TCP.SetDefaults()
 	c.NAT.SetDefaults()
 	c.TLS.SetDefaults()
+	c.Ban.SetDefaults()
 	c.Admin.SetDefaults()
 	c.Cluster.SetDefaults()
 	c.HEP.SetDefaults()

@@ -17,6 +17,7 @@ func (g *Gateway) authenticate(req *sip.Request, proxy bool) (string, error) {
 	a := g.rules().auth
 	user, err := a.Check(req, proxy)
 	if err == nil {
+		g.banVouch(req)
 		return user, nil
 	}
 	switch stale := errors.Is(err, auth.ErrStale); {
@@ -29,6 +30,7 @@ func (g *Gateway) authenticate(req *sip.Request, proxy bool) (string, error) {
 	}
 	// Wrong password, unknown user, replayed nonce count: refuse.
 	g.metrics.AuthFailure()
+	g.banAuthFailed(req)
 	return "", status.New(403, "Forbidden", fmt.Errorf("%w: %w", ErrForbidden, err))
 }
 

@@ -25,6 +25,7 @@ import (
 	"github.com/emiago/sipgo/sip"
 
 	"github.com/sipedge/sipedge/gateway/auth"
+	"github.com/sipedge/sipedge/gateway/ban"
 	"github.com/sipedge/sipedge/gateway/cdr"
 	"github.com/sipedge/sipedge/gateway/dialog"
 	"github.com/sipedge/sipedge/gateway/registrar"
@@ -74,6 +75,14 @@ type Deps struct {
 	Resolver *net.Resolver
 	// NAT configures keepalives toward NATed UDP clients.
 	NAT nat.Config
+	// TLSPeers, if set, tells whether the TLS or WSS connection from an
+	// address presented a client certificate that makes it trusted (see
+	// tls.trusted_names); such requests are treated as from a trusted
+	// network.
+	TLSPeers interface{ TrustedPeerAddr(addr string) bool }
+	// Ban drops floods and scanners (nil: no bans). cmd owns and closes
+	// it; the gateway samples, checks and feeds it (gateway/ban.go).
+	Ban *ban.Bans
 	// RTP is the rtpengine client that anchors media (nil: none). The
 	// gateway runs and closes it.
 	RTP *rtpengine.Client
@@ -292,7 +301,7 @@ func (g *Gateway) Run(ctx context.Context) error {
 			bound = append(bound, Listener{Transport: l.Transport, Addr: ln.Addr().String()})
 			// Caps and accept backoff under TLS; framing and deadlines on
 			// what sipgo reads, above it.
-			ln = g.streams.Limit(ln)
+			ln = g.streams.Limit(ban.Listener(ln, g.deps.Ban))
 			if l.Transport == "tls" {
 				if g.deps.TLS == nil {
 					_ = ln.Close()
@@ -312,7 +321,7 @@ func (g *Gateway) Run(ctx context.Context) error {
 				return fmt.Errorf("gateway: listen %s %s: %w", l.Transport, l.Addr, err)
 			}
 			bound = append(bound, Listener{Transport: l.Transport, Addr: ln.Addr().String(), Path: l.Path})
-			ln = g.ws.Guard(ln)
+			ln = g.ws.Guard(ban.Listener(ln, g.deps.Ban))
 			if l.Transport == "wss" {
 				if g.deps.TLS == nil {
 					_ = ln.Close()
@@ -463,6 +472,19 @@ func (g *Gateway) Close() error {
 
 // shutdownGrace bounds how long Run waits for calls being ended on shutdown.
 const shutdownGrace = 3 * time.Second
+
+// trustedRequest reports whether req comes from a trusted network or over
+// a TLS/WSS connection whose client certificate is trusted.
+func (g *Gateway) trustedRequest(req *sip.Request) bool {
+	if g.trustedSource(req.Source()) {
+		return true
+	}
+	switch req.Transport() {
+	case "TLS", "WSS":
+		return g.deps.TLSPeers != nil && g.deps.TLSPeers.TrustedPeerAddr(req.Source())
+	}
+	return false
+}
 
 // trustedSource reports whether src (ip:port) is in a trusted network or
 // is a trunk's address.

@@ -114,7 +114,7 @@ func (g *Gateway) handle(ctx context.Context, req *sip.Request, tx sip.ServerTra
 		return err
 	}
 	fwd := p.fwd
-	trusted := g.trustedSource(req.Source())
+	trusted := g.trustedRequest(req)
 	if to := req.To(); to != nil && hasTag(to.Params) {
 		return g.inDialog(ctx, req, tx, p, trusted)
 	}

@@ -29,6 +29,9 @@ func (g *Gateway) wrap(h handler) func(req *sip.Request, tx sip.ServerTransactio
 				g.respondError(ctx, req, tx, status.New(500, "Server Internal Error", fmt.Errorf("%w: panic", ErrInternal)))
 			}
 		}()
+		if g.banDrop(req, tx) {
+			return
+		}
 		if g.answerRetransmission(req, tx) {
 			return
 		}

@@ -31,6 +31,8 @@ type proxyConfig struct {
 	Routes        []proxyRoute
 	TLSCert       string
 	TLSKey        string
+	TLS           map[string]any // the tls: section as written (replaces TLSCert/TLSKey)
+	Ban           map[string]any // the ban: section as written (max_requests, scanners_off, ...)
 	Algorithms    []string
 	NonceTTL      time.Duration
 	InviteTimeout time.Duration
@@ -102,6 +104,12 @@ func (c proxyConfig) yaml(t testing.TB) []byte {
 	}
 	if c.TLSCert != "" {
 		doc["tls"] = map[string]string{"cert": c.TLSCert, "key": c.TLSKey}
+	}
+	if len(c.TLS) > 0 {
+		doc["tls"] = c.TLS
+	}
+	if len(c.Ban) > 0 {
+		doc["ban"] = c.Ban
 	}
 	auth := map[string]any{}
 	if len(c.Algorithms) > 0 {

@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net/netip"
 	"net/url"
 	"os"
 	"os/signal"
@@ -23,6 +24,7 @@ import (
 	"github.com/sipedge/sipedge/config"
 	"github.com/sipedge/sipedge/gateway"
 	"github.com/sipedge/sipedge/gateway/admin"
+	"github.com/sipedge/sipedge/gateway/ban"
 	"github.com/sipedge/sipedge/gateway/cdr"
 	"github.com/sipedge/sipedge/gateway/cluster"
 	"github.com/sipedge/sipedge/gateway/hep"
@@ -124,14 +126,24 @@ func serve(ctx context.Context, path string, cfg *config.Config, stderr io.Write
 		deps.Listeners = append(deps.Listeners, gateway.Listener{Transport: l.Scheme, Addr: l.Addr, Path: l.Path})
 	}
 	raiseFileLimit(log, connCaps(cfg))
+	if !cfg.Ban.Off {
+		bans, err := newBans(cfg, log)
+		if err != nil {
+			return err
+		}
+		defer bans.Close()
+		deps.Ban = bans
+	}
 	var certs *edgetls.Certificates
 	if cfg.TLS.Enabled() {
 		var err error
-		if certs, err = cfg.TLS.LoadCertificates(); err != nil {
+		if certs, err = cfg.TLS.LoadCertificatesLog(log.With("component", "tls")); err != nil {
 			return err
 		}
+		defer certs.Close()
 		deps.TLS = certs.ServerConfig()
-		log.Info("tls certificate", "subject", certs.Subject(), "not_after", certs.NotAfter())
+		deps.TLSPeers = certs
+		log.Info("tls certificate", "subject", certs.Subject(), "not_after", certs.NotAfter(), "certificates", certs.Count())
 	}
 	ctc, err := cfg.TLS.ClientConfig()
 	if err != nil {
@@ -139,6 +151,12 @@ func serve(ctx context.Context, path string, cfg *config.Config, stderr io.Write
 	}
 	deps.ClientTLS = ctc
 	deps.Ready = func(bound []gateway.Listener) {
+		if certs != nil {
+			// The listeners answer the TLS-ALPN-01 challenge: obtain now.
+			if err := certs.ManageACME(ctx); err != nil {
+				log.Error("acme not started", "error", err)
+			}
+		}
 		for _, b := range bound {
 			if b.Path != "" {
 				log.Info("listening", "transport", b.Transport, "addr", b.Addr, "path", b.Path)
@@ -213,6 +231,13 @@ func serve(ctx context.Context, path string, cfg *config.Config, stderr io.Write
 	hupCtx, cancel := context.WithCancel(ctx)
 	reloads := reloadOnHangup(hupCtx, reload, log)
 	defer reloads.Wait()
+	if certs != nil {
+		reloads.Add(1)
+		go func() { // owner: serve; stopped by hupCtx, waited with reloads
+			defer reloads.Done()
+			certs.Watch(hupCtx, cfg.TLS.Watch, log.With("component", "tls"))
+		}()
+	}
 	defer cancel()
 	if cfg.Admin.Enabled() {
 		src := admin.Sources{Registrations: gw, Dialogs: gw, Drainer: gw, WebSockets: gw, Reload: reload}
@@ -228,6 +253,19 @@ func serve(ctx context.Context, path string, cfg *config.Config, stderr io.Write
 		log.Info("admin listening", "addr", adm.Addr(), "token", cfg.Admin.Token != "")
 	}
 	return gw.Run(ctx)
+}
+
+// newBans builds the ban table, which never bans the trusted networks.
+func newBans(cfg *config.Config, log *slog.Logger) (*ban.Bans, error) {
+	var trusted []netip.Prefix
+	for _, t := range cfg.Gateway.Trusted {
+		p, err := gateway.ParsePrefix(t)
+		if err != nil {
+			return nil, fmt.Errorf("trusted %q: %w", t, err)
+		}
+		trusted = append(trusted, p)
+	}
+	return ban.New(cfg.Ban, trusted, log), nil
 }
 
 // reloadOnHangup runs reload on every SIGHUP (e.g. from a certbot deploy
