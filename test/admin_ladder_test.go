@@ -15,7 +15,7 @@ import (
 )
 
 // ladderOut is where the ladder screenshot goes: $SIPEDGE_BROWSER_OUT,
-// else test/browser/out (git-ignored); docs/call-ladder.png is a copy.
+// else test/browser/out (git-ignored); docs/img/call-ladder.png is a copy.
 func ladderOut(t *testing.T) string {
 	t.Helper()
 	dir := os.Getenv("SIPEDGE_BROWSER_OUT")
