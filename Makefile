@@ -58,7 +58,8 @@ unit:
 # make test runs each for FUZZTIME_SHORT too (fuzz-short).
 FUZZ_TARGETS := FuzzCheck:./gateway/wire/ FuzzRequestPath:./gateway/ FuzzHandleMessage:./ws/ \
 	FuzzFrameGather:./ws/ FuzzFramer:./internal/listen/ FuzzParse:./config/ \
-	FuzzParse:./gateway/route/rtjson/
+	FuzzParse:./gateway/route/rtjson/ \
+	FuzzDecode:./gateway/cluster/
 FUZZTIME_SHORT ?= 3s
 
 fuzz:

@@ -8,6 +8,7 @@ package config
 import (
 	"github.com/sipedge/sipedge/gateway"
 	"github.com/sipedge/sipedge/gateway/admin"
+	"github.com/sipedge/sipedge/gateway/cluster"
 	"github.com/sipedge/sipedge/internal/listen"
 	"github.com/sipedge/sipedge/nat"
 	"github.com/sipedge/sipedge/rtpengine"
@@ -58,6 +59,10 @@ type Config struct {
 	// Admin is the operator HTTP endpoint (Go runtime profiles under
 	// /debug/pprof/). Off unless admin.listen is set.
 	Admin admin.Config `yaml:"admin"`
+
+	// Cluster shares registrations between several sipedge nodes on
+	// Redis. Off (one node, in-memory store) unless cluster.redis is set.
+	Cluster cluster.Config `yaml:"cluster"`
 }
 
 // Runtime tunes the Go garbage collector. The defaults leave Go's own
@@ -97,6 +102,7 @@ func (c *Config) SetDefaults() {
 	c.NAT.SetDefaults()
 	c.TLS.SetDefaults()
 	c.Admin.SetDefaults()
+	c.Cluster.SetDefaults()
 	if c.Log.Level == "" {
 		c.Log.Level = "info"
 	}

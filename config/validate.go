@@ -44,6 +44,7 @@ func (c *Config) Validate() error {
 	l.Merge("tcp", c.TCP.Validate())
 	l.Merge("nat", c.NAT.Validate())
 	l.Merge("admin", c.Admin.Validate())
+	l.Merge("cluster", c.Cluster.Validate())
 	switch c.Log.Level {
 	case "debug", "info", "warn", "error":
 	default:

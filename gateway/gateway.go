@@ -24,6 +24,7 @@ import (
 	"github.com/emiago/sipgo"
 	"github.com/emiago/sipgo/sip"
 
+	"github.com/sipedge/sipedge/gateway/auth"
 	"github.com/sipedge/sipedge/gateway/dialog"
 	"github.com/sipedge/sipedge/gateway/registrar"
 	"github.com/sipedge/sipedge/gateway/route/rtjson"
@@ -56,6 +57,15 @@ type Deps struct {
 	// drop it; nil means wire.CheckFrom with the connection's remote
 	// address, as for UDP datagrams.
 	TCPFilter listen.Filter
+	// Locations is the registrar's store (nil: an in-memory one for this
+	// node alone). cluster.Store shares it between nodes.
+	Locations registrar.Store
+	// Cluster, with Locations shared, tells which node holds a user's
+	// connection and whether it is alive; nil on a single node.
+	Cluster Peers
+	// Nonces, if set, makes digest nonces verifiable on every node of the
+	// cluster (one key, nonce-counts checked cluster-wide).
+	Nonces auth.Shared
 	// Resolver looks up the names sipgo resolves (next hops named by a
 	// host name, RFC 3263); nil: net.DefaultResolver. Responses never need
 	// it: they go to the Via's received address (wire.CheckFrom).
@@ -146,7 +156,11 @@ func New(cfg Config, deps Deps) (*Gateway, error) {
 		return nil, err
 	}
 	g.ruleset.Store(r)
-	g.reg = registrar.New(cfg.Registrar.Config, registrar.NewMemoryStore(), deps.Logger)
+	store := deps.Locations
+	if store == nil {
+		store = registrar.NewMemoryStore()
+	}
+	g.reg = registrar.New(cfg.Registrar.Config, store, deps.Logger)
 	g.authAnswers = newAnswerCache(authAnswerBytes, answerTTL)
 	g.anonAnswers = newAnswerCache(anonAnswerBytes, answerTTL)
 	g.parser = sip.NewParser()

@@ -35,6 +35,7 @@ type proxyTx struct {
 	lateOffer   bool   // INVITE without SDP: the offer comes in the 2xx
 	hash        string
 	recordRoute bool
+	fromPeer    bool // a cluster peer handed the request over (it aliased the Contact)
 
 	single bool // one group of one target: the branch may use base itself
 
@@ -76,8 +77,8 @@ func noBuild(*sipgo.Client, *sip.Request) error { return nil }
 // forward runs a proxy transaction over the groups of targets and answers
 // upstream. It returns when a final response has been sent upstream (or
 // the request was cancelled).
-func (g *Gateway) forward(ctx context.Context, req, base *sip.Request, stx sip.ServerTransaction, hash string, groups []route.Group) {
-	p := &proxyTx{g: g, req: req, base: base, stx: stx, hash: hash}
+func (g *Gateway) forward(ctx context.Context, req, base *sip.Request, stx sip.ServerTransaction, pre prepared, groups []route.Group) {
+	p := &proxyTx{g: g, req: req, base: base, stx: stx, hash: pre.hash, fromPeer: pre.localOnly}
 	if f := flowOf(stx); f != nil {
 		p.inFlow = f.ID()
 	}
@@ -166,7 +167,7 @@ func (b *branch) build(ctx context.Context) (*sip.Request, error) {
 	if top := r.Via(); top != nil {
 		_, _ = nat.SetReceived(top, p.req.Source())
 	}
-	if p.initial || p.req.IsInvite() {
+	if (p.initial || p.req.IsInvite()) && !p.fromPeer {
 		nat.AliasContacts(r, p.req.Source(), p.req.Transport())
 	}
 	via, ok := g.self.via(out, p.hash)
@@ -180,7 +181,7 @@ func (b *branch) build(ctx context.Context) (*sip.Request, error) {
 	// must name: so the lower one goes first, on its own.
 	top := [2]sip.Header{via}
 	n := 1
-	if p.recordRoute {
+	if p.recordRoute && !b.tgt.Peer {
 		rrIn, okIn := g.self.recordRoute(in, p.inFlow)
 		var rrOut *sip.RecordRouteHeader
 		okOut := false
@@ -200,7 +201,7 @@ func (b *branch) build(ctx context.Context) (*sip.Request, error) {
 	r.PrependHeader(top[:n]...)
 	b.viaBranch, _ = via.Params.Get("branch")
 	b.bSide = sideOf(out)
-	if (p.req.Method == sip.INVITE || p.req.Method == sip.UPDATE) && g.anchored(p.aSide, b.bSide) {
+	if (p.req.Method == sip.INVITE || p.req.Method == sip.UPDATE) && !b.tgt.Peer && g.anchored(p.aSide, b.bSide) {
 		b.anchored = true
 		if p.offerSDP != "" {
 			res, err := g.rtp.Offer(ctx, rtpengine.OfferParams{

@@ -16,10 +16,11 @@ import (
 
 // prepared is a request after the checks every request goes through.
 type prepared struct {
-	fwd      *sip.Request // working copy: own Routes removed, Max-Forwards set
-	hash     string       // loop hash
-	ourRoute bool         // the request carried one of our Record-Route entries
-	flows    []string     // flow ids found in our Route entries
+	fwd       *sip.Request // working copy: own Routes removed, Max-Forwards set
+	hash      string       // loop hash
+	ourRoute  bool         // the request carried one of our Record-Route entries
+	flows     []string     // flow ids found in our Route entries
+	localOnly bool         // a cluster peer asks us to reach our own bindings only
 }
 
 // prepare runs sanity checks, Max-Forwards, loose routing (RFC 3261 §16.4)
@@ -54,6 +55,9 @@ func (g *Gateway) prepare(req *sip.Request, inPlace bool) (prepared, error) {
 	for r := dialog.TopRoute(fwd); r != nil && g.self.isSelf(r.Address); r = dialog.TopRoute(fwd) {
 		if f, ok := r.Address.UriParams.Get(flowParam); ok && f != "" {
 			p.flows = append(p.flows, f)
+		}
+		if r.Address.UriParams.Has(localParam) {
+			p.localOnly = true
 		}
 		fwd.RemoveHeader("Route")
 		p.ourRoute = true
@@ -126,11 +130,11 @@ func (g *Gateway) handle(ctx context.Context, req *sip.Request, tx sip.ServerTra
 			return err
 		}
 	}
-	groups, err := g.resolve(ctx, fwd, tx)
+	groups, err := g.resolve(ctx, fwd, tx, p)
 	if err != nil {
 		return err
 	}
-	g.forward(ctx, req, fwd, tx, p.hash, groups)
+	g.forward(ctx, req, fwd, tx, p, groups)
 	return nil
 }
 
@@ -154,7 +158,7 @@ func (g *Gateway) inDialog(ctx context.Context, req *sip.Request, tx sip.ServerT
 	if handled, err := g.dtmf(ctx, req, tx, t); handled || err != nil {
 		return err
 	}
-	g.forward(ctx, req, fwd, tx, p.hash, []route.Group{{t}})
+	g.forward(ctx, req, fwd, tx, p, []route.Group{{t}})
 	if req.Method == sip.BYE {
 		g.rules().sets.CallEnded(callID(req)) // least-calls stops counting it
 		if d, _ := g.dialogs.Remove(callID(req), fromTag(req), toTag(req)); d != nil {
@@ -168,7 +172,15 @@ func (g *Gateway) inDialog(ctx context.Context, req *sip.Request, tx sip.ServerT
 // the registered contacts of a local user (parallel fork), or what the
 // first matching route says (its routing API, else its hops in serial
 // failover).
-func (g *Gateway) resolve(ctx context.Context, fwd *sip.Request, tx sip.ServerTransaction) ([]route.Group, error) {
+func (g *Gateway) resolve(ctx context.Context, fwd *sip.Request, tx sip.ServerTransaction, p prepared) ([]route.Group, error) {
+	if p.localOnly {
+		// A cluster peer's request for one of our users' connections.
+		ruri := fwd.Recipient
+		if bs := g.lookup(g.aor(ruri.User, ruri.Host), true); len(bs) > 0 {
+			return []route.Group{bs}, nil
+		}
+		return nil, status.New(480, "Temporarily Unavailable", fmt.Errorf("%w: %s has no connection on this node", ErrUnavailable, ruri.String()))
+	}
 	if dialog.TopRoute(fwd) != nil {
 		t, err := dialog.NextHop(fwd)
 		if err != nil {
@@ -180,7 +192,7 @@ func (g *Gateway) resolve(ctx context.Context, fwd *sip.Request, tx sip.ServerTr
 	rs := g.rules()
 	if g.self.isLocal(ruri.Host) && ruri.User != "" {
 		aor := g.aor(ruri.User, ruri.Host)
-		if bs := g.lookup(aor); len(bs) > 0 {
+		if bs := g.lookup(aor, false); len(bs) > 0 {
 			return []route.Group{bs}, nil
 		}
 		if rs.users[ruri.User] {

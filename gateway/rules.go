@@ -43,8 +43,14 @@ func buildRules(cfg Config, prev *rules, deps Deps) (*rules, error) {
 	}
 	if prev != nil && maps.Equal(prev.secrets, r.secrets) {
 		r.auth = prev.auth
-	} else if r.auth, err = auth.New(cfg.Auth, r.secrets, deps.Logger); err != nil {
-		return nil, fmt.Errorf("gateway: %w", err)
+	} else {
+		var opts []auth.Option
+		if deps.Nonces != nil {
+			opts = append(opts, auth.WithShared(deps.Nonces)) // nonces verifiable on every cluster node
+		}
+		if r.auth, err = auth.New(cfg.Auth, r.secrets, deps.Logger, opts...); err != nil {
+			return nil, fmt.Errorf("gateway: %w", err)
+		}
 	}
 	var prevSets *sets.Sets
 	if prev != nil {

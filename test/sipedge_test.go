@@ -42,6 +42,7 @@ type proxyConfig struct {
 	Runtime       map[string]any // the runtime: section as written (memory_limit_mb, gc_percent)
 	Registrar     map[string]any // the registrar: section as written (flow_grace, ...)
 	TCP           map[string]any // the tcp: section as written (max_connections, ...)
+	Cluster       map[string]any // the cluster: section as written (node, redis, address, ...)
 	// Extra holds further top-level keys as written (sets, fr_timer,
 	// routes with keys proxyRoute lacks): each replaces what the other
 	// fields wrote under that key.
@@ -111,6 +112,9 @@ func (c proxyConfig) yaml(t testing.TB) []byte {
 	}
 	if c.InviteTimeout > 0 {
 		doc["invite_timeout"] = c.InviteTimeout.String()
+	}
+	if c.Cluster != nil {
+		doc["cluster"] = c.Cluster
 	}
 	if len(c.WS) > 0 {
 		doc["ws"] = c.WS

@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net/url"
 	"os"
 	"os/signal"
 	"runtime/debug"
@@ -22,6 +23,7 @@ import (
 	"github.com/sipedge/sipedge/config"
 	"github.com/sipedge/sipedge/gateway"
 	"github.com/sipedge/sipedge/gateway/admin"
+	"github.com/sipedge/sipedge/gateway/cluster"
 	"github.com/sipedge/sipedge/rtpengine"
 	edgetls "github.com/sipedge/sipedge/tls"
 	webdemo "github.com/sipedge/sipedge/web-demo"
@@ -154,6 +156,19 @@ func serve(ctx context.Context, path string, cfg *config.Config, stderr io.Write
 		}
 		deps.RTP = rtp
 	}
+	if cfg.Cluster.Enabled() {
+		cluster.SetLibraryLogger(log)
+		store, err := cluster.NewStore(cfg.Cluster, log)
+		if err != nil {
+			if deps.RTP != nil {
+				_ = deps.RTP.Close()
+			}
+			return err
+		}
+		defer store.Close() // after the gateway: its last writes still go out
+		deps.Locations, deps.Cluster, deps.Nonces = store, store, store
+		log.Info("cluster node", "node", cfg.Cluster.Node, "redis", redactedURL(cfg.Cluster.Redis), "down", store.Stats().Down)
+	}
 	gw, err := gateway.New(cfg.Gateway, deps)
 	if err != nil {
 		if deps.RTP != nil {
@@ -246,4 +261,13 @@ func newLogger(c config.Log, w io.Writer) *slog.Logger {
 		return slog.New(slog.NewJSONHandler(w, opts))
 	}
 	return slog.New(slog.NewTextHandler(w, opts))
+}
+
+// redactedURL is u without its password, for logs.
+func redactedURL(u string) string {
+	p, err := url.Parse(u)
+	if err != nil {
+		return "(unparsable)"
+	}
+	return p.Redacted()
 }

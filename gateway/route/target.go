@@ -86,6 +86,10 @@ type Target struct {
 	// Observer, if set, is told when a branch to this target starts and
 	// how it ends (a destination set's member).
 	Observer Observer
+	// Peer marks a hop to another node of the cluster that delivers the
+	// request to its own users' connections: that node anchors the media
+	// and record-routes; this one steps out of the dialog.
+	Peer bool
 }
 
 // Group is a set of targets tried in parallel; groups are tried in order
