@@ -24,6 +24,11 @@ var ErrRejected = errors.New("gateway: rejected by the routing service")
 func (g *Gateway) routeDecision(ctx context.Context, rs *rules, fwd *sip.Request, tx sip.ServerTransaction, d route.Decision) ([]route.Group, error) {
 	if d.API != nil {
 		groups, err := g.askAPI(ctx, fwd, tx, d.API)
+		if tx != nil && errors.Is(tx.Err(), sip.ErrTransactionCanceled) {
+			// CANCELled while the service thought (sipgo answered 487):
+			// nothing may ring now.
+			return nil, status.New(487, "Request Terminated", fmt.Errorf("%w: cancelled during the routing API query", ErrNoTransaction))
+		}
 		var se *status.Error
 		switch {
 		case err == nil:
