@@ -297,3 +297,22 @@ func TestRouteAPICancelWhileAsking(t *testing.T) {
 		t.Fatalf("callee got %d INVITEs after the caller cancelled", n)
 	}
 }
+
+// TestRouteAPIInviteTimer: a route's fr_inv_timer (1s) replaces
+// invite_timeout (120s): the callee rings, is CANCELled after 1s, and
+// the caller gets 408.
+func TestRouteAPIInviteTimer(t *testing.T) {
+	ringer := startSIPp(t, sippRun{Name: "ringer", Scenario: "uas_ring_cancel.xml"})
+	svc := startRouteService(t, func(int, map[string]any) (time.Duration, string) {
+		return 0, jsonDoc(map[string]any{"version": "1.0", "routes": []map[string]any{
+			{"uri": "sip:900@127.0.0.1:" + itoa(ringer.Port), "fr_inv_timer": 1000}}})
+	})
+	gw := startSipedge(t, apiConfig(svc.srv.URL, nil, nil, ""))
+	start := time.Now()
+	uac := startSIPp(t, sippRun{Name: "uac", Scenario: "uac_noanswer.xml", Remote: gw.Addr(t, "udp"), Service: "900"})
+	uac.expectAllSuccessful(t, 1)
+	ringer.expectAllSuccessful(t, 1)
+	if el := time.Since(start); el > 4*time.Second {
+		t.Errorf("408 after %v, want about the route's fr_inv_timer (1s)", el)
+	}
+}
