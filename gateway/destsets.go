@@ -25,7 +25,7 @@ func (b *branch) ended(o route.Observer) {
 	if res != nil {
 		code = res.StatusCode
 	}
-	o.Ended(callID(b.p.req), code, local)
+	o.Ended(callID(b.p.req), code, local, b.p.req.IsInvite())
 }
 
 // expandSet expands a set:NAME target with the request's rules: the

@@ -470,6 +470,7 @@ func (p *proxyTx) upstream(res *sip.Response) *sip.Response {
 	if res.Contact() != nil {
 		nat.AliasContacts(out, res.Source(), res.Transport())
 	}
+	restoreParties(out, p.req)
 	out.SetTransport(p.req.Transport())
 	out.SetDestination(p.req.Source())
 	return out

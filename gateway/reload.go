@@ -2,6 +2,8 @@ package gateway
 
 import (
 	"fmt"
+
+	"github.com/sipedge/sipedge/gateway/sets"
 )
 
 // Reload replaces the rules (routes, destination sets, users) with cfg's,
@@ -57,3 +59,7 @@ func (g *Gateway) stopProbes() {
 	g.probing = false
 	_ = g.rules().sets.Close()
 }
+
+// SetStates is the health and load of every destination set member, for
+// the admin API and metrics (a snapshot of the rules in effect).
+func (g *Gateway) SetStates() []sets.State { return g.rules().sets.States() }

@@ -75,6 +75,9 @@ func TestReloadAtomic(t *testing.T) {
 	if !g.rules().users["carol"] {
 		t.Fatal("reloaded users not in effect")
 	}
+	if st := g.SetStates(); len(st) != 1 || st[0].Set != "a" {
+		t.Fatalf("SetStates after the last reload: %+v, want set a's one member (the last reload)", st)
+	}
 	_ = g.Close()
 	if err := g.Reload(setsConfig("a")); !errors.Is(err, ErrClosed) {
 		t.Fatalf("Reload after Close: %v, want ErrClosed", err)

@@ -24,6 +24,11 @@ var ErrRejected = errors.New("gateway: rejected by the routing service")
 func (g *Gateway) routeDecision(ctx context.Context, rs *rules, fwd *sip.Request, tx sip.ServerTransaction, d route.Decision) ([]route.Group, error) {
 	if d.API != nil {
 		groups, err := g.askAPI(ctx, fwd, tx, d.API)
+		if tx != nil && errors.Is(tx.Err(), sip.ErrTransactionCanceled) {
+			// CANCELled while the service thought (sipgo answered 487):
+			// nothing may ring now.
+			return nil, status.New(487, "Request Terminated", fmt.Errorf("%w: cancelled during the routing API query", ErrNoTransaction))
+		}
 		var se *status.Error
 		switch {
 		case err == nil:
@@ -173,4 +178,23 @@ func routeRequest(fwd *sip.Request) route.Request {
 		r.Source = ap.Addr()
 	}
 	return r
+}
+
+// restoreParties gives a response relayed upstream the From and To of the
+// request as the caller sent it, when a branch changed them (a routing
+// service's headers.from/to): the caller sees its own From and To, with
+// the callee's To tag.
+func restoreParties(out *sip.Response, req *sip.Request) {
+	if f, of := req.From(), out.From(); f != nil && of != nil && !sameNameAddr(f.DisplayName, f.Address, of.DisplayName, of.Address) {
+		out.ReplaceHeader(&sip.FromHeader{DisplayName: f.DisplayName, Address: *f.Address.Clone(), Params: of.Params.Clone()})
+	}
+	if to, ot := req.To(), out.To(); to != nil && ot != nil && !sameNameAddr(to.DisplayName, to.Address, ot.DisplayName, ot.Address) {
+		out.ReplaceHeader(&sip.ToHeader{DisplayName: to.DisplayName, Address: *to.Address.Clone(), Params: ot.Params.Clone()})
+	}
+}
+
+// sameNameAddr compares what a routing service may change: display name,
+// user and host (no allocation: this runs for every relayed response).
+func sameNameAddr(d1 string, u1 sip.Uri, d2 string, u2 sip.Uri) bool {
+	return d1 == d2 && u1.User == u2.User && u1.Host == u2.Host && u1.Port == u2.Port && u1.Scheme == u2.Scheme
 }

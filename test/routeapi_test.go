@@ -262,3 +262,57 @@ func responseTime(t *testing.T, r sippResult) time.Duration {
 	}
 	return d
 }
+
+// TestRouteAPICancelWhileAsking: the caller CANCELs while the service is
+// still thinking: it gets 487, and the route the service then answers is
+// never called.
+func TestRouteAPICancelWhileAsking(t *testing.T) {
+	callee := memberUAS(t, "callee", "uas_call_options.xml", 0)
+	svc := startRouteService(t, func(int, map[string]any) (time.Duration, string) {
+		return 400 * time.Millisecond, jsonDoc(map[string]any{"version": "1.0", "routes": []map[string]any{
+			{"uri": "sip:900@127.0.0.1:" + itoa(callee.Port)}}})
+	})
+	gw := startSipedge(t, apiConfig(svc.srv.URL, map[string]any{"timeout": "800ms"}, nil, ""))
+	c := newUDPClient(t, gw.Addr(t, "udp"))
+	c.cseq++
+	callID := "cancel-" + randHex(4) + "@test"
+	branch := "z9hG4bK" + randHex(8)
+	head := func(method string) string {
+		return fmt.Sprintf("%s sip:900@example.test SIP/2.0\r\nVia: SIP/2.0/UDP %s;branch=%s;rport\r\n"+
+			"From: <sip:alice@example.test>;tag=%s\r\nTo: <sip:900@example.test>\r\nCall-ID: %s\r\nCSeq: %d %s\r\n"+
+			"Max-Forwards: 70\r\nContent-Length: 0\r\n\r\n", method, c.local, branch, c.tag, callID, c.cseq, method)
+	}
+	if _, err := c.conn.WriteToUDP([]byte(head("INVITE")), c.remote); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(100 * time.Millisecond) // the service is asked
+	if res := c.roundTrip(t, head("CANCEL"), c.cseq); res.StatusCode != 200 && res.StatusCode != 487 {
+		t.Fatalf("first final answer %d, want 200 (CANCEL) or 487 (INVITE)", res.StatusCode)
+	}
+	time.Sleep(700 * time.Millisecond) // the service has answered meanwhile
+	if n := svc.count(); n != 1 {
+		t.Fatalf("service asked %d times, want 1", n)
+	}
+	if n := callee.invites(t); n != 0 {
+		t.Fatalf("callee got %d INVITEs after the caller cancelled", n)
+	}
+}
+
+// TestRouteAPIInviteTimer: a route's fr_inv_timer (1s) replaces
+// invite_timeout (120s): the callee rings, is CANCELled after 1s, and
+// the caller gets 408.
+func TestRouteAPIInviteTimer(t *testing.T) {
+	ringer := startSIPp(t, sippRun{Name: "ringer", Scenario: "uas_ring_cancel.xml"})
+	svc := startRouteService(t, func(int, map[string]any) (time.Duration, string) {
+		return 0, jsonDoc(map[string]any{"version": "1.0", "routes": []map[string]any{
+			{"uri": "sip:900@127.0.0.1:" + itoa(ringer.Port), "fr_inv_timer": 1000}}})
+	})
+	gw := startSipedge(t, apiConfig(svc.srv.URL, nil, nil, ""))
+	start := time.Now()
+	uac := startSIPp(t, sippRun{Name: "uac", Scenario: "uac_noanswer.xml", Remote: gw.Addr(t, "udp"), Service: "900"})
+	uac.expectAllSuccessful(t, 1)
+	ringer.expectAllSuccessful(t, 1)
+	if el := time.Since(start); el > 4*time.Second {
+		t.Errorf("408 after %v, want about the route's fr_inv_timer (1s)", el)
+	}
+}

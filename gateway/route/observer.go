@@ -4,11 +4,12 @@ package route
 // count calls in progress and the health of their members). The proxy
 // calls Started when it sends a branch and Ended once with the final
 // answer: code 0 when there is none, local when the proxy made it up (an
-// unreachable hop, the branch timer). A 2xx leaves a call in progress,
-// which ends when the gateway reports its BYE to whoever keeps count.
+// unreachable hop, the branch timer). A 2xx to an INVITE (invite) leaves
+// a call in progress, which ends when the gateway reports its BYE to
+// whoever keeps count.
 type Observer interface {
 	Started(callID string)
-	Ended(callID string, code int, local bool)
+	Ended(callID string, code int, local, invite bool)
 }
 
 // Failover reports whether serial failover moves on from grp to the next

@@ -234,13 +234,13 @@ func (s *Sets) CallEnded(callID string) { s.reg.ended(callID) }
 // Started implements route.Observer: a branch to the member was sent.
 func (m *member) Started(string) { m.h.addActive(1) }
 
-// Ended implements route.Observer: a 2xx leaves the call in progress
-// until CallEnded; any other end releases it. A branch we gave up
-// ourselves (unreachable, no response in fr_timer) is a failure of the
+// Ended implements route.Observer: a 2xx to an INVITE leaves the call in
+// progress until CallEnded; any other end releases it. A branch we gave
+// up ourselves (unreachable, no response in fr_timer) is a failure of the
 // member; a real answer is a sign of life.
-func (m *member) Ended(callID string, code int, local bool) {
+func (m *member) Ended(callID string, code int, local, invite bool) {
 	switch {
-	case code >= 200 && code < 300:
+	case invite && code >= 200 && code < 300:
 		m.sets.reg.answered(callID, m.h, m.sets.now())
 	default:
 		m.h.addActive(-1)

@@ -144,7 +144,7 @@ func TestSelectLeastCalls(t *testing.T) {
 		}
 		tg := groups[0][0]
 		tg.Observer.Started(id)
-		tg.Observer.Ended(id, 200, false)
+		tg.Observer.Ended(id, 200, false, true)
 		return tg
 	}
 	counts := map[string]int{}
@@ -157,6 +157,10 @@ func TestSelectLeastCalls(t *testing.T) {
 	for i := range 10 {
 		s.CallEnded(fmt.Sprint(i))
 	}
+	// A MESSAGE answered 200 is no call in progress.
+	groups, _ := s.Select("s", Key{CallID: "msg"})
+	groups[0][0].Observer.Started("msg")
+	groups[0][0].Observer.Ended("msg", 200, false, false)
 	for _, st := range s.States() {
 		if st.Active != 0 {
 			t.Fatalf("%s: %d active after every call ended", st.Member, st.Active)
@@ -211,7 +215,7 @@ func TestCallFailuresMarkDown(t *testing.T) {
 		groups, _ := s.Select("s", Key{})
 		o := groups[0][0].Observer
 		o.Started("x")
-		o.Ended("x", 503, true) // unreachable
+		o.Ended("x", 503, true, true) // unreachable
 	}
 	fail()
 	if first() != aa {
@@ -227,7 +231,7 @@ func TestCallFailuresMarkDown(t *testing.T) {
 	}
 	groups, _ := s.Select("s", Key{})
 	groups[0][0].Observer.Started("y")
-	groups[0][0].Observer.Ended("y", 486, false) // a real answer: up again
+	groups[0][0].Observer.Ended("y", 486, false, true) // a real answer: up again
 	if st := s.States()[0]; st.Down {
 		t.Fatal("a still down after answering a call")
 	}
