@@ -57,7 +57,8 @@ unit:
 # framing of WebSocket messages and TCP streams, and the config loader.
 # make test runs each for FUZZTIME_SHORT too (fuzz-short).
 FUZZ_TARGETS := FuzzCheck:./gateway/wire/ FuzzRequestPath:./gateway/ FuzzHandleMessage:./ws/ \
-	FuzzFrameGather:./ws/ FuzzFramer:./internal/listen/ FuzzParse:./config/
+	FuzzFrameGather:./ws/ FuzzFramer:./internal/listen/ FuzzParse:./config/ \
+	FuzzContainsFold:./gateway/ban/ FuzzNames:./tls/
 FUZZTIME_SHORT ?= 3s
 
 fuzz:
