@@ -9,7 +9,7 @@ UNITFLAGS ?= -race -short -count=1 -timeout 5m
 SOAK_DURATION ?= 30m
 SOAK_INTERVAL ?= 30s
 
-.PHONY: all build deps web vet test unit bench soak demo clean fuzz fuzz-short
+.PHONY: all build deps web vet test unit bench soak edge-flood demo clean fuzz fuzz-short
 
 all: build
 
@@ -61,7 +61,8 @@ FUZZ_TARGETS := FuzzCheck:./gateway/wire/ FuzzRequestPath:./gateway/ FuzzHandleM
 	FuzzFrameGather:./ws/ FuzzFramer:./internal/listen/ FuzzParse:./config/ \
 	FuzzDecode:./gateway/cluster/ \
 	FuzzParse:./gateway/route/rtjson/ \
-	FuzzAppend:./gateway/hep/ FuzzCallID:./gateway/hep/
+	FuzzAppend:./gateway/hep/ FuzzCallID:./gateway/hep/ \
+	FuzzContainsFold:./gateway/ban/ FuzzNames:./tls/
 FUZZTIME_SHORT ?= 3s
 
 fuzz:
@@ -87,6 +88,11 @@ bench: deps build
 # failures every SOAK_INTERVAL, then a verdict (exit 1 unless flat and 0 failed).
 soak: deps build
 	$(GO) run ./test/soak -sipedge $(BIN) -duration $(SOAK_DURATION) -interval $(SOAK_INTERVAL)
+
+# Issue 14's 30 s INVITE flood from one source (make test floods 5 s): the
+# flooder must be banned and a phone on another address keep every call.
+edge-flood: deps build
+	SIPEDGE_FLOOD_DURATION=30s $(GO) test -count=1 -run '^TestBanInviteFlood$$' -v ./test/
 
 demo: deps build
 	./scripts/demo.sh

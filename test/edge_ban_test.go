@@ -109,8 +109,9 @@ const (
 // 127.0.0.1 with the default bans, each against a fresh sipedge: each is
 // banned at its first request (the friendly-scanner User-Agent) and gets no
 // answer at all, so svmap finds nothing, svwar learns no extension and
-// svcrack no password; with the User-Agent check off, svcrack is banned
-// for failed authentications after max_auth_failures (10) + 1 guesses. A
+// svcrack no password; with the User-Agent check off, svwar still learns
+// nothing (the same challenge for every user) and svcrack is banned for
+// failed authentications after max_auth_failures (10) + 1 guesses. A
 // phone on 127.0.0.2 registers and calls throughout, and after.
 func TestBanSipvicious(t *testing.T) {
 	dict := filepath.Join(t.TempDir(), "dict.txt")
@@ -135,6 +136,14 @@ func TestBanSipvicious(t *testing.T) {
 		{"svwar", nil, "svwar", func(addr, _, _ string) []string {
 			return []string{"-e", "90-130", "--maximumtime", "2", "udp://" + addr}
 		}, "reason=scanner", []string{"| 100", "reqauth", "noauth"}},
+		// Without the User-Agent check svwar is answered: every REGISTER
+		// gets the same challenge, known user or not, so even forced
+		// (svwar gives up otherwise: "authentication request for an
+		// unknown extension") it learns nothing; 41 requests are far
+		// below the rate limit, so nothing is banned either.
+		{"svwar without the User-Agent check", map[string]any{"scanners_off": true}, "svwar", func(addr, _, _ string) []string {
+			return []string{"-e", "90-130", "--force", "--maximumtime", "2", "udp://" + addr}
+		}, "", []string{"| 100", "reqauth", "noauth"}},
 		{"svcrack", nil, "svcrack", func(addr, _, _ string) []string {
 			return []string{"-u", "100", "-d", dict, "--maximumtime", "2", "udp://" + addr}
 		}, "reason=scanner", []string{"s3cret-100"}},
@@ -162,7 +171,11 @@ func TestBanSipvicious(t *testing.T) {
 				t.Errorf("%s did not report finding nothing", tt.tool)
 			}
 			lines := logLines(gw, `msg="source banned"`)
-			if len(lines) != 1 || !strings.Contains(lines[0], "src=127.0.0.1 ") || !strings.Contains(lines[0], tt.reason) {
+			if tt.reason == "" {
+				if len(lines) != 0 {
+					t.Fatalf("ban lines %q, want none", lines)
+				}
+			} else if len(lines) != 1 || !strings.Contains(lines[0], "src=127.0.0.1 ") || !strings.Contains(lines[0], tt.reason) {
 				t.Fatalf("ban lines %q, want one for src=127.0.0.1 with %s", lines, tt.reason)
 			}
 			if tt.reason == "reason=auth" && !strings.Contains(lines[0], "failures=11") {

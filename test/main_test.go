@@ -5,9 +5,10 @@ import (
 	"os"
 	"testing"
 
+	"go.uber.org/goleak"
+
 	"github.com/sipedge/sipedge/test/sipedgebin"
 	"github.com/sipedge/sipedge/tls/tlstest"
-	"go.uber.org/goleak"
 )
 
 // sipedgeBin is the path of the sipedge binary under test. TestMain sets it

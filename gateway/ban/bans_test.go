@@ -302,3 +302,22 @@ func BenchmarkPacket(b *testing.B) {
 		}
 	})
 }
+
+func BenchmarkPacketSerial(b *testing.B) {
+	bans := New(Config{}, nil, nil)
+	defer bans.Close()
+	bans.Add(attacker, 0)
+	b.ReportAllocs()
+	for b.Loop() {
+		bans.Packet(phone)
+	}
+}
+
+func BenchmarkBannedNone(b *testing.B) {
+	bans := New(Config{}, nil, nil)
+	defer bans.Close()
+	b.ReportAllocs()
+	for b.Loop() {
+		bans.Banned(phone)
+	}
+}

@@ -26,3 +26,23 @@ func TestLoadBrokenTLS(t *testing.T) {
 		}
 	}
 }
+
+// TestLoadBrokenBan checks the ban section's problems by file, line and
+// field.
+func TestLoadBrokenBan(t *testing.T) {
+	_, err := Load("testdata/ban-broken.yaml")
+	if !errors.Is(err, ErrInvalid) {
+		t.Fatalf("err = %v, want ErrInvalid", err)
+	}
+	for _, w := range []string{
+		"testdata/ban-broken.yaml:4: ban.window (1ms): must be between 100ms and 1m0s",
+		"testdata/ban-broken.yaml:5: ban.max_requests (3): must be >= 10",
+		"testdata/ban-broken.yaml:6: ban.scanners[1]: must not be empty",
+		"testdata/ban-broken.yaml:7: ban.time (500ms): must be between 1s and 720h0m0s",
+		"testdata/ban-broken.yaml:8: ban.max_bans (2): must be >= 16",
+	} {
+		if !strings.Contains(err.Error(), w) {
+			t.Errorf("missing %q in:\n%v", w, err)
+		}
+	}
+}
