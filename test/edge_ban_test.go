@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -20,6 +21,9 @@ func runTool(t *testing.T, limit time.Duration, name string, args ...string) str
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), limit)
 	defer cancel()
+	// Their own source port, not their default 5060 (on 0.0.0.0): other
+	// packages' tests that run at the same time listen on 127.x.y.z:5060.
+	args = append([]string{"-P", strconv.Itoa(freeUDPPort(t, "127.0.0.1"))}, args...)
 	cmd := exec.CommandContext(ctx, name, args...)
 	cmd.Dir = t.TempDir() // svwar/svcrack keep session files in ~/.sipvicious; harmless here
 	cmd.Env = append(os.Environ(), "HOME="+cmd.Dir)
@@ -98,7 +102,7 @@ func banConfig(uas string) proxyConfig {
 }
 
 // Loopback addresses of the edge tests: sipedge and the scanners (svwar and
-// svcrack always send from 127.0.0.1:5060 toward 127.0.0.1), the phone,
+// svcrack always send from 127.0.0.1 toward 127.0.0.1), the phone,
 // and the UAS the phone calls.
 const (
 	edgePhoneIP = "127.0.0.2"
