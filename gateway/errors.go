@@ -19,6 +19,9 @@ var (
 	ErrForbidden        = errors.New("gateway: forbidden")
 	ErrTimeout          = errors.New("gateway: request timed out")
 	ErrUnreachable      = errors.New("gateway: next hop unreachable")
+	// errTransactionEnded stands in for a client transaction that ended
+	// with no response and no error of its own.
+	errTransactionEnded = errors.New("transaction ended with no response (connection closed)")
 	ErrAuthRequired     = errors.New("gateway: authentication required")
 	ErrRegistrar        = errors.New("gateway: registration refused")
 	ErrInternal         = errors.New("gateway: internal error")

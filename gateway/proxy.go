@@ -361,6 +361,11 @@ func (b *branch) run(ctx context.Context) {
 			}
 		case <-tx.Done():
 			err := tx.Err()
+			if err == nil {
+				// Ended without a final response and without a reason
+				// (sipgo: the connection was closed under it).
+				err = errTransactionEnded
+			}
 			if errors.Is(err, sip.ErrTransactionTimeout) {
 				b.fail(408, "Request Timeout", fmt.Errorf("%w: %s: %w", ErrTimeout, b.tgt.Addr, err))
 			} else if b.tgt.Flow != "" {
