@@ -489,8 +489,9 @@ func TestMessageRateClosesFlooder(t *testing.T) {
 	}
 	<-ts.h.closed
 	ts.log.waitLog(t, "flow closed", "code=1008", "message rate exceeded")
-	// The burst (twice the rate) got through, nothing much beyond it.
-	if n := len(ts.h.requests()); n < 2*rate || n > 2*rate+2 {
+	// The burst (twice the rate) got through, nothing much beyond it (the
+	// request being handed over when the flow closed may be cut).
+	if n := len(ts.h.requests()); n < 2*rate-1 || n > 2*rate+2 {
 		t.Fatalf("%d requests reached the handler, want about %d", n, 2*rate)
 	}
 }
