@@ -204,3 +204,58 @@ func TestClusterRedisDown(t *testing.T) {
 		}
 	}
 }
+
+// TestClusterBansShared: a scanner banned by node a is dropped by node b
+// too within a few heartbeats, though b never saw it misbehave.
+func TestClusterBansShared(t *testing.T) {
+	redis := startRedis(t, 0)
+	node := func(name, ip string) *sipedgeProc {
+		port := freeUDPPort(t, ip)
+		return startSipedge(t, proxyConfig{
+			Listen: []string{fmt.Sprintf("udp://%s:%d", ip, port)},
+			Users:  map[string]string{"alice": "alice-pw"},
+			Cluster: map[string]any{"node": name, "redis": "redis://" + redis.addr(),
+				"address": fmt.Sprintf("sip:%s:%d", ip, port), "heartbeat": "200ms"},
+		})
+	}
+	a, b := node("a", "127.0.0.1"), node("b", "127.0.0.3")
+	const scanner = "127.0.0.5"
+	conn, err := net.ListenPacket("udp", scanner+":0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	options := func(to, ua string) bool { // answered?
+		t.Helper()
+		dst, err := net.ResolveUDPAddr("udp", to)
+		if err != nil {
+			t.Fatal(err)
+		}
+		msg := fmt.Sprintf("OPTIONS sip:%s SIP/2.0\r\nVia: SIP/2.0/UDP %s;branch=z9hG4bK%s;rport\r\n"+
+			"From: <sip:probe@example.test>;tag=%s\r\nTo: <sip:%s>\r\nCall-ID: %s\r\nCSeq: 1 OPTIONS\r\n"+
+			"Max-Forwards: 70\r\nUser-Agent: %s\r\nContent-Length: 0\r\n\r\n",
+			to, conn.LocalAddr(), randHex(6), randHex(4), to, randHex(8), ua)
+		if _, err := conn.WriteTo([]byte(msg), dst); err != nil {
+			t.Fatal(err)
+		}
+		_ = conn.SetReadDeadline(time.Now().Add(300 * time.Millisecond))
+		buf := make([]byte, 4096)
+		n, _, err := conn.ReadFrom(buf)
+		return err == nil && strings.HasPrefix(string(buf[:n]), "SIP/2.0 200")
+	}
+	if !options(b.Addr(t, "udp"), "probe/1") {
+		t.Fatal("node b does not answer the source before any ban")
+	}
+	if options(a.Addr(t, "udp"), "friendly-scanner") {
+		t.Fatal("node a answered a scanner")
+	}
+	for end := time.Now().Add(5 * time.Second); options(b.Addr(t, "udp"), "probe/1"); {
+		if time.Now().After(end) {
+			t.Fatal("node b still answers 5s after node a banned the source")
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	if !strings.Contains(b.Log(), "source banned by another node") {
+		t.Errorf("node b did not log the ban it took over:\n%s", b.Log())
+	}
+}

@@ -126,13 +126,32 @@ func serve(ctx context.Context, path string, cfg *config.Config, stderr io.Write
 		deps.Listeners = append(deps.Listeners, gateway.Listener{Transport: l.Scheme, Addr: l.Addr, Path: l.Path})
 	}
 	raiseFileLimit(log, connCaps(cfg))
+	var store *cluster.Store
+	if cfg.Cluster.Enabled() {
+		cluster.SetLibraryLogger(log)
+		var err error
+		store, err = cluster.NewStore(cfg.Cluster, log)
+		if err != nil {
+			return err
+		}
+		defer store.Close() // after the gateway: its last writes still go out
+		deps.Locations, deps.Cluster, deps.Nonces = store, store, store
+		log.Info("cluster node", "node", cfg.Cluster.Node, "redis", redactedURL(cfg.Cluster.Redis), "down", store.Stats().Down)
+	}
 	if !cfg.Ban.Off {
-		bans, err := newBans(cfg, log)
+		var opts []ban.Option
+		if store != nil { // bans are cluster-wide
+			opts = append(opts, ban.WithShare(func(e ban.Entry) { store.PublishBan(e.Addr, e.Reason, e.Until) }))
+		}
+		bans, err := newBans(cfg, log, opts...)
 		if err != nil {
 			return err
 		}
 		defer bans.Close()
 		deps.Ban = bans
+		if store != nil {
+			store.SetBanSink(func(b cluster.Ban) { bans.Apply(ban.Entry{Addr: b.Addr, Reason: b.Reason, Until: b.Until}) })
+		}
 	}
 	var certs *edgetls.Certificates
 	if cfg.TLS.Enabled() {
@@ -207,19 +226,6 @@ func serve(ctx context.Context, path string, cfg *config.Config, stderr io.Write
 		}
 		deps.RTP = rtp
 	}
-	if cfg.Cluster.Enabled() {
-		cluster.SetLibraryLogger(log)
-		store, err := cluster.NewStore(cfg.Cluster, log)
-		if err != nil {
-			if deps.RTP != nil {
-				_ = deps.RTP.Close()
-			}
-			return err
-		}
-		defer store.Close() // after the gateway: its last writes still go out
-		deps.Locations, deps.Cluster, deps.Nonces = store, store, store
-		log.Info("cluster node", "node", cfg.Cluster.Node, "redis", redactedURL(cfg.Cluster.Redis), "down", store.Stats().Down)
-	}
 	gw, err := gateway.New(cfg.Gateway, deps)
 	if err != nil {
 		if deps.RTP != nil {
@@ -256,7 +262,7 @@ func serve(ctx context.Context, path string, cfg *config.Config, stderr io.Write
 }
 
 // newBans builds the ban table, which never bans the trusted networks.
-func newBans(cfg *config.Config, log *slog.Logger) (*ban.Bans, error) {
+func newBans(cfg *config.Config, log *slog.Logger, opts ...ban.Option) (*ban.Bans, error) {
 	var trusted []netip.Prefix
 	for _, t := range cfg.Gateway.Trusted {
 		p, err := gateway.ParsePrefix(t)
@@ -265,7 +271,7 @@ func newBans(cfg *config.Config, log *slog.Logger) (*ban.Bans, error) {
 		}
 		trusted = append(trusted, p)
 	}
-	return ban.New(cfg.Ban, trusted, log), nil
+	return ban.New(cfg.Ban, trusted, log, opts...), nil
 }
 
 // reloadOnHangup runs reload on every SIGHUP (e.g. from a certbot deploy

@@ -66,9 +66,45 @@ type Bans struct {
 	auth  map[[16]byte]failures // guarded by mu
 	vouch map[[16]byte]int64    // until, unix ns; guarded by mu
 
+	share func(Entry) // hands this table's bans to the cluster (WithShare)
+
 	stop chan struct{}
 	done chan struct{}
 	once sync.Once
+}
+
+// Option changes what New builds.
+type Option func(*Bans)
+
+// WithShare hands every ban this table makes (automatic or Add) to share,
+// which must not block: the cluster queues it for the other nodes, which
+// enter it with Apply.
+func WithShare(share func(Entry)) Option {
+	return func(b *Bans) { b.share = share }
+}
+
+// Apply enters a ban another node of the cluster made, until e.Until; it
+// is not shared again. A source banned here already keeps its ban.
+func (b *Bans) Apply(e Entry) {
+	if b == nil || !e.Addr.IsValid() {
+		return
+	}
+	now := b.now()
+	d := e.Until.Sub(now)
+	if d <= 0 {
+		return
+	}
+	if b.put(e.Addr, e.Reason, now, d) {
+		b.log.Info("source banned by another node", "src", e.Addr.Unmap().String(), "reason", e.Reason,
+			"until", e.Until.UTC().Format(time.RFC3339))
+	}
+}
+
+// shared passes a new ban to the cluster, if there is one.
+func (b *Bans) shared(ip netip.Addr, reason string, now time.Time, d time.Duration) {
+	if b.share != nil {
+		b.share(Entry{Addr: ip.Unmap(), Reason: reason, Since: now, Until: now.Add(d)})
+	}
 }
 
 // failures counts one source's refused digest answers.
@@ -80,7 +116,7 @@ type failures struct {
 // New returns a ban table for cfg (SetDefaults applied) that never bans
 // the trusted networks, and starts its sweeper (expired bans, vouches and
 // failure counts are forgotten every 10 s). log gets component=ban.
-func New(cfg Config, trusted []netip.Prefix, log *slog.Logger) *Bans {
+func New(cfg Config, trusted []netip.Prefix, log *slog.Logger, opts ...Option) *Bans {
 	cfg.SetDefaults()
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
@@ -88,6 +124,9 @@ func New(cfg Config, trusted []netip.Prefix, log *slog.Logger) *Bans {
 	b := &Bans{cfg: cfg, trusted: trusted, log: log.With("component", "ban"), now: time.Now,
 		rate: newSampler(), bans: map[[16]byte]ban{}, auth: map[[16]byte]failures{},
 		vouch: map[[16]byte]int64{}, stop: make(chan struct{}), done: make(chan struct{})}
+	for _, o := range opts {
+		o(b)
+	}
 	if !cfg.ScannersOff {
 		for _, s := range cfg.Scanners {
 			b.scanners = append(b.scanners, strings.ToLower(s))
@@ -250,6 +289,7 @@ func (b *Bans) ban(ip netip.Addr, reason string, now time.Time, attrs ...any) {
 	}
 	b.log.Warn("source banned", append([]any{"src", ip.Unmap().String(), "reason", reason,
 		"for", b.cfg.Time, "until", now.Add(b.cfg.Time).UTC().Format(time.RFC3339)}, attrs...)...)
+	b.shared(ip, reason, now, b.cfg.Time)
 }
 
 // put adds a ban unless one is in force; when the table is full an
@@ -291,6 +331,7 @@ func (b *Bans) Add(ip netip.Addr, d time.Duration) {
 	if b.put(ip, ReasonManual, now, d) {
 		b.log.Warn("source banned", "src", ip.Unmap().String(), "reason", ReasonManual,
 			"for", d, "until", now.Add(d).UTC().Format(time.RFC3339))
+		b.shared(ip, ReasonManual, now, d)
 	}
 }
 

@@ -321,3 +321,28 @@ func BenchmarkBannedNone(b *testing.B) {
 		bans.Banned(phone)
 	}
 }
+
+func TestShareAndApply(t *testing.T) {
+	var shared []Entry
+	cfg := Config{}
+	cfg.SetDefaults()
+	b := New(cfg, nil, nil, WithShare(func(e Entry) { shared = append(shared, e) }))
+	defer b.Close()
+	ip := netip.MustParseAddr("192.0.2.1")
+	b.Add(ip, time.Minute)
+	if len(shared) != 1 || shared[0].Addr != ip || shared[0].Reason != ReasonManual {
+		t.Fatalf("shared %+v after Add, want one manual ban of %v", shared, ip)
+	}
+	other := netip.MustParseAddr("192.0.2.2")
+	b.Apply(Entry{Addr: other, Reason: "rate", Until: time.Now().Add(time.Minute)})
+	if !b.Banned(other) {
+		t.Fatal("an applied ban is not in force")
+	}
+	if len(shared) != 1 {
+		t.Fatalf("an applied ban was shared again: %+v", shared)
+	}
+	b.Apply(Entry{Addr: netip.MustParseAddr("192.0.2.3"), Until: time.Now().Add(-time.Second)})
+	if b.Banned(netip.MustParseAddr("192.0.2.3")) {
+		t.Fatal("an expired ban was applied")
+	}
+}

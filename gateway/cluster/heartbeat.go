@@ -54,6 +54,7 @@ func (s *Store) beat() {
 	}
 	s.renewLeases()
 	s.publishCounts()
+	s.syncBans()
 	s.publish()
 }
 

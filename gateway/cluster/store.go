@@ -57,6 +57,8 @@ type Store struct {
 	leases      map[string]leaseState // leases this node wants (lease.go)
 	counts      map[string]int64      // this node's own shared counts (counters.go)
 	countsDirty bool                  // counts Redis may lack
+	banSink     func(Ban)             // where other nodes' bans go (bans.go)
+	bansOut     chan banOut           // bans waiting to be written
 
 	nonceKey []byte // signs digest nonces, the same on every node
 
@@ -101,7 +103,7 @@ func NewStore(cfg Config, log *slog.Logger) (*Store, error) {
 	}
 	s := &Store{
 		cfg: cfg, log: log.With("component", "cluster"), rdb: redis.NewClient(opt),
-		local: registrar.NewMemoryStore(), known: map[string]known{}, dirty: map[string]bool{}, peers: map[string]peerState{}, leases: map[string]leaseState{}, counts: map[string]int64{},
+		local: registrar.NewMemoryStore(), known: map[string]known{}, dirty: map[string]bool{}, peers: map[string]peerState{}, leases: map[string]leaseState{}, counts: map[string]int64{}, bansOut: make(chan banOut, banQueue),
 		stop: make(chan struct{}), seed: maphash.MakeSeed(),
 	}
 	s.republish.Store(true)
