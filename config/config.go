@@ -6,6 +6,8 @@
 package config
 
 import (
+	"time"
+
 	"github.com/sipedge/sipedge/gateway"
 	"github.com/sipedge/sipedge/gateway/admin"
 	"github.com/sipedge/sipedge/gateway/ban"
@@ -65,6 +67,9 @@ type Config struct {
 	// Kamailio's -m/-M).
 	Runtime Runtime `yaml:"runtime"`
 
+	// Shutdown says what SIGTERM (or SIGINT) does.
+	Shutdown Shutdown `yaml:"shutdown"`
+
 	// Admin is the operator HTTP endpoint: Prometheus /metrics, the JSON
 	// API that "sipedge ctl" speaks, Go runtime profiles under
 	// /debug/pprof/. Off unless admin.listen is set.
@@ -81,6 +86,17 @@ type Config struct {
 	// CDR adds outputs for the call records (always logged): a JSON Lines
 	// file, a webhook.
 	CDR cdr.Config `yaml:"cdr"`
+}
+
+// Shutdown is the shutdown section.
+type Shutdown struct {
+	// Drain, when above 0, makes SIGTERM graceful, for rolling upgrades:
+	// new calls and registrations get 503 with Retry-After, browsers
+	// without a call are asked to reconnect (WebSocket close 1012, which
+	// a load balancer sends to another node), and the process exits when
+	// the last call ends or after Drain, whichever is first. Default 0s:
+	// exit at once, ending the calls in progress.
+	Drain time.Duration `yaml:"drain"`
 }
 
 // Runtime tunes the Go garbage collector. The defaults leave Go's own

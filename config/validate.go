@@ -3,6 +3,7 @@ package config
 import (
 	"fmt"
 	"net"
+	"time"
 
 	"github.com/sipedge/sipedge/internal/field"
 )
@@ -57,6 +58,9 @@ func (c *Config) Validate() error {
 	case "text", "json":
 	default:
 		l.Add("log.format", c.Log.Format, "must be text or json")
+	}
+	if d := c.Shutdown.Drain; d < 0 || d > time.Hour {
+		l.Add("shutdown.drain", d, "must be 0s..1h")
 	}
 	if c.Runtime.MemoryLimitMB < 0 {
 		l.Add("runtime.memory_limit_mb", c.Runtime.MemoryLimitMB, "must be >= 0 (0 = no limit)")

@@ -72,6 +72,8 @@ type Server struct {
 
 	mu      sync.Mutex
 	closing bool
+	// draining refuses new upgrades (Drain); flows already up go on.
+	draining bool
 	flows   map[string]*Flow
 	perIP   map[string]int // open or upgrading connections per source IP
 	total   int            // sum of perIP
@@ -223,7 +225,7 @@ func (s *Server) reserve(ip string) (int, string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	switch {
-	case s.closing:
+	case s.closing, s.draining:
 		return http.StatusServiceUnavailable, "server closing"
 	case s.total >= s.cfg.MaxConns:
 		return http.StatusServiceUnavailable, "too many connections"

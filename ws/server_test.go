@@ -496,3 +496,40 @@ func TestMessageRateClosesFlooder(t *testing.T) {
 		t.Fatalf("%d requests reached the handler, want about %d", n, 2*rate)
 	}
 }
+
+func TestDrainClosesIdleFlowsAndRefusesUpgrades(t *testing.T) {
+	ts := startServer(t, Config{}, false)
+	c1 := ts.dial(t)
+	f1 := ts.waitFlow(t)
+	c2 := ts.dial(t)
+	var f2 *Flow
+	for end := time.Now().Add(2 * time.Second); f2 == nil && time.Now().Before(end); time.Sleep(10 * time.Millisecond) {
+		ts.mu.Lock()
+		for id, f := range ts.flows {
+			if id != f1.ID() {
+				f2 = f
+			}
+		}
+		ts.mu.Unlock()
+	}
+	if f2 == nil {
+		t.Fatal("second flow not up")
+	}
+	if n := ts.Drain(func(id string) bool { return id == f1.ID() }); n != 1 {
+		t.Fatalf("Drain closed %d flows, want 1", n)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+	defer cancel()
+	_, _, err := c2.Read(ctx)
+	if code := websocket.CloseStatus(err); code != StatusServiceRestart {
+		t.Fatalf("idle flow closed with %v (%v), want 1012", code, err)
+	}
+	if got := ts.upgradeStatus(t, "", nil); got != http.StatusServiceUnavailable {
+		t.Fatalf("upgrade while draining: %d, want 503", got)
+	}
+	// The kept flow still carries requests.
+	send(t, c1, sample(t, "jssip-register.sip"))
+	if r := recvResponse(t, c1); r.StatusCode != 200 {
+		t.Fatalf("kept flow: got %d", r.StatusCode)
+	}
+}

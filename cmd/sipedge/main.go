@@ -18,6 +18,7 @@ import (
 	"runtime/debug"
 	"sync"
 	"syscall"
+	"time"
 
 	"github.com/emiago/sipgo/sip"
 
@@ -258,7 +259,39 @@ func serve(ctx context.Context, path string, cfg *config.Config, stderr io.Write
 		defer adm.Close()
 		log.Info("admin listening", "addr", adm.Addr(), "token", cfg.Admin.Token != "")
 	}
-	return gw.Run(ctx)
+	return runDraining(ctx, gw, cfg.Shutdown.Drain, log)
+}
+
+// runDraining runs gw until ctx ends (SIGTERM); with a drain time it then
+// drains first (Gateway.DrainCalls) and stops the gateway when the calls
+// have ended or the time is up.
+func runDraining(ctx context.Context, gw *gateway.Gateway, drain time.Duration, log *slog.Logger) error {
+	if drain <= 0 {
+		return gw.Run(ctx)
+	}
+	runCtx, stopRun := context.WithCancel(context.WithoutCancel(ctx))
+	defer stopRun()
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() { // owner: runDraining; ends with runCtx, waited below
+		defer wg.Done()
+		select {
+		case <-runCtx.Done():
+			return
+		case <-ctx.Done():
+		}
+		log.Info("draining: new calls and registrations refused, browsers asked to reconnect", "for", drain)
+		left := gw.DrainCalls(runCtx, drain)
+		log.Info("drained: stopping", "calls_left", left)
+		stopRun()
+	}()
+	err := gw.Run(runCtx)
+	stopRun()
+	wg.Wait()
+	if err == nil && ctx.Err() != nil {
+		err = ctx.Err()
+	}
+	return err
 }
 
 // newBans builds the ban table, which never bans the trusted networks.
