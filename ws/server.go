@@ -74,11 +74,11 @@ type Server struct {
 	closing bool
 	// draining refuses new upgrades (Drain); flows already up go on.
 	draining bool
-	flows   map[string]*Flow
-	perIP   map[string]int // open or upgrading connections per source IP
-	total   int            // sum of perIP
-	tcpCaps *listen.Caps   // TCP connections let through by Guard, upgraded or not
-	sweep   []*Flow        // reused snapshot buffer, sweeper goroutine only
+	flows    map[string]*Flow
+	perIP    map[string]int // open or upgrading connections per source IP
+	total    int            // sum of perIP
+	tcpCaps  *listen.Caps   // TCP connections let through by Guard, upgraded or not
+	sweep    []*Flow        // reused snapshot buffer, sweeper goroutine only
 
 	bufs    sync.Pool // *bytes.Buffer for reading and writing messages
 	refused refusals  // refused upgrades by reason (refusals.go)
