@@ -147,7 +147,7 @@ func New(cfg Config, deps Deps) (*Gateway, error) {
 		return nil, fmt.Errorf("gateway: %w", err)
 	}
 	g.routes = routes
-	if g.trunks, err = newTrunks(cfg.Trunks); err != nil {
+	if g.trunks, err = newTrunks(cfg.Trunks, cfg.TrunkDNS); err != nil {
 		return nil, fmt.Errorf("gateway: %w", err)
 	}
 	secrets := make(map[string]auth.Secret, len(cfg.Users))

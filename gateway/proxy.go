@@ -312,10 +312,16 @@ func (b *branch) run(ctx context.Context) {
 					p.relayProvisional(b.media(ctx, res))
 				}
 			case res.IsSuccess():
+				// A dialog whose CSeqs are shifted must exist before the
+				// caller can ACK (trunkcalls.go).
+				early := req.IsInvite() && p.initial && b.cseqShift > 0
+				if early {
+					p.trackDialog(ctx, b, res)
+				}
 				p.relaySuccess(ctx, b, b.media(ctx, res))
 				if req.IsInvite() {
 					keep = tx.OnRetransmission(func(r *sip.Response) { p.relaySuccess(ctx, b, b.media(ctx, r)) })
-					if p.initial {
+					if p.initial && !early {
 						p.trackDialog(ctx, b, res)
 					}
 				}

@@ -58,10 +58,10 @@ func (g *Gateway) expand(ctx context.Context, req *sip.Request, groups []route.G
 }
 
 // expandNamed expands one trunk or set target.
-func (g *Gateway) expandNamed(_ context.Context, req *sip.Request, t route.Target) ([]route.Group, error) {
+func (g *Gateway) expandNamed(ctx context.Context, req *sip.Request, t route.Target) ([]route.Group, error) {
 	switch t.Kind {
 	case route.KindTrunk:
-		return g.expandTrunk(req, t.Name)
+		return g.expandTrunk(ctx, req, t.Name)
 	case route.KindSet:
 		return nil, status.New(500, "Server Internal Error", fmt.Errorf("%w: destination set %q is not configured", ErrNoRoute, t.Name))
 	}

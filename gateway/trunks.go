@@ -1,50 +1,117 @@
 package gateway
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"maps"
 	"net"
 	"net/netip"
 	"slices"
+	"strings"
+	"sync"
 	"time"
 
 	"github.com/emiago/sipgo/sip"
 
+	"github.com/sipedge/sipedge/gateway/resolve"
 	"github.com/sipedge/sipedge/gateway/route"
 	"github.com/sipedge/sipedge/gateway/status"
 	"github.com/sipedge/sipedge/gateway/trunk"
 )
 
-// trunks is the gateway's view of the configured trunks: their hops, the
-// addresses their requests come from, and the registrations (started by
-// Run once the listeners are bound).
+// trunks is the gateway's view of the configured trunks: their URIs,
+// the addresses their requests come from, and the registrations (started
+// by Run once the listeners are bound).
 type trunks struct {
-	cfg   map[string]trunk.Config
-	hops  map[string][]route.Target // failover order
-	addrs map[netip.Addr]string     // source address -> trunk name
-	mgr   *trunk.Manager            // nil until Run starts it
+	cfg  map[string]trunk.Config
+	uris map[string][]sip.Uri
+	dns  *resolve.Resolver // nil when every URI is an IP literal
+
+	mu    sync.Mutex
+	addrs map[netip.Addr]string // source address -> trunk name
+	mgr   *trunk.Manager        // nil until Run starts it
 }
 
-// newTrunks reads the trunks of cfg (validated): each URI becomes a hop;
-// its address, when an IP literal, is a trusted source of that trunk.
-func newTrunks(cfg map[string]trunk.Config) (*trunks, error) {
-	t := &trunks{cfg: cfg, hops: map[string][]route.Target{}, addrs: map[netip.Addr]string{}}
+// newTrunks reads the trunks of cfg (validated). The address of a URI
+// that is an IP literal is a trusted source of its trunk from the start;
+// those of a name once it has been resolved (by the registration or a
+// call). servers are the DNS servers for names (nil: /etc/resolv.conf).
+func newTrunks(cfg map[string]trunk.Config, servers []string) (*trunks, error) {
+	t := &trunks{cfg: cfg, uris: map[string][]sip.Uri{}, addrs: map[netip.Addr]string{}}
+	named := false
 	for _, name := range slices.Sorted(maps.Keys(cfg)) {
-		hops, err := trunk.StaticHops(context.Background(), name, cfg[name])
-		if err != nil {
-			return nil, fmt.Errorf("trunk %s: %w", name, err)
-		}
-		for i := range hops {
-			hops[i].Trunk = name
-			host, _, _ := net.SplitHostPort(hops[i].Addr)
-			if a, err := netip.ParseAddr(host); err == nil {
+		for _, s := range cfg[name].URIs {
+			u, err := trunk.ParseURI(s)
+			if err != nil {
+				return nil, fmt.Errorf("trunk %s: %w", name, err)
+			}
+			t.uris[name] = append(t.uris[name], u)
+			if a, err := netip.ParseAddr(strings.Trim(u.Host, "[]")); err == nil {
 				t.addrs[a.Unmap()] = name
+			} else {
+				named = true
 			}
 		}
-		t.hops[name] = hops
+	}
+	if named {
+		r, err := resolve.New(resolve.Options{Servers: servers})
+		if err != nil {
+			return nil, err
+		}
+		t.dns = r
 	}
 	return t, nil
+}
+
+// hops are where trunk name's requests go, in failover order: each URI's
+// hops (RFC 3263 for a name) in turn, each marked with the trunk, with
+// the URI it came from. A URI that does not resolve is skipped (logged
+// by the caller through the error when none does).
+func (t *trunks) hops(ctx context.Context, name string) ([]route.Target, []sip.Uri, error) {
+	var out []route.Target
+	var from []sip.Uri
+	var firstErr error
+	for _, u := range t.uris[name] {
+		var hs []route.Target
+		var err error
+		if t.dns != nil {
+			hs, err = t.dns.Lookup(ctx, u)
+		} else {
+			var h route.Target
+			h, err = route.FromURI(u)
+			hs = []route.Target{h}
+		}
+		if err != nil {
+			firstErr = cmp.Or(firstErr, err)
+			continue
+		}
+		for _, h := range hs {
+			h.Trunk = name
+			out = append(out, h)
+			from = append(from, u)
+			t.learn(h.Addr, name)
+		}
+	}
+	if len(out) == 0 && firstErr != nil {
+		return nil, nil, firstErr
+	}
+	return out, from, nil
+}
+
+// learn makes addr's host a trusted source of trunk name.
+func (t *trunks) learn(addr, name string) {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return
+	}
+	a, err := netip.ParseAddr(host)
+	if err != nil {
+		return
+	}
+	t.mu.Lock()
+	t.addrs[a.Unmap()] = name
+	t.mu.Unlock()
 }
 
 // source is the trunk whose address src (ip:port) is, if any.
@@ -57,26 +124,26 @@ func (t *trunks) source(src string) (string, bool) {
 	if err != nil {
 		return "", false
 	}
+	t.mu.Lock()
 	name, ok := t.addrs[a.Unmap()]
+	t.mu.Unlock()
 	return name, ok
 }
 
 // expandTrunk is a trunk:NAME target as serial groups, one per hop: the
-// Request-URI keeps its user and takes the provider's host, port and
-// transport.
-func (g *Gateway) expandTrunk(req *sip.Request, name string) ([]route.Group, error) {
-	hops, ok := g.trunks.hops[name]
-	if !ok {
+// Request-URI keeps its user and takes the provider URI's host, port and
+// parameters.
+func (g *Gateway) expandTrunk(ctx context.Context, req *sip.Request, name string) ([]route.Group, error) {
+	if _, ok := g.trunks.cfg[name]; !ok {
 		return nil, status.New(500, "Server Internal Error", fmt.Errorf("%w: trunk %q is not configured", ErrNoRoute, name))
 	}
-	uris := g.trunks.cfg[name].URIs
+	hops, uris, err := g.trunks.hops(ctx, name)
+	if err != nil {
+		return nil, status.New(503, "Service Unavailable", fmt.Errorf("%w: trunk %s: %w", ErrUnreachable, name, err))
+	}
 	out := make([]route.Group, 0, len(hops))
 	for i, h := range hops {
-		u, err := trunk.ParseURI(uris[i])
-		if err != nil {
-			return nil, status.New(500, "Server Internal Error", fmt.Errorf("%w: trunk %q: %w", ErrNoRoute, name, err))
-		}
-		ruri := u.Clone()
+		ruri := uris[i].Clone()
 		ruri.User = req.Recipient.User
 		ruri.Headers = nil
 		h.RURI = ruri
@@ -116,8 +183,9 @@ func (g *Gateway) startTrunks() {
 	g.trunks.mgr = trunk.NewManager(g.cfg.TrunkRegistration, g.trunks.cfg, trunk.Deps{
 		Send:    trunkSender{g},
 		Contact: g.trunkContact,
-		Hops: func(_ context.Context, name string, _ trunk.Config) ([]route.Target, error) {
-			return g.trunks.hops[name], nil
+		Hops: func(ctx context.Context, name string, _ trunk.Config) ([]route.Target, error) {
+			hops, _, err := g.trunks.hops(ctx, name)
+			return hops, err
 		},
 		Log: g.deps.Logger,
 	})

@@ -167,13 +167,23 @@ func (r *Registration) round(ctx context.Context, expires int) outcome {
 		return outcome{err: err}
 	}
 	var o outcome
-	for _, hop := range hops {
+	for i, hop := range hops {
 		o = r.exchange(ctx, hop, expires, true)
 		if !nextHop(o) {
 			return o
 		}
+		if i < len(hops)-1 {
+			r.log.Debug("trunk registration hop failed: trying the next", "hop", hop.Addr, "next", hops[i+1].Addr, "code", codeOf(o), "error", o.err)
+		}
 	}
 	return o
+}
+
+func codeOf(o outcome) int {
+	if o.res == nil {
+		return 0
+	}
+	return o.res.StatusCode
 }
 
 func nextHop(o outcome) bool {
