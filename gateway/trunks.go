@@ -31,6 +31,9 @@ type trunks struct {
 	mu    sync.Mutex
 	addrs map[netip.Addr]string // source address -> trunk name
 	mgr   *trunk.Manager        // nil until Run starts it
+
+	stopWatch chan struct{} // closed by closeTrunks
+	watchDone chan struct{} // closed when watchConns returns
 }
 
 // newTrunks reads the trunks of cfg (validated). The address of a URI
@@ -189,6 +192,36 @@ func (g *Gateway) startTrunks() {
 		},
 		Log: g.deps.Logger,
 	})
+	g.trunks.stopWatch, g.trunks.watchDone = make(chan struct{}), make(chan struct{})
+	go g.watchConns(g.trunks.stopWatch, g.trunks.watchDone)
+}
+
+// connCheck is how often watchConns looks for lost trunk connections.
+const connCheck = 500 * time.Millisecond
+
+// watchConns tells the registrations when the TCP or TLS connection their
+// binding lives on is gone from sipgo's pool (closed by the provider, or
+// reset), so they register again at once. Owner: startTrunks; stopped by
+// closeTrunks.
+func (g *Gateway) watchConns(stop <-chan struct{}, done chan<- struct{}) {
+	defer close(done)
+	t := time.NewTicker(connCheck)
+	defer t.Stop()
+	for {
+		select {
+		case <-stop:
+			return
+		case <-t.C:
+		}
+		for _, st := range g.trunks.mgr.Status() {
+			if st.State != trunk.StateRegistered || (st.Hop.Transport != "tcp" && st.Hop.Transport != "tls") {
+				continue
+			}
+			if _, err := g.ua.TransportLayer().GetConnection(st.Hop.Transport, st.Hop.Addr); err != nil {
+				g.trunks.mgr.ConnLost(st.Hop.Transport, st.Hop.Addr)
+			}
+		}
+	}
 }
 
 // waitUDPServing waits (at most a second) until sipgo serves the UDP
@@ -212,6 +245,8 @@ func (g *Gateway) waitUDPServing() {
 // closes: the unregisters must still leave).
 func (g *Gateway) closeTrunks() {
 	if g.trunks != nil && g.trunks.mgr != nil {
+		close(g.trunks.stopWatch)
+		<-g.trunks.watchDone
 		g.trunks.mgr.Close()
 	}
 }

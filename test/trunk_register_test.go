@@ -47,3 +47,29 @@ func TestTrunkCallSIPp(t *testing.T) {
 	uac.expectAllSuccessful(t, calls)
 	prov.expectAllSuccessful(t, calls)
 }
+
+// TestTrunkProviderRestart registers over TCP with a SIPp provider that
+// then exits (its connection closes) and comes back on the same port: the
+// lost connection makes sipedge register again at once, refused until the
+// provider is back, then within one backoff step (retry_min 1s) of it;
+// the hour granted first would otherwise hold the next REGISTER back.
+func TestTrunkProviderRestart(t *testing.T) {
+	first := startSIPp(t, sippRun{Name: "provider1", Scenario: "uas_register_once.xml", Transport: "tcp"})
+	cfg := proxyConfig{Extra: map[string]any{
+		"trunks": map[string]any{"carrier": map[string]any{
+			"uris": []string{sipURI(first.Port, "tcp")}, "username": "acct", "password": "pw", "register": true,
+		}},
+		"trunk_registration": map[string]any{"start_delay": "-1s", "retry_min": "1s", "retry_max": "2s"},
+	}}
+	gw := startSipedge(t, cfg)
+	first.expectAllSuccessful(t, 1) // registered; SIPp exits and closes the connection
+	restarted := time.Now()
+	second := startSIPp(t, sippRun{Name: "provider2", Scenario: "uas_register_once.xml", Transport: "tcp", Port: first.Port, Timeout: 10 * time.Second})
+	second.expectAllSuccessful(t, 1)
+	if d := time.Since(restarted); d > 5*time.Second {
+		t.Errorf("registered again %v after the provider came back, want within the 1-2s backoff", d)
+	}
+	if log := gw.Log(); !strings.Contains(log, "trunk connection lost: registering again") {
+		t.Errorf("no lost connection noticed:\n%s", tail(log, 3000))
+	}
+}
