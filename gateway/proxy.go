@@ -103,6 +103,7 @@ func (g *Gateway) forward(ctx context.Context, req, base *sip.Request, stx sip.S
 	p.single = len(groups) == 1 && len(groups[0]) == 1
 	var results []*branch
 	defer p.cleanupMedia()
+	defer p.endTrunkCall()
 	for i, grp := range groups {
 		results = p.fork(ctx, grp)
 		p.mu.Lock()

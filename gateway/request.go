@@ -162,6 +162,7 @@ func (g *Gateway) inDialog(ctx context.Context, req *sip.Request, tx sip.ServerT
 	}
 	g.forward(ctx, req, fwd, tx, p.hash, []route.Group{{t}})
 	if req.Method == sip.BYE {
+		g.trunks.slots.release(callID(req))
 		if d, _ := g.dialogs.Remove(callID(req), fromTag(req), toTag(req)); d != nil {
 			g.endMedia(d)
 		}

@@ -232,3 +232,65 @@ func registerUser(t *testing.T, p *udpPeer, gwAddr, user, password string) {
 		t.Fatalf("REGISTER with credentials: %q, want 200", got)
 	}
 }
+
+// TestTrunkMaxCalls: with max_calls 1 a second call while the first rings
+// goes to the route's next target, or gets 503 when there is none; the
+// slot is free again once the first call failed.
+func TestTrunkMaxCalls(t *testing.T) {
+	prov := newProviderPeer(t)
+	backup := newUDPPeer(t)
+	cfg := trunkConfig(prov)
+	c := cfg.Trunks["carrier"]
+	c.MaxCalls = 1
+	c.Username, c.Password = "", ""
+	cfg.Trunks["carrier"] = c
+	cfg.Routes = []route.Rule{
+		{Match: route.Match{User: `^1`}, To: []string{"trunk:carrier", "sip:" + backup.addr()}},
+		{Match: route.Match{User: `^2`}, To: []string{"trunk:carrier"}},
+	}
+	gw := startGW(t, cfg)
+	gwAddr := gw.addr["udp"]
+	caller := newUDPPeer(t)
+	invite := func(callID, user string) {
+		caller.send(gwAddr, msg(caller.addr(), "INVITE sip:"+user+"@example.test SIP/2.0",
+			"Via: SIP/2.0/UDP {src};branch=z9hG4bK-"+callID+";rport", "Max-Forwards: 70",
+			"From: <sip:alice@example.test>;tag=a1", "To: <sip:"+user+"@example.test>", "Call-ID: "+callID,
+			"CSeq: 1 INVITE", "Contact: <sip:alice@{src}>", "Content-Length: 0", "", ""))
+	}
+	invite("mc-1", "1001")
+	first := recvRequest(t, prov, sip.INVITE)
+	reply(t, prov, gwAddr, first, 180, "Ringing", "p1")
+	if got := caller.recvStatus(3 * time.Second); !strings.HasPrefix(got, "SIP/2.0 180") {
+		t.Fatalf("first call: %q, want 180", got)
+	}
+	if n := gw.g.trunks.slots.inUse("carrier"); n != 1 {
+		t.Errorf("%d slots in use, want 1", n)
+	}
+	invite("mc-2", "1002")
+	if in := recvRequest(t, backup, sip.INVITE); in.CallID().Value() != "mc-2" {
+		t.Errorf("backup got %s", in.CallID().Value())
+	} else {
+		reply(t, backup, gwAddr, in, 486, "Busy Here", "b2")
+	}
+	if got := caller.recvStatus(3 * time.Second); !strings.HasPrefix(got, "SIP/2.0 486") {
+		t.Errorf("second call: %q, want the backup's 486", got)
+	}
+	invite("mc-3", "2003")
+	if got := caller.recvStatus(3 * time.Second); !strings.HasPrefix(got, "SIP/2.0 503") {
+		t.Errorf("third call, trunk only: %q, want 503", got)
+	}
+	reply(t, prov, gwAddr, first, 486, "Busy Here", "p1")
+	if got := caller.recvStatus(3 * time.Second); !strings.HasPrefix(got, "SIP/2.0 486") {
+		t.Errorf("first call: %q, want 486", got)
+	}
+	for i := 0; gw.g.trunks.slots.inUse("carrier") != 0; i++ {
+		if i == 1000 {
+			t.Fatal("slot still held 1s after the call failed")
+		}
+		time.Sleep(time.Millisecond)
+	}
+	invite("mc-4", "2004")
+	if in := recvRequest(t, prov, sip.INVITE); in.CallID().Value() != "mc-4" {
+		t.Errorf("provider got %s, want mc-4", in.CallID().Value())
+	}
+}

@@ -144,3 +144,24 @@ func (g *Gateway) callerID(r *sip.Request, name string) {
 	r.RemoveHeader("P-Asserted-Identity")
 	r.AppendHeader(sip.NewHeader("P-Asserted-Identity", fmt.Sprintf("<sip:%s@%s>", fu, nf.Address.Host)))
 }
+
+// endTrunkCall frees the max_calls slot of an initial INVITE that no
+// branch answered 2xx (the caller cancelled, every hop failed); an
+// answered call keeps it until its BYE (inDialog).
+func (p *proxyTx) endTrunkCall() {
+	if !p.initial || !p.req.IsInvite() {
+		return
+	}
+	p.mu.Lock()
+	bs := append([]*branch(nil), p.branches...)
+	p.mu.Unlock()
+	for _, b := range bs {
+		b.mu.Lock()
+		ok := b.final != nil && b.final.IsSuccess()
+		b.mu.Unlock()
+		if ok {
+			return
+		}
+	}
+	p.g.trunks.slots.release(callID(p.req))
+}

@@ -31,6 +31,7 @@ type trunks struct {
 	mu    sync.Mutex
 	addrs map[netip.Addr]string // source address -> trunk name
 	mgr   *trunk.Manager        // nil until Run starts it
+	slots *trunkSlots           // max_calls (trunkslots.go)
 
 	stopWatch chan struct{} // closed by closeTrunks
 	watchDone chan struct{} // closed when watchConns returns
@@ -41,7 +42,7 @@ type trunks struct {
 // those of a name once it has been resolved (by the registration or a
 // call). servers are the DNS servers for names (nil: /etc/resolv.conf).
 func newTrunks(cfg map[string]trunk.Config, servers []string) (*trunks, error) {
-	t := &trunks{cfg: cfg, uris: map[string][]sip.Uri{}, addrs: map[netip.Addr]string{}}
+	t := &trunks{cfg: cfg, uris: map[string][]sip.Uri{}, addrs: map[netip.Addr]string{}, slots: newTrunkSlots()}
 	named := false
 	for _, name := range slices.Sorted(maps.Keys(cfg)) {
 		for _, s := range cfg[name].URIs {
@@ -137,8 +138,14 @@ func (t *trunks) source(src string) (string, bool) {
 // Request-URI keeps its user and takes the provider URI's host, port and
 // parameters.
 func (g *Gateway) expandTrunk(ctx context.Context, req *sip.Request, name string) ([]route.Group, error) {
-	if _, ok := g.trunks.cfg[name]; !ok {
+	c, ok := g.trunks.cfg[name]
+	if !ok {
 		return nil, status.New(500, "Server Internal Error", fmt.Errorf("%w: trunk %q is not configured", ErrNoRoute, name))
+	}
+	if c.MaxCalls > 0 && req.IsInvite() &&
+		!g.trunks.slots.acquire(name, callID(req), c.MaxCalls, time.Now(), g.cfg.Media.MaxCallDuration) {
+		g.log.Info("trunk full: trying the next target", "call_id", callID(req), "trunk", name, "max_calls", c.MaxCalls)
+		return nil, nil
 	}
 	hops, uris, err := g.trunks.hops(ctx, name)
 	if err != nil {
