@@ -3,7 +3,6 @@ package resolve
 import (
 	"context"
 	"errors"
-	"fmt"
 	"testing"
 	"time"
 
@@ -177,7 +176,7 @@ func FuzzLookupURI(f *testing.F) {
 		// No servers: names fail fast with ErrServer; literals resolve.
 		hs, err := r.Lookup(context.Background(), u)
 		if err == nil && len(hs) == 0 {
-			t.Fatal(fmt.Sprintf("%s: no hops and no error", s))
+			t.Fatalf("%s: no hops and no error", s)
 		}
 	})
 }

@@ -89,7 +89,6 @@ type Registration struct {
 	expires int
 
 	lost chan struct{}
-	stop context.CancelFunc
 	done chan struct{}
 
 	mu sync.Mutex
