@@ -44,9 +44,9 @@ func trunkConfig(prov *udpPeer) Config {
 }
 
 // TestTrunkCallAuth calls a number routed to a trunk whose provider
-// demands digest on INVITE: the proxy answers the 407 with the trunk's
-// credentials and the next CSeq, rewrites the caller-ID, and keeps the
-// caller's CSeqs on its side (the 200, the ACK and the BYE).
+// demands digest on INVITE and on the BYE: the proxy answers each 407
+// with the trunk's credentials and the next CSeq, rewrites the caller-ID,
+// and keeps the caller's CSeqs on its side (the 200, the ACK and the BYE).
 func TestTrunkCallAuth(t *testing.T) {
 	prov := newProviderPeer(t)
 	pa := providerAuth(t)
@@ -111,7 +111,14 @@ func TestTrunkCallAuth(t *testing.T) {
 	if bye.CSeq().SeqNo != 3 {
 		t.Errorf("BYE CSeq %d at the provider, want 3", bye.CSeq().SeqNo)
 	}
-	reply(t, prov, gwAddr, bye, 200, "OK", "")
+	// The provider challenges the BYE too (in-dialog): answered again,
+	// with the next CSeq.
+	prov.send(gwAddr, pa.Challenge(bye, true, false).String())
+	bye2 := recvRequest(t, prov, sip.BYE)
+	if user, err := pa.Check(bye2, true); err != nil || user != "acct" || bye2.CSeq().SeqNo != 4 {
+		t.Fatalf("authenticated BYE: %q, %v, CSeq %d (want acct, CSeq 4)", user, err, bye2.CSeq().SeqNo)
+	}
+	reply(t, prov, gwAddr, bye2, 200, "OK", "")
 	s := caller.recv(3 * time.Second)
 	res, isRes := parse(t, s).(*sip.Response)
 	if !isRes || res.StatusCode != 200 || res.CSeq().SeqNo != 2 {
@@ -292,5 +299,51 @@ func TestTrunkMaxCalls(t *testing.T) {
 	invite("mc-4", "2004")
 	if in := recvRequest(t, prov, sip.INVITE); in.CallID().Value() != "mc-4" {
 		t.Errorf("provider got %s, want mc-4", in.CallID().Value())
+	}
+}
+
+// TestTrunkCallsFollowRegistration: a trunk with two URIs whose first does
+// not answer REGISTER is registered on the second; calls then go to the
+// second first (the server holding the registration).
+func TestTrunkCallsFollowRegistration(t *testing.T) {
+	silent := newProviderPeer(t) // never answers
+	prov := newProviderPeer(t)
+	cfg := trunkConfig(prov)
+	c := cfg.Trunks["carrier"]
+	c.URIs = []string{"sip:" + silent.addr(), "sip:" + prov.addr()}
+	c.Register = true
+	cfg.Trunks["carrier"] = c
+	cfg.TrunkRegistration = trunk.RegistrationConfig{StartDelay: -time.Second, Timeout: 300 * time.Millisecond}
+	gw := startGW(t, cfg)
+	gwAddr := gw.addr["udp"]
+	reg := recvRequest(t, prov, sip.REGISTER)
+	res := sip.NewResponseFromRequest(reg, 200, "OK", nil)
+	ct := reg.Contact().Clone()
+	ct.Params = sip.NewParams()
+	ct.Params.Add("expires", "600")
+	res.AppendHeader(ct)
+	prov.send(gwAddr, res.String())
+	for i := 0; ; i++ {
+		st := gw.g.TrunkStatus()
+		if len(st) == 1 && st[0].State == trunk.StateRegistered {
+			if st[0].Hop.Addr != prov.addr() {
+				t.Fatalf("registered on %s, want %s", st[0].Hop.Addr, prov.addr())
+			}
+			break
+		}
+		if i == 3000 {
+			t.Fatalf("not registered after 3s: %+v", st)
+		}
+		time.Sleep(time.Millisecond)
+	}
+	caller := newUDPPeer(t)
+	caller.send(gwAddr, msg(caller.addr(), "INVITE sip:+15550199@example.test SIP/2.0",
+		"Via: SIP/2.0/UDP {src};branch=z9hG4bK-fr1;rport", "Max-Forwards: 70",
+		"From: <sip:alice@example.test>;tag=a1", "To: <sip:+15550199@example.test>", "Call-ID: follow-1",
+		"CSeq: 1 INVITE", "Contact: <sip:alice@{src}>", "Content-Length: 0", "", ""))
+	in := recvRequest(t, prov, sip.INVITE)
+	reply(t, prov, gwAddr, in, 486, "Busy Here", "p1")
+	if got := caller.recvStatus(3 * time.Second); !strings.HasPrefix(got, "SIP/2.0 486") {
+		t.Errorf("caller got %q, want 486 from the registered server", got)
 	}
 }

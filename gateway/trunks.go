@@ -103,6 +103,13 @@ func (t *trunks) hops(ctx context.Context, name string) ([]route.Target, []sip.U
 	return out, from, nil
 }
 
+// manager is the registrations' Manager, nil before Run starts it.
+func (t *trunks) manager() *trunk.Manager {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.mgr
+}
+
 // learn makes addr's host a trusted source of trunk name.
 func (t *trunks) learn(addr, name string) {
 	host, _, err := net.SplitHostPort(addr)
@@ -149,10 +156,23 @@ func (g *Gateway) expandTrunk(ctx context.Context, req *sip.Request, name string
 	}
 	hops, uris, err := g.trunks.hops(ctx, name)
 	if err != nil {
-		return nil, status.New(503, "Service Unavailable", fmt.Errorf("%w: trunk %s: %w", ErrUnreachable, name, err))
+		g.log.Warn("trunk has no address: trying the next target", "call_id", callID(req), "trunk", name, "error", err)
+		g.trunks.slots.release(callID(req))
+		return nil, nil
 	}
+	first := g.registeredHop(name, hops)
 	out := make([]route.Group, 0, len(hops))
-	for i, h := range hops {
+	for n := range hops {
+		// The hop holding the registration first, then the others in order.
+		i := n
+		switch {
+		case first < 0:
+		case n == 0:
+			i = first
+		case n <= first:
+			i = n - 1
+		}
+		h := hops[i]
 		ruri := uris[i].Clone()
 		ruri.User = req.Recipient.User
 		ruri.Headers = nil
@@ -160,6 +180,26 @@ func (g *Gateway) expandTrunk(ctx context.Context, req *sip.Request, name string
 		out = append(out, route.Group{h})
 	}
 	return out, nil
+}
+
+// registeredHop is the index in hops of the one trunk name is registered
+// on (calls go there first: providers expect calls on the server that took
+// the registration), or -1.
+func (g *Gateway) registeredHop(name string, hops []route.Target) int {
+	mgr := g.trunks.manager()
+	if mgr == nil {
+		return -1
+	}
+	st, ok := mgr.StatusOf(name)
+	if !ok || st.State != trunk.StateRegistered {
+		return -1
+	}
+	for i, h := range hops {
+		if h.Addr == st.Hop.Addr && h.Transport == st.Hop.Transport {
+			return i
+		}
+	}
+	return -1
 }
 
 // mapDID turns the Request-URI of an initial request from trunk name into
@@ -190,7 +230,7 @@ func (g *Gateway) startTrunks() {
 		return
 	}
 	g.waitUDPServing()
-	g.trunks.mgr = trunk.NewManager(g.cfg.TrunkRegistration, g.trunks.cfg, trunk.Deps{
+	mgr := trunk.NewManager(g.cfg.TrunkRegistration, g.trunks.cfg, trunk.Deps{
 		Send:    trunkSender{g},
 		Contact: g.trunkContact,
 		Hops: func(ctx context.Context, name string, _ trunk.Config) ([]route.Target, error) {
@@ -199,6 +239,9 @@ func (g *Gateway) startTrunks() {
 		},
 		Log: g.deps.Logger,
 	})
+	g.trunks.mu.Lock()
+	g.trunks.mgr = mgr
+	g.trunks.mu.Unlock()
 	g.trunks.stopWatch, g.trunks.watchDone = make(chan struct{}), make(chan struct{})
 	go g.watchConns(g.trunks.stopWatch, g.trunks.watchDone)
 }
@@ -220,12 +263,12 @@ func (g *Gateway) watchConns(stop <-chan struct{}, done chan<- struct{}) {
 			return
 		case <-t.C:
 		}
-		for _, st := range g.trunks.mgr.Status() {
+		for _, st := range g.trunks.manager().Status() {
 			if st.State != trunk.StateRegistered || (st.Hop.Transport != "tcp" && st.Hop.Transport != "tls") {
 				continue
 			}
 			if _, err := g.ua.TransportLayer().GetConnection(st.Hop.Transport, st.Hop.Addr); err != nil {
-				g.trunks.mgr.ConnLost(st.Hop.Transport, st.Hop.Addr)
+				g.trunks.manager().ConnLost(st.Hop.Transport, st.Hop.Addr)
 			}
 		}
 	}
@@ -251,19 +294,19 @@ func (g *Gateway) waitUDPServing() {
 // closeTrunks unregisters and stops the registrations (before the stack
 // closes: the unregisters must still leave).
 func (g *Gateway) closeTrunks() {
-	if g.trunks != nil && g.trunks.mgr != nil {
+	if mgr := g.trunks.manager(); mgr != nil {
 		close(g.trunks.stopWatch)
 		<-g.trunks.watchDone
-		g.trunks.mgr.Close()
+		mgr.Close()
 	}
 }
 
 // TrunkStatus is a snapshot of every trunk registration (nil before Run).
 func (g *Gateway) TrunkStatus() []trunk.Status {
-	if g.trunks == nil || g.trunks.mgr == nil {
-		return nil
+	if mgr := g.trunks.manager(); mgr != nil {
+		return mgr.Status()
 	}
-	return g.trunks.mgr.Status()
+	return nil
 }
 
 // trunkContact is our Contact toward hop: the listener of its transport.

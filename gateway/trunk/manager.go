@@ -110,6 +110,15 @@ func (m *Manager) Status() []Status {
 	return out
 }
 
+// StatusOf is the status of trunk's registration (false: not registering).
+func (m *Manager) StatusOf(trunk string) (Status, bool) {
+	r, ok := m.regs[trunk]
+	if !ok {
+		return Status{}, false
+	}
+	return r.Status(), true
+}
+
 // ConnLost tells the registrations that a TCP or TLS connection to addr
 // closed: those whose binding lives on it register again at once.
 func (m *Manager) ConnLost(transport, addr string) {
