@@ -347,3 +347,52 @@ func TestTrunkCallsFollowRegistration(t *testing.T) {
 		t.Errorf("caller got %q, want 486 from the registered server", got)
 	}
 }
+
+// TestTrunkCancelAfterAuth: the caller cancels a call the provider rings
+// after its challenge was answered: the CANCEL carries the authenticated
+// INVITE's CSeq and Via branch, and the caller gets 200 for its CANCEL
+// and 487 with its own CSeq.
+func TestTrunkCancelAfterAuth(t *testing.T) {
+	prov := newProviderPeer(t)
+	pa := providerAuth(t)
+	gw := startGW(t, trunkConfig(prov))
+	gwAddr := gw.addr["udp"]
+	caller := newUDPPeer(t)
+	invite := msg(caller.addr(), "INVITE sip:+15550199@example.test SIP/2.0",
+		"Via: SIP/2.0/UDP {src};branch=z9hG4bK-tc1;rport", "Max-Forwards: 70",
+		"From: <sip:alice@example.test>;tag=a1", "To: <sip:+15550199@example.test>", "Call-ID: trunk-cancel",
+		"CSeq: 7 INVITE", "Contact: <sip:alice@{src}>", "Content-Length: 0", "", "")
+	caller.send(gwAddr, invite)
+	in := recvRequest(t, prov, sip.INVITE)
+	prov.send(gwAddr, pa.Challenge(in, true, false).String())
+	in2 := recvRequest(t, prov, sip.INVITE)
+	reply(t, prov, gwAddr, in2, 180, "Ringing", "p1")
+	if got := caller.recvStatus(3 * time.Second); !strings.HasPrefix(got, "SIP/2.0 180") {
+		t.Fatalf("caller got %q, want 180", got)
+	}
+	caller.send(gwAddr, msg(caller.addr(), "CANCEL sip:+15550199@example.test SIP/2.0",
+		"Via: SIP/2.0/UDP {src};branch=z9hG4bK-tc1;rport", "Max-Forwards: 70",
+		"From: <sip:alice@example.test>;tag=a1", "To: <sip:+15550199@example.test>", "Call-ID: trunk-cancel",
+		"CSeq: 7 CANCEL", "Content-Length: 0", "", ""))
+	cancel := recvRequest(t, prov, sip.CANCEL)
+	b2, _ := in2.Via().Params.Get("branch")
+	bc, _ := cancel.Via().Params.Get("branch")
+	if cancel.CSeq().SeqNo != 8 || bc != b2 {
+		t.Errorf("CANCEL CSeq %d branch %s, want the authenticated INVITE's 8 and %s", cancel.CSeq().SeqNo, bc, b2)
+	}
+	reply(t, prov, gwAddr, cancel, 200, "OK", "")
+	reply(t, prov, gwAddr, in2, 487, "Request Terminated", "p1")
+	got := map[string]bool{}
+	for range 2 {
+		s := caller.recv(3 * time.Second)
+		if s == "" {
+			break
+		}
+		if r, ok := parse(t, s).(*sip.Response); ok {
+			got[itoa(r.StatusCode)+" "+r.CSeq().Value()] = true
+		}
+	}
+	if !got["200 7 CANCEL"] || !got["487 7 INVITE"] {
+		t.Errorf("caller got %v, want 200 for CANCEL 7 and 487 for INVITE 7", got)
+	}
+}
