@@ -424,3 +424,35 @@ func TestRegisterRateCap(t *testing.T) {
 		t.Errorf("last REGISTER at %v, want 19.8s", last)
 	}
 }
+
+// TestRegisterThousandTrunks starts 1,000 trunks at once with the default
+// policy (20 REGISTERs/s; the start delay, here the same 5s for all, is
+// no help): no second sees more than 20 REGISTERs, and all are
+// registered once the 2,000 REGISTERs (challenge and answer each) have
+// had their 100s.
+func TestRegisterThousandTrunks(t *testing.T) {
+	trunks := map[string]Config{}
+	for i := range 1000 {
+		trunks[fmt.Sprintf("t%04d", i)] = carrier()
+	}
+	h := start(t, trunks, RegistrationConfig{Rate: 20}, nil)
+	h.until(t, 105*time.Second)
+	got := h.reg.sent()
+	if len(got) != 2000 {
+		t.Fatalf("%d REGISTERs in 105s, want 2000", len(got))
+	}
+	perSecond := map[int64]int{}
+	for _, s := range got {
+		perSecond[int64(s.at.Sub(h.start)/time.Second)]++
+	}
+	for sec, n := range perSecond {
+		if n > 20 {
+			t.Errorf("second %d: %d REGISTERs, cap 20", sec, n)
+		}
+	}
+	for _, st := range h.m.Status() {
+		if st.State != StateRegistered {
+			t.Fatalf("%s: %v after 105s", st.Trunk, st.State)
+		}
+	}
+}
