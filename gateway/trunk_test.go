@@ -74,6 +74,9 @@ func TestTrunkCallAuth(t *testing.T) {
 	}
 	b1, _ := in.Via().Params.Get("branch")
 	b2, _ := in2.Via().Params.Get("branch")
+	if n := len(in2.GetHeaders("Via")); n != 2 {
+		t.Errorf("authenticated INVITE has %d Vias, want ours and the caller's", n)
+	}
 	if in2.CSeq().SeqNo != 2 || b1 == b2 {
 		t.Errorf("authenticated INVITE CSeq %d branch %v: want CSeq 2 in a new transaction", in2.CSeq().SeqNo, in2.Via())
 	}
@@ -92,15 +95,15 @@ func TestTrunkCallAuth(t *testing.T) {
 			ok = r
 		}
 	}
-	if ok.CSeq().SeqNo != 1 {
-		t.Errorf("200 reached the caller with CSeq %d, want its own 1", ok.CSeq().SeqNo)
+	if ok.CSeq().SeqNo != 1 || len(ok.GetHeaders("Via")) != 1 || len(ok.GetHeaders("CSeq")) != 1 {
+		t.Errorf("200 reached the caller with CSeq %d, %d Vias, %d CSeqs; want its own CSeq 1, one Via", ok.CSeq().SeqNo, len(ok.GetHeaders("Via")), len(ok.GetHeaders("CSeq")))
 	}
 	rr := ok.GetHeader("Record-Route").Value()
 	caller.send(gwAddr, msg(caller.addr(), "ACK sip:uas@"+prov.addr()+" SIP/2.0",
 		"Via: SIP/2.0/UDP {src};branch=z9hG4bK-ta1;rport", "Max-Forwards: 70", "Route: "+rr,
 		"From: <sip:alice@example.test>;tag=a1", "To: <sip:+15550199@example.test>;tag=p1", "Call-ID: trunk-1",
 		"CSeq: 1 ACK", "Content-Length: 0", "", ""))
-	if ack := recvRequest(t, prov, sip.ACK); ack.CSeq().SeqNo != 2 {
+	if ack := recvRequest(t, prov, sip.ACK); ack.CSeq().SeqNo != 2 || len(ack.GetHeaders("CSeq")) != 1 {
 		t.Errorf("ACK CSeq %d at the provider, want 2 (its INVITE's)", ack.CSeq().SeqNo)
 	}
 	caller.send(gwAddr, msg(caller.addr(), "BYE sip:uas@"+prov.addr()+" SIP/2.0",
