@@ -67,7 +67,7 @@ func (b *branch) reauth(ctx context.Context, res *sip.Response) (sip.ClientTrans
 	if !ok {
 		return nil, false
 	}
-	req := prev.Clone() // headers cloned too
+	req := prev.Clone()    // headers cloned too
 	req.ReplaceHeader(via) // the top Via: ours, with a new branch
 	cseq := prev.CSeq()
 	req.ReplaceHeader(&sip.CSeqHeader{SeqNo: cseq.SeqNo + 1, MethodName: cseq.MethodName})
