@@ -38,15 +38,21 @@ func TestAuthorize(t *testing.T) {
 		if err := cr.Authorize(req, ch); err != nil {
 			t.Fatal(err)
 		}
-		if err := cr.Authorize(req, ch); err != nil { // replaces, not adds
+		other := "Authorization"
+		if proxy {
+			other = "Proxy-Authorization"
+		}
+		// Another hop's credentials (the caller's, for the proxy's realm) stay.
+		req.AppendHeader(sip.NewHeader(other, `Digest username="alice", realm="example.test", nonce="x", uri="sip:a@b", response="00"`))
+		if err := cr.Authorize(req, ch); err != nil { // replaces ours, not adds
 			t.Fatal(err)
 		}
 		name := "Authorization"
 		if proxy {
 			name = "Proxy-Authorization"
 		}
-		if n := len(req.GetHeaders(name)); n != 1 {
-			t.Errorf("%d %s headers, want 1", n, name)
+		if n := len(req.GetHeaders(name)); n != 2 {
+			t.Errorf("%d %s headers, want 2 (ours once, the other realm's)", n, name)
 		}
 		if user, err := prov.Check(req, proxy); err != nil || user != "acct" {
 			t.Errorf("proxy=%v: provider says %q, %v", proxy, user, err)
