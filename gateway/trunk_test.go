@@ -200,6 +200,21 @@ func TestTrunkInboundDID(t *testing.T) {
 		t.Errorf("provider got %q, want alice's 486", got)
 	}
 
+	// A registered trunk's provider sends to our Contact (the account as
+	// user) with the DID in To.
+	prov.send(gwAddr, msg(prov.addr(), "INVITE sip:acct@"+gwAddr+" SIP/2.0",
+		"Via: SIP/2.0/UDP {src};branch=z9hG4bK-did-to;rport", "Max-Forwards: 70",
+		"From: <sip:+15550199@carrier.test>;tag=c1", "To: <sip:+15550100@carrier.test>", "Call-ID: did-to",
+		"CSeq: 1 INVITE", "Contact: <sip:+15550199@{src}>", "Content-Length: 0", "", ""))
+	in = recvRequest(t, alice, sip.INVITE)
+	if in.CallID().Value() != "did-to" || !strings.Contains(in.Recipient.String(), alice.addr()) {
+		t.Errorf("To-user DID: %s to %s, want did-to to alice", in.CallID().Value(), in.Recipient.String())
+	}
+	reply(t, alice, gwAddr, in, 486, "Busy Here", "al2")
+	if got := prov.recvStatus(3 * time.Second); !strings.HasPrefix(got, "SIP/2.0 486") {
+		t.Errorf("provider got %q, want alice's 486", got)
+	}
+
 	invite(prov, "did-2", "+15550999")
 	if got := prov.recvStatus(3 * time.Second); !strings.HasPrefix(got, "SIP/2.0 404") {
 		t.Errorf("unknown DID: %q, want 404", got)
