@@ -237,7 +237,8 @@ func (g *Gateway) startTrunks() {
 			hops, _, err := g.trunks.hops(ctx, name)
 			return hops, err
 		},
-		Log: g.deps.Logger,
+		MaxForwards: g.cfg.MaxForwards,
+		Log:         g.deps.Logger,
 	})
 	g.trunks.mu.Lock()
 	g.trunks.mgr = mgr

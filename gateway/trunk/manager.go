@@ -27,6 +27,9 @@ type Deps struct {
 	// Hops lists where a trunk's requests go, in failover order. Default:
 	// each URI's host and port as written (StaticHops).
 	Hops func(ctx context.Context, trunk string, c Config) ([]route.Target, error)
+	// MaxForwards is the Max-Forwards of the REGISTERs (the operator's
+	// max_forwards). Default 70.
+	MaxForwards int
 	// Clock defaults to the wall clock, Rand to math/rand/v2's Float64.
 	Clock Clock
 	Rand  func() float64
@@ -57,6 +60,9 @@ func NewManager(pol RegistrationConfig, trunks map[string]Config, d Deps) *Manag
 	if d.Log == nil {
 		d.Log = slog.New(slog.DiscardHandler)
 	}
+	if d.MaxForwards == 0 {
+		d.MaxForwards = 70
+	}
 	log := d.Log.With("component", "trunk")
 	ctx, cancel := context.WithCancel(context.Background())
 	m := &Manager{regs: map[string]*Registration{}, cancel: cancel}
@@ -73,17 +79,18 @@ func NewManager(pol RegistrationConfig, trunks map[string]Config, d Deps) *Manag
 				u.User = c.Username
 				return u
 			},
-			hops:    func(ctx context.Context) ([]route.Target, error) { return d.Hops(ctx, name, c) },
-			send:    d.Send,
-			clock:   d.Clock,
-			rand:    d.Rand,
-			bucket:  b,
-			log:     log.With("trunk", name),
-			callID:  randomHex(16),
-			tag:     randomHex(8),
-			expires: c.Expires,
-			lost:    make(chan struct{}, 1),
-			done:    make(chan struct{}),
+			hops:        func(ctx context.Context) ([]route.Target, error) { return d.Hops(ctx, name, c) },
+			send:        d.Send,
+			clock:       d.Clock,
+			rand:        d.Rand,
+			bucket:      b,
+			log:         log.With("trunk", name),
+			callID:      randomHex(16),
+			tag:         randomHex(8),
+			expires:     c.Expires,
+			maxForwards: d.MaxForwards,
+			lost:        make(chan struct{}, 1),
+			done:        make(chan struct{}),
 		}
 		r.st.Trunk = name
 		m.regs[name] = r

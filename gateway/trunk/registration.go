@@ -81,6 +81,8 @@ type Registration struct {
 	bucket  *bucket
 	log     *slog.Logger
 
+	maxForwards int
+
 	// Owned by the run goroutine.
 	bound   sip.Uri // the Contact of the last REGISTER
 	callID  string
