@@ -414,3 +414,39 @@ func TestTrunkCancelAfterAuth(t *testing.T) {
 		t.Errorf("caller got %v, want 200 for CANCEL 7 and 487 for INVITE 7", got)
 	}
 }
+
+// TestTrunkFailover: within the caller's one INVITE, a trunk URI answering
+// 503 (after its challenge was answered) or 408 hands the call to the
+// next URI.
+func TestTrunkFailover(t *testing.T) {
+	first, second, third := newProviderPeer(t), newProviderPeer(t), newProviderPeer(t)
+	pa := providerAuth(t)
+	cfg := trunkConfig(first)
+	c := cfg.Trunks["carrier"]
+	c.URIs = []string{"sip:" + first.addr(), "sip:" + second.addr(), "sip:" + third.addr()}
+	cfg.Trunks["carrier"] = c
+	gw := startGW(t, cfg)
+	gwAddr := gw.addr["udp"]
+	caller := newUDPPeer(t)
+	caller.send(gwAddr, msg(caller.addr(), "INVITE sip:+15550199@example.test SIP/2.0",
+		"Via: SIP/2.0/UDP {src};branch=z9hG4bK-fo1;rport", "Max-Forwards: 70",
+		"From: <sip:alice@example.test>;tag=a1", "To: <sip:+15550199@example.test>", "Call-ID: trunk-failover",
+		"CSeq: 1 INVITE", "Contact: <sip:alice@{src}>", "Content-Length: 0", "", ""))
+	in := recvRequest(t, first, sip.INVITE)
+	first.send(gwAddr, pa.Challenge(in, true, false).String())
+	in = recvRequest(t, first, sip.INVITE)
+	reply(t, first, gwAddr, in, 503, "Service Unavailable", "f1")
+	in = recvRequest(t, second, sip.INVITE)
+	if in.GetHeader("Proxy-Authorization") != nil {
+		t.Errorf("the second URI got the first one's credentials")
+	}
+	reply(t, second, gwAddr, in, 408, "Request Timeout", "s1")
+	in = recvRequest(t, third, sip.INVITE)
+	if want := "sip:+15550199@" + third.addr(); in.Recipient.String() != want {
+		t.Errorf("Request-URI %s, want %s", in.Recipient.String(), want)
+	}
+	reply(t, third, gwAddr, in, 486, "Busy Here", "t1")
+	if got := caller.recvStatus(3 * time.Second); !strings.HasPrefix(got, "SIP/2.0 486") {
+		t.Errorf("caller got %q, want the last URI's 486", got)
+	}
+}
