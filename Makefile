@@ -9,7 +9,7 @@ UNITFLAGS ?= -race -short -count=1 -timeout 5m
 SOAK_DURATION ?= 30m
 SOAK_INTERVAL ?= 30s
 
-.PHONY: all build deps web vet test unit bench soak demo clean fuzz fuzz-short
+.PHONY: all build deps web vet test unit bench soak edge-flood demo clean fuzz fuzz-short
 
 all: build
 
@@ -54,10 +54,15 @@ unit:
 # Fuzz targets, one run of FUZZTIME each (go test runs one -fuzz target per
 # invocation). Their seed corpora also run in every plain go test.
 # The parser entry point (wire.Check, the whole request path), the SIP
-# framing of WebSocket messages and TCP streams, and the config loader.
+# framing of WebSocket messages and TCP streams, the config loader, and the
+# HEPv3 encoder and its Call-ID scanner.
 # make test runs each for FUZZTIME_SHORT too (fuzz-short).
 FUZZ_TARGETS := FuzzCheck:./gateway/wire/ FuzzRequestPath:./gateway/ FuzzHandleMessage:./ws/ \
-	FuzzFrameGather:./ws/ FuzzFramer:./internal/listen/ FuzzParse:./config/
+	FuzzFrameGather:./ws/ FuzzFramer:./internal/listen/ FuzzParse:./config/ \
+	FuzzDecode:./gateway/cluster/ \
+	FuzzParse:./gateway/route/rtjson/ \
+	FuzzAppend:./gateway/hep/ FuzzCallID:./gateway/hep/ \
+	FuzzContainsFold:./gateway/ban/ FuzzNames:./tls/
 FUZZTIME_SHORT ?= 3s
 
 fuzz:
@@ -76,12 +81,19 @@ bench: deps build
 	./test/bench/media.sh
 	./test/bench/ws.sh
 	./test/bench/kamailio-ws.sh
+	./test/bench/sets.sh
+	./test/bench/routeapi.sh
 
 # Long run under mixed load (UDP calls, WS registration churn, browser calls
 # through rtpengine, bad input): prints RSS, goroutines, open files and
 # failures every SOAK_INTERVAL, then a verdict (exit 1 unless flat and 0 failed).
 soak: deps build
 	$(GO) run ./test/soak -sipedge $(BIN) -duration $(SOAK_DURATION) -interval $(SOAK_INTERVAL)
+
+# Issue 14's 30 s INVITE flood from one source (make test floods 5 s): the
+# flooder must be banned and a phone on another address keep every call.
+edge-flood: deps build
+	SIPEDGE_FLOOD_DURATION=30s $(GO) test -count=1 -run '^TestBanInviteFlood$$' -v ./test/
 
 demo: deps build
 	./scripts/demo.sh

@@ -8,6 +8,10 @@ package config
 import (
 	"github.com/sipedge/sipedge/gateway"
 	"github.com/sipedge/sipedge/gateway/admin"
+	"github.com/sipedge/sipedge/gateway/ban"
+	"github.com/sipedge/sipedge/gateway/cdr"
+	"github.com/sipedge/sipedge/gateway/cluster"
+	"github.com/sipedge/sipedge/gateway/hep"
 	"github.com/sipedge/sipedge/internal/listen"
 	"github.com/sipedge/sipedge/nat"
 	"github.com/sipedge/sipedge/rtpengine"
@@ -48,6 +52,12 @@ type Config struct {
 	// NAT sets the keepalives sent to UDP clients registered from behind NAT.
 	NAT nat.Config `yaml:"nat"`
 
+	// Ban bans sources that flood (request rate), guess passwords (failed
+	// authentications) or scan (known scanner User-Agents): their packets
+	// are dropped unanswered and their connections closed at accept. On by
+	// default.
+	Ban ban.Config `yaml:"ban"`
+
 	// Log sets the log output.
 	Log Log `yaml:"log"`
 
@@ -55,9 +65,22 @@ type Config struct {
 	// Kamailio's -m/-M).
 	Runtime Runtime `yaml:"runtime"`
 
-	// Admin is the operator HTTP endpoint (Go runtime profiles under
-	// /debug/pprof/). Off unless admin.listen is set.
+	// Admin is the operator HTTP endpoint: Prometheus /metrics, the JSON
+	// API that "sipedge ctl" speaks, Go runtime profiles under
+	// /debug/pprof/. Off unless admin.listen is set.
 	Admin admin.Config `yaml:"admin"`
+
+	// Cluster shares registrations between several sipedge nodes on
+	// Redis. Off (one node, in-memory store) unless cluster.redis is set.
+	Cluster cluster.Config `yaml:"cluster"`
+
+	// HEP sends a copy of every SIP message (UDP and WebSocket, decoded)
+	// to a HEPv3 collector (Homer). Off unless hep.address is set.
+	HEP hep.Config `yaml:"hep"`
+
+	// CDR adds outputs for the call records (always logged): a JSON Lines
+	// file, a webhook.
+	CDR cdr.Config `yaml:"cdr"`
 }
 
 // Runtime tunes the Go garbage collector. The defaults leave Go's own
@@ -96,7 +119,11 @@ func (c *Config) SetDefaults() {
 	c.TCP.SetDefaults()
 	c.NAT.SetDefaults()
 	c.TLS.SetDefaults()
+	c.Ban.SetDefaults()
 	c.Admin.SetDefaults()
+	c.Cluster.SetDefaults()
+	c.HEP.SetDefaults()
+	c.CDR.SetDefaults()
 	if c.Log.Level == "" {
 		c.Log.Level = "info"
 	}

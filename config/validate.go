@@ -36,14 +36,18 @@ func (c *Config) Validate() error {
 	}
 	l.Merge("", c.Gateway.Validate())
 	if needTLS && !c.TLS.Enabled() {
-		l.Add("tls", nil, "tls.cert and tls.key are required for tls:// and wss:// listeners")
+		l.Add("tls", nil, "tls.cert and tls.key (or tls.certificates) are required for tls:// and wss:// listeners")
 	}
 	l.Merge("tls", c.TLS.Validate())
 	l.Merge("rtpengine", c.RTPEngine.Validate())
 	l.Merge("ws", c.WS.Validate())
 	l.Merge("tcp", c.TCP.Validate())
 	l.Merge("nat", c.NAT.Validate())
+	l.Merge("ban", c.Ban.Validate())
 	l.Merge("admin", c.Admin.Validate())
+	l.Merge("cluster", c.Cluster.Validate())
+	l.Merge("hep", c.HEP.Validate())
+	l.Merge("cdr", c.CDR.Validate())
 	switch c.Log.Level {
 	case "debug", "info", "warn", "error":
 	default:

@@ -25,7 +25,7 @@ func (g *Gateway) handleAck(ctx context.Context, req *sip.Request, tx sip.Server
 		return err
 	}
 	fwd := p.fwd
-	if !p.ourRoute && !g.trustedSource(req.Source()) {
+	if !p.ourRoute && !g.trustedRequest(req) {
 		// Typically the ACK for a 401/407 we sent, arriving after its
 		// transaction ended (reliable transports end it at once).
 		if g.log.Enabled(ctx, slog.LevelDebug) {

@@ -14,18 +14,23 @@ import (
 // Proxy-Authorization/407, else Authorization/401) and returns the user, or
 // a *status.Error carrying the challenge or the refusal.
 func (g *Gateway) authenticate(req *sip.Request, proxy bool) (string, error) {
-	user, err := g.auth.Check(req, proxy)
+	a := g.rules().auth
+	user, err := a.Check(req, proxy)
 	if err == nil {
+		g.banVouch(req)
 		return user, nil
 	}
 	switch stale := errors.Is(err, auth.ErrStale); {
 	case stale || errors.Is(err, auth.ErrNoCredentials):
 		code, reason := auth.ChallengeStatus(proxy)
-		return "", status.New(code, reason, fmt.Errorf("%w: %w", ErrAuthRequired, err), g.auth.ChallengeHeaders(proxy, stale)...)
+		return "", status.New(code, reason, fmt.Errorf("%w: %w", ErrAuthRequired, err), a.ChallengeHeaders(proxy, stale)...)
 	case errors.Is(err, auth.ErrMalformed):
+		g.metrics.AuthFailure()
 		return "", status.New(400, "Bad Authorization Header", fmt.Errorf("%w: %w", ErrAuthRequired, err))
 	}
 	// Wrong password, unknown user, replayed nonce count: refuse.
+	g.metrics.AuthFailure()
+	g.banAuthFailed(req)
 	return "", status.New(403, "Forbidden", fmt.Errorf("%w: %w", ErrForbidden, err))
 }
 

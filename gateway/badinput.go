@@ -188,7 +188,11 @@ func (c checkedConn) ReadFrom(p []byte) (int, net.Addr, error) {
 		if err != nil {
 			return n, addr, err
 		}
-		out, reply, cerr := wire.CheckFrom(p[:n], addrPort(addr))
+		ap := addrPort(addr)
+		if c.g.banDatagram(p[:n], ap.Addr()) {
+			continue // banned: no answer, not even a stateless one
+		}
+		out, reply, cerr := wire.CheckFrom(p[:n], ap)
 		if reply != nil {
 			if _, werr := c.PacketConn.WriteTo(reply, addr); werr != nil {
 				c.g.log.Debug("stateless answer not sent", "dst", addr.String(), "error", werr)

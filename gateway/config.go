@@ -4,7 +4,7 @@ import (
 	"fmt"
 	"maps"
 	"net/netip"
-	"regexp"
+	"net/url"
 	"slices"
 	"strings"
 	"time"
@@ -14,6 +14,7 @@ import (
 	"github.com/sipedge/sipedge/gateway/auth"
 	"github.com/sipedge/sipedge/gateway/registrar"
 	"github.com/sipedge/sipedge/gateway/route"
+	"github.com/sipedge/sipedge/gateway/sets"
 	"github.com/sipedge/sipedge/gateway/trunk"
 	"github.com/sipedge/sipedge/internal/field"
 )
@@ -44,6 +45,11 @@ type Config struct {
 	// without match fits everything. No fitting route gives 404.
 	Routes []route.Rule `yaml:"routes"`
 
+	// Sets are the destination sets, by name, that routes name as
+	// set:NAME: members (SIP URIs or trunk:NAME), a selection algorithm,
+	// failover codes and OPTIONS probing (sets.Config).
+	Sets map[string]sets.Config `yaml:"sets"`
+
 	// Advertise is the host (name or address) written into our Via and
 	// Record-Route headers. Default: the address of each listener, which
 	// must then not be a wildcard (0.0.0.0, ::).
@@ -61,6 +67,15 @@ type Config struct {
 	// without a final response (even after a provisional one) before we
 	// CANCEL it and answer 408 upstream. Default 120s.
 	InviteTimeout time.Duration `yaml:"invite_timeout"`
+
+	// FRTimer is the branch timer (Kamailio's fr_timer): a request sent to
+	// a next hop that gives no response at all (not even 100 Trying)
+	// within it is given up as 408 and the next target of the route is
+	// tried, instead of waiting for the transaction timeout (Timer B/F,
+	// 32s). Once any response arrives, invite_timeout applies. Not applied
+	// toward WebSocket flows. A route may set its own (routes[].fr_timer).
+	// Default 4s; 100ms..32s.
+	FRTimer time.Duration `yaml:"fr_timer"`
 
 	// MaxForwards is the Max-Forwards value we add to requests that carry
 	// none. Default 70.
@@ -157,6 +172,9 @@ func (c *Config) SetDefaults() {
 	if c.MaxForwards == 0 {
 		c.MaxForwards = 70
 	}
+	if c.FRTimer == 0 {
+		c.FRTimer = 4 * time.Second
+	}
 	if c.TransactionLinger == 0 {
 		c.TransactionLinger = 32 * time.Second
 	}
@@ -178,6 +196,7 @@ func (c *Config) SetDefaults() {
 		c.Auth.Realm = c.Domains[0]
 	}
 	c.Auth.SetDefaults()
+	sets.SetDefaultsAll(c.Sets)
 	for name, t := range c.Trunks {
 		t.SetDefaults()
 		c.Trunks[name] = t
@@ -218,18 +237,16 @@ func (c *Config) Validate() error {
 	}
 	for i, r := range c.Routes {
 		p := fmt.Sprintf("routes[%d]", i)
-		if r.Match.User != "" {
-			if _, err := regexp.Compile(r.Match.User); err != nil {
-				l.Add(p+".match.user", r.Match.User, "bad regular expression: %v", err)
-			}
-		}
-		if r.Match.Domain != "" {
-			if _, err := regexp.Compile(r.Match.Domain); err != nil {
-				l.Add(p+".match.domain", r.Match.Domain, "bad regular expression: %v", err)
-			}
-		}
-		if len(r.To) == 0 {
+		l.Merge(p+".match", r.Match.Validate())
+		l.Merge(p+".actions", r.Actions.Validate())
+		if len(r.To) == 0 && r.API == nil {
 			l.Add(p+".to", nil, "at least one next hop is required")
+		}
+		if r.API != nil {
+			validateAPI(&l, p+".api", r.API, c.InviteTimeout)
+		}
+		if f := r.FRTimer; f != 0 && (f < 100*time.Millisecond || f > 32*time.Second) {
+			l.Add(p+".fr_timer", f, "must be 100ms..32s")
 		}
 		for j, to := range r.To {
 			t, err := route.ParseTarget(to)
@@ -242,6 +259,7 @@ func (c *Config) Validate() error {
 			}
 		}
 	}
+	l.Merge("sets", sets.Validate(c.Sets, c.hasTrunk))
 	c.validateTrunks(&l)
 	l.Merge("registrar", c.Registrar.Config.Validate())
 	if g := c.Registrar.FlowGrace; g < 0 || g > 10*time.Minute {
@@ -254,6 +272,9 @@ func (c *Config) Validate() error {
 	l.Merge("auth", a.Validate())
 	if c.InviteTimeout < 100*time.Millisecond {
 		l.Add("invite_timeout", c.InviteTimeout, "must be >= 100ms")
+	}
+	if c.FRTimer < 100*time.Millisecond || c.FRTimer > 32*time.Second {
+		l.Add("fr_timer", c.FRTimer, "must be 100ms..32s")
 	}
 	if c.TransactionLinger < time.Second || c.TransactionLinger > 32*time.Second {
 		l.Add("transaction_linger", c.TransactionLinger, "must be 1s..32s")
@@ -286,9 +307,47 @@ func (c *Config) unknownTarget(t route.Target) string {
 		}
 		return fmt.Sprintf("no trunk named %q (trunks:)", t.Name)
 	case route.KindSet:
+		if _, ok := c.Sets[t.Name]; ok {
+			return ""
+		}
 		return fmt.Sprintf("no destination set named %q (sets:)", t.Name)
 	}
 	return ""
+}
+
+// hasTrunk reports whether a trunk is configured (sets' trunk:NAME
+// members): the trunks section answers once it exists.
+func (c *Config) hasTrunk(name string) bool {
+	return c.unknownTarget(route.Target{Kind: route.KindTrunk, Name: name}) == ""
+}
+
+// validateAPI checks a route's routing service.
+func validateAPI(l *field.List, p string, a *route.API, inviteTimeout time.Duration) {
+	u, err := url.Parse(a.URL)
+	switch {
+	case a.URL == "":
+		l.Add(p+".url", nil, "is required")
+	case err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "":
+		l.Add(p+".url", a.URL, "must be an http:// or https:// URL with a host")
+	}
+	if t := a.Timeout; t != 0 && (t < 10*time.Millisecond || t > 10*time.Second || t >= inviteTimeout) {
+		l.Add(p+".timeout", t, "must be 10ms..10s and under invite_timeout")
+	}
+	for i, m := range a.Methods {
+		if m == "" || strings.ToUpper(m) != m || strings.ContainsAny(m, " \t:;") {
+			l.Add(fmt.Sprintf("%s.methods[%d]", p, i), m, "must be a method name in capitals (INVITE, MESSAGE)")
+		}
+	}
+	for i, f := range a.Failover {
+		if _, err := route.ParseCodes([]string{f}); err != nil {
+			l.Add(fmt.Sprintf("%s.failover[%d]", p, i), f, "%v", err)
+		}
+	}
+	for i, h := range a.Headers {
+		if h == "" || strings.ContainsAny(h, " \t:\r\n") {
+			l.Add(fmt.Sprintf("%s.headers[%d]", p, i), h, "must be a header name")
+		}
+	}
 }
 
 // validateTrunks adds the problems of the trunks section: each trunk's

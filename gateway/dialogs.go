@@ -4,6 +4,7 @@ import (
 	"context"
 	"time"
 
+	"github.com/sipedge/sipedge/gateway/cdr"
 	"github.com/sipedge/sipedge/gateway/dialog"
 	"github.com/sipedge/sipedge/rtpengine"
 )
@@ -19,7 +20,7 @@ func (g *Gateway) endFlowDialogs(ctx context.Context, flow string) {
 			}
 			g.sendBye(ctx, d, dialog.Party(p))
 		}
-		g.endMedia(d)
+		g.endCall(d, cdr.ByConnectionLost)
 	}
 }
 
@@ -37,7 +38,7 @@ func (g *Gateway) expireDialogs(ctx context.Context) {
 				g.log.Info("call expired", "call_id", d.Key.CallID)
 				g.sendBye(ctx, d, dialog.Caller)
 				g.sendBye(ctx, d, dialog.Callee)
-				g.endMedia(d)
+				g.endCall(d, cdr.ByExpiry)
 			}
 		}
 	}

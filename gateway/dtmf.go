@@ -41,7 +41,7 @@ func (g *Gateway) dtmf(ctx context.Context, req *sip.Request, tx sip.ServerTrans
 	if err != nil {
 		return true, mediaErr(err)
 	}
-	return true, tx.Respond(sip.NewResponseFromRequest(req, 200, "OK", nil))
+	return true, g.respond(tx, req, sip.NewResponseFromRequest(req, 200, "OK", nil))
 }
 
 // parseDTMFRelay reads an application/dtmf-relay body ("Signal=5",

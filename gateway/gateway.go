@@ -25,9 +25,12 @@ import (
 	"github.com/emiago/sipgo/sip"
 
 	"github.com/sipedge/sipedge/gateway/auth"
+	"github.com/sipedge/sipedge/gateway/ban"
+	"github.com/sipedge/sipedge/gateway/cdr"
 	"github.com/sipedge/sipedge/gateway/dialog"
 	"github.com/sipedge/sipedge/gateway/registrar"
-	"github.com/sipedge/sipedge/gateway/route"
+	"github.com/sipedge/sipedge/gateway/route/rtjson"
+	"github.com/sipedge/sipedge/gateway/wire"
 	"github.com/sipedge/sipedge/internal/listen"
 	"github.com/sipedge/sipedge/nat"
 	"github.com/sipedge/sipedge/rtpengine"
@@ -57,35 +60,63 @@ type Deps struct {
 	// drop it; nil means wire.CheckFrom with the connection's remote
 	// address, as for UDP datagrams.
 	TCPFilter listen.Filter
+	// Locations is the registrar's store (nil: an in-memory one for this
+	// node alone). cluster.Store shares it between nodes.
+	Locations registrar.Store
+	// Cluster, with Locations shared, tells which node holds a user's
+	// connection and whether it is alive; nil on a single node.
+	Cluster Peers
+	// Nonces, if set, makes digest nonces verifiable on every node of the
+	// cluster (one key, nonce-counts checked cluster-wide).
+	Nonces auth.Shared
 	// Resolver looks up the names sipgo resolves (next hops named by a
 	// host name, RFC 3263); nil: net.DefaultResolver. Responses never need
 	// it: they go to the Via's received address (wire.CheckFrom).
 	Resolver *net.Resolver
 	// NAT configures keepalives toward NATed UDP clients.
 	NAT nat.Config
+	// TLSPeers, if set, tells whether the TLS or WSS connection from an
+	// address presented a client certificate that makes it trusted (see
+	// tls.trusted_names); such requests are treated as from a trusted
+	// network.
+	TLSPeers interface{ TrustedPeerAddr(addr string) bool }
+	// Ban drops floods and scanners (nil: no bans). cmd owns and closes
+	// it; the gateway samples, checks and feeds it (gateway/ban.go).
+	Ban *ban.Bans
 	// RTP is the rtpengine client that anchors media (nil: none). The
 	// gateway runs and closes it.
 	RTP *rtpengine.Client
 	// HTTP serves every path of the ws/wss listeners' HTTP servers other
 	// than the WebSocket endpoint (the softphone); nil answers 404.
 	HTTP http.Handler
+	// Metrics receives the gateway's counters (nil: none). See Metrics.
+	Metrics Metrics
+	// Tap sees every SIP message sent or received on the UDP listeners
+	// and the WebSocket flows (HEP capture, the call-ladder ring); nil:
+	// none. TCP and TLS are not tapped yet.
+	Tap wire.Tap
+	// CallRecords receives a record at the end of every call the gateway
+	// tracks (a WebSocket leg or media through rtpengine; rtpengine is
+	// then asked for the media statistics) and of every forwarded initial
+	// INVITE that failed; nil: none.
+	CallRecords cdr.Recorder
 }
 
 // Gateway is a running proxy core.
 type Gateway struct {
-	cfg     Config
-	deps    Deps
-	log     *slog.Logger
-	ua      *sipgo.UserAgent
-	srv     *sipgo.Server
-	cli     *sipgo.Client
-	out     sender
-	auth    *auth.Authenticator
-	reg     *registrar.Registrar
-	routes  *route.Table
-	trusted []netip.Prefix
-	users   map[string]bool
-	trunks  *trunks // trunks.go
+	cfg      Config
+	deps     Deps
+	log      *slog.Logger
+	ua       *sipgo.UserAgent
+	srv      *sipgo.Server
+	cli      *sipgo.Client
+	out      sender
+	reg      *registrar.Registrar
+	trusted  []netip.Prefix
+	ruleset  atomic.Pointer[rules] // routes, sets, users: swapped by Reload
+	reloadMu sync.Mutex            // one Reload at a time; guards probing
+	probing  bool                  // the sets' probes run (listeners bound)
+	trunks   *trunks               // trunks.go
 
 	// set by Run once listeners are bound
 	self     selfAddrs
@@ -96,8 +127,13 @@ type Gateway struct {
 	streams    *listen.Streams   // caps, deadlines and framing of tcp/tls listeners
 	rtp        *rtpengine.Client // nil without rtpengine nodes
 	dialogs    *dialog.Table
+	api        *rtjson.Client // routing API (routes[].api), keep-alive
 	reqHandler func(*sip.Request, sip.ServerTransaction)
 	ackHandler func(*sip.Request, sip.ServerTransaction)
+
+	metrics  Metrics      // never nil (noMetrics)
+	active   atomic.Int64 // request handlers running (server transactions in progress)
+	draining atomic.Bool  // refuse new calls and registrations (ops.go)
 
 	bg       background    // work started by handlers and not waited for
 	handlers background    // request handlers running (on sipgo's goroutines)
@@ -132,9 +168,12 @@ func New(cfg Config, deps Deps) (*Gateway, error) {
 	if deps.TCPFilter == nil {
 		deps.TCPFilter = checkStream
 	}
-	g := &Gateway{cfg: cfg, deps: deps, log: deps.Logger.With("component", "gateway"), users: map[string]bool{},
-		rtp: deps.RTP, dialogs: dialog.NewTable(), closing: newClosing(), stopped: make(chan struct{}),
-		streams: listen.NewStreams(deps.TCP, deps.TCPFilter, deps.Logger)}
+	if deps.Metrics == nil {
+		deps.Metrics = noMetrics{}
+	}
+	g := &Gateway{cfg: cfg, deps: deps, log: deps.Logger.With("component", "gateway"),
+		rtp: deps.RTP, dialogs: dialog.NewTable(), api: rtjson.NewClient(64), closing: newClosing(), stopped: make(chan struct{}),
+		streams: listen.NewStreams(deps.TCP, deps.TCPFilter, deps.Logger), metrics: deps.Metrics}
 	for _, t := range cfg.Trusted {
 		p, err := ParsePrefix(t)
 		if err != nil {
@@ -142,26 +181,19 @@ func New(cfg Config, deps Deps) (*Gateway, error) {
 		}
 		g.trusted = append(g.trusted, p)
 	}
-	routes, err := route.NewTable(cfg.Routes)
+	r, err := buildRules(cfg, nil, deps)
 	if err != nil {
-		return nil, fmt.Errorf("gateway: %w", err)
+		return nil, err
 	}
-	g.routes = routes
+	g.ruleset.Store(r)
 	if g.trunks, err = newTrunks(cfg.Trunks, cfg.TrunkDNS); err != nil {
 		return nil, fmt.Errorf("gateway: %w", err)
 	}
-	secrets := make(map[string]auth.Secret, len(cfg.Users))
-	for name, u := range cfg.Users {
-		secrets[name] = auth.Secret{Password: u.Password, HA1MD5: u.HA1}
-		g.users[name] = true
+	store := deps.Locations
+	if store == nil {
+		store = registrar.NewMemoryStore()
 	}
-	a, err := auth.New(cfg.Auth,
-		secrets, deps.Logger)
-	if err != nil {
-		return nil, fmt.Errorf("gateway: %w", err)
-	}
-	g.auth = a
-	g.reg = registrar.New(cfg.Registrar.Config, registrar.NewMemoryStore(), deps.Logger)
+	g.reg = registrar.New(cfg.Registrar.Config, store, deps.Logger)
 	g.authAnswers = newAnswerCache(authAnswerBytes, answerTTL)
 	g.anonAnswers = newAnswerCache(anonAnswerBytes, answerTTL)
 	g.parser = sip.NewParser()
@@ -249,6 +281,9 @@ func (g *Gateway) Run(ctx context.Context) error {
 				return fmt.Errorf("gateway: listen udp %s: %w", l.Addr, err)
 			}
 			udpClosers = append(udpClosers, pc.Close)
+			if g.deps.Tap != nil {
+				pc = newTappedConn(pc, g.deps.Tap)
+			}
 			bound = append(bound, Listener{Transport: "udp", Addr: pc.LocalAddr().String()})
 			if g.udpConn == nil {
 				g.udpConn = pc
@@ -266,7 +301,7 @@ func (g *Gateway) Run(ctx context.Context) error {
 			bound = append(bound, Listener{Transport: l.Transport, Addr: ln.Addr().String()})
 			// Caps and accept backoff under TLS; framing and deadlines on
 			// what sipgo reads, above it.
-			ln = g.streams.Limit(ln)
+			ln = g.streams.Limit(ban.Listener(ln, g.deps.Ban))
 			if l.Transport == "tls" {
 				if g.deps.TLS == nil {
 					_ = ln.Close()
@@ -286,7 +321,7 @@ func (g *Gateway) Run(ctx context.Context) error {
 				return fmt.Errorf("gateway: listen %s %s: %w", l.Transport, l.Addr, err)
 			}
 			bound = append(bound, Listener{Transport: l.Transport, Addr: ln.Addr().String(), Path: l.Path})
-			ln = g.ws.Guard(ln)
+			ln = g.ws.Guard(ban.Listener(ln, g.deps.Ban))
 			if l.Transport == "wss" {
 				if g.deps.TLS == nil {
 					_ = ln.Close()
@@ -356,6 +391,7 @@ func (g *Gateway) Run(ctx context.Context) error {
 			_ = ka.Run(ctx)
 		}()
 	}
+	g.startProbes()
 	g.startTrunks() // after the serves: REGISTERs leave from the UDP socket
 	if g.deps.Ready != nil {
 		g.deps.Ready(bound)
@@ -370,6 +406,7 @@ func (g *Gateway) Run(ctx context.Context) error {
 	cancel()
 	g.closing.close()
 	g.handlers.refuse() // new requests are dropped from now on
+	g.stopProbes()
 	// Listeners and WebSocket flows first: closing flows ends their calls
 	// (BYE to the other party, rtpengine delete). Give that background
 	// work a moment while rtpengine and the SIP stack are still up. UDP
@@ -399,6 +436,7 @@ func (g *Gateway) Run(ctx context.Context) error {
 	_ = g.ua.Close()
 	wg.Wait()
 	g.bg.close()
+	_ = g.api.Close()
 	for _, l := range g.limits {
 		l.Close()
 	}
@@ -422,6 +460,7 @@ func (g *Gateway) Close() error {
 		_ = g.ua.Close()
 		g.handlers.close()
 		g.bg.close()
+		_ = g.api.Close()
 		for _, l := range g.limits {
 			l.Close()
 		}
@@ -433,6 +472,19 @@ func (g *Gateway) Close() error {
 
 // shutdownGrace bounds how long Run waits for calls being ended on shutdown.
 const shutdownGrace = 3 * time.Second
+
+// trustedRequest reports whether req comes from a trusted network or over
+// a TLS/WSS connection whose client certificate is trusted.
+func (g *Gateway) trustedRequest(req *sip.Request) bool {
+	if g.trustedSource(req.Source()) {
+		return true
+	}
+	switch req.Transport() {
+	case "TLS", "WSS":
+		return g.deps.TLSPeers != nil && g.deps.TLSPeers.TrustedPeerAddr(req.Source())
+	}
+	return false
+}
 
 // trustedSource reports whether src (ip:port) is in a trusted network or
 // is a trunk's address.

@@ -79,6 +79,8 @@ func (g *Gateway) tracked(h func(*sip.Request, sip.ServerTransaction)) func(*sip
 			return
 		}
 		defer g.handlers.leave()
+		g.active.Add(1)
+		defer g.active.Add(-1)
 		h(req, tx)
 	}
 }

@@ -35,6 +35,8 @@ type proxyTx struct {
 	lateOffer   bool   // INVITE without SDP: the offer comes in the 2xx
 	hash        string
 	recordRoute bool
+	fromPeer    bool      // a cluster peer handed the request over (it aliased the Contact)
+	started     time.Time // when forward began (INVITE setup time)
 
 	single bool // one group of one target: the branch may use base itself
 
@@ -78,8 +80,8 @@ func noBuild(*sipgo.Client, *sip.Request) error { return nil }
 // forward runs a proxy transaction over the groups of targets and answers
 // upstream. It returns when a final response has been sent upstream (or
 // the request was cancelled).
-func (g *Gateway) forward(ctx context.Context, req, base *sip.Request, stx sip.ServerTransaction, hash string, groups []route.Group) {
-	p := &proxyTx{g: g, req: req, base: base, stx: stx, hash: hash}
+func (g *Gateway) forward(ctx context.Context, req, base *sip.Request, stx sip.ServerTransaction, pre prepared, groups []route.Group) {
+	p := &proxyTx{g: g, req: req, base: base, stx: stx, hash: pre.hash, fromPeer: pre.localOnly, started: time.Now()}
 	if f := flowOf(stx); f != nil {
 		p.inFlow = f.ID()
 	}
@@ -97,7 +99,7 @@ func (g *Gateway) forward(ctx context.Context, req, base *sip.Request, stx sip.S
 		p.recordRoute = req.To() == nil || !hasTag(req.To().Params)
 	}
 	if req.IsInvite() {
-		_ = stx.Respond(sip.NewResponseFromRequest(req, 100, "Trying", nil))
+		_ = g.respond(stx, req, sip.NewResponseFromRequest(req, 100, "Trying", nil))
 		stx.OnCancel(func(*sip.Request) { p.cancel(ctx) })
 	}
 	p.single = len(groups) == 1 && len(groups[0]) == 1
@@ -114,7 +116,7 @@ func (g *Gateway) forward(ctx context.Context, req, base *sip.Request, stx sip.S
 		}
 		outs := outcomes(results)
 		best := route.Best(outs)
-		if i < len(groups)-1 && route.Retryable(codeOf(outs, best)) {
+		if i < len(groups)-1 && route.Failover(grp, outs, best) {
 			continue
 		}
 		p.sendFinal(ctx, outs, best, results)
@@ -169,7 +171,7 @@ func (b *branch) build(ctx context.Context) (*sip.Request, error) {
 	if top := r.Via(); top != nil {
 		_, _ = nat.SetReceived(top, p.req.Source())
 	}
-	if p.initial || p.req.IsInvite() {
+	if (p.initial || p.req.IsInvite()) && !p.fromPeer {
 		nat.AliasContacts(r, p.req.Source(), p.req.Transport())
 	}
 	via, ok := g.self.via(out, p.hash)
@@ -183,7 +185,7 @@ func (b *branch) build(ctx context.Context) (*sip.Request, error) {
 	// must name: so the lower one goes first, on its own.
 	top := [2]sip.Header{via}
 	n := 1
-	if p.recordRoute {
+	if p.recordRoute && !b.tgt.Peer {
 		rrIn, okIn := g.self.recordRoute(in, p.inFlow)
 		var rrOut *sip.RecordRouteHeader
 		okOut := false
@@ -203,7 +205,7 @@ func (b *branch) build(ctx context.Context) (*sip.Request, error) {
 	r.PrependHeader(top[:n]...)
 	b.viaBranch, _ = via.Params.Get("branch")
 	b.bSide = sideOf(out)
-	if (p.req.Method == sip.INVITE || p.req.Method == sip.UPDATE) && g.anchored(p.aSide, b.bSide) {
+	if (p.req.Method == sip.INVITE || p.req.Method == sip.UPDATE) && !b.tgt.Peer && g.anchored(p.aSide, b.bSide) {
 		b.anchored = true
 		if p.offerSDP != "" {
 			res, err := g.rtp.Offer(ctx, rtpengine.OfferParams{
@@ -227,6 +229,9 @@ func (b *branch) build(ctx context.Context) (*sip.Request, error) {
 	}
 	if b.tgt.Trunk != "" && p.initial {
 		g.callerID(r, b.tgt.Trunk)
+	}
+	if b.tgt.Edit != nil {
+		b.tgt.Edit(r)
 	}
 	g.address(r, b.tgt, out)
 	return r, nil
@@ -258,6 +263,10 @@ func isIPHostPort(addr string) bool {
 // run sends the branch and follows its responses to a final one.
 func (b *branch) run(ctx context.Context) {
 	p, g := b.p, b.p.g
+	if o := b.tgt.Observer; o != nil {
+		o.Started(callID(p.req))
+		defer b.ended(o)
+	}
 	req, err := b.build(ctx)
 	if err != nil {
 		var se *status.Error
@@ -288,15 +297,25 @@ func (b *branch) run(ctx context.Context) {
 
 	var timerC <-chan time.Time
 	var tc *time.Timer
+	inviteTimeout := g.cfg.InviteTimeout
+	if b.tgt.InviteTimeout > 0 {
+		inviteTimeout = b.tgt.InviteTimeout
+	}
 	if req.IsInvite() {
-		tc = time.NewTimer(g.cfg.InviteTimeout)
+		tc = time.NewTimer(inviteTimeout)
 		defer tc.Stop()
 		timerC = tc.C
 	}
 	var cancelWait <-chan time.Time
+	fr := g.newBranchTimer(b.tgt)
+	defer fr.Stop()
 	for {
 		select {
+		case <-fr.C():
+			b.fail(408, "Request Timeout", fmt.Errorf("%w: no response from %s in fr_timer %s", ErrTimeout, b.tgt.Addr, fr.d))
+			return
 		case res := <-tx.Responses():
+			fr.Stop()
 			switch {
 			case res.IsProvisional():
 				b.mu.Lock()
@@ -308,7 +327,7 @@ func (b *branch) run(ctx context.Context) {
 				}
 				if res.StatusCode > 100 {
 					if tc != nil {
-						tc.Reset(g.cfg.InviteTimeout)
+						tc.Reset(inviteTimeout)
 					}
 					p.relayProvisional(b.media(ctx, res))
 				}
@@ -338,7 +357,7 @@ func (b *branch) run(ctx context.Context) {
 				timedOut := b.timedOut
 				b.mu.Unlock()
 				if timedOut {
-					b.fail(408, "Request Timeout", fmt.Errorf("%w: no final answer from %s in %s", ErrTimeout, b.tgt.Addr, g.cfg.InviteTimeout))
+					b.fail(408, "Request Timeout", fmt.Errorf("%w: no final answer from %s in %s", ErrTimeout, b.tgt.Addr, inviteTimeout))
 				} else {
 					b.setFinal(res, false)
 				}
@@ -349,6 +368,11 @@ func (b *branch) run(ctx context.Context) {
 			}
 		case <-tx.Done():
 			err := tx.Err()
+			if err == nil {
+				// Ended without a final response and without a reason
+				// (sipgo: the connection was closed under it).
+				err = errTransactionEnded
+			}
 			if errors.Is(err, sip.ErrTransactionTimeout) {
 				b.fail(408, "Request Timeout", fmt.Errorf("%w: %s: %w", ErrTimeout, b.tgt.Addr, err))
 			} else if b.tgt.Flow != "" {
@@ -364,7 +388,7 @@ func (b *branch) run(ctx context.Context) {
 			prov := b.provisional
 			b.mu.Unlock()
 			if !prov {
-				b.fail(408, "Request Timeout", fmt.Errorf("%w: no answer from %s in %s", ErrTimeout, b.tgt.Addr, g.cfg.InviteTimeout))
+				b.fail(408, "Request Timeout", fmt.Errorf("%w: no answer from %s in %s", ErrTimeout, b.tgt.Addr, inviteTimeout))
 				return
 			}
 			b.sendCancel(ctx)
@@ -458,6 +482,7 @@ func (p *proxyTx) upstream(res *sip.Response) *sip.Response {
 	if res.Contact() != nil {
 		nat.AliasContacts(out, res.Source(), res.Transport())
 	}
+	restoreParties(out, p.req)
 	out.SetTransport(p.req.Transport())
 	out.SetDestination(p.req.Source())
 	return out
@@ -470,7 +495,7 @@ func (p *proxyTx) relayProvisional(res *sip.Response) {
 	if done {
 		return
 	}
-	_ = p.stx.Respond(p.upstream(res))
+	_ = p.g.respond(p.stx, p.req, p.upstream(res))
 }
 
 // relaySuccess forwards a 2xx upstream: through the server transaction
@@ -481,7 +506,10 @@ func (p *proxyTx) relaySuccess(ctx context.Context, b *branch, res *sip.Response
 	p.finalSent = true
 	p.mu.Unlock()
 	out := p.upstream(res)
-	if err := p.stx.Respond(out); err != nil || p.stx.Err() != nil {
+	if first && p.initial && p.req.IsInvite() {
+		p.g.metrics.CallAnswered(time.Since(p.started))
+	}
+	if err := p.g.respond(p.stx, p.req, out); err != nil || p.stx.Err() != nil {
 		if werr := p.g.srv.WriteResponse(out); werr != nil {
 			p.g.log.Debug("stateless 2xx relay failed", "call_id", callID(res), "error", werr)
 		}
@@ -502,14 +530,6 @@ func outcomes(bs []*branch) []route.Outcome {
 	return outs
 }
 
-// codeOf is the status code of outs[i], 0 when nothing answered.
-func codeOf(outs []route.Outcome, i int) int {
-	if i < 0 {
-		return 0
-	}
-	return outs[i].Res.StatusCode
-}
-
 // sendFinal answers upstream with the best answer of the last group: an
 // answer the proxy made up itself (a timeout, an unreachable hop) goes
 // through respondError like every other local refusal; a downstream
@@ -525,8 +545,10 @@ func (p *proxyTx) sendFinal(ctx context.Context, outs []route.Outcome, best int,
 	p.mu.Unlock()
 	if best < 0 {
 		p.g.respondError(ctx, p.req, p.stx, status.New(408, "Request Timeout", fmt.Errorf("%w: no branch answered", ErrTimeout)))
+		p.recordFailure(408, route.Target{})
 		return
 	}
+	defer func() { p.recordFailure(outs[best].Res.StatusCode, results[best].tgt) }()
 	if outs[best].Synthetic {
 		b := results[best]
 		b.mu.Lock()
@@ -544,7 +566,7 @@ func (p *proxyTx) sendFinal(ctx context.Context, outs []route.Outcome, best int,
 		route.MergeChallenges(out, outs, best)
 	}
 	p.g.logFinal(ctx, p.req, out.StatusCode, out.Reason)
-	if err := p.stx.Respond(out); err != nil {
+	if err := p.g.respond(p.stx, p.req, out); err != nil {
 		p.g.log.Debug("final relay failed", "call_id", callID(p.req), "error", err)
 	}
 }

@@ -128,6 +128,7 @@ func (p *proxyTx) trackDialog(ctx context.Context, b *branch, res *sip.Response)
 		return
 	}
 	d.Anchored = b.anchored
+	d.Invited = p.started
 	p.g.dialogs.Add(d)
 	if b.cseqShift > 0 {
 		p.g.dialogs.AddCallerShift(d.Key.CallID, d.Key.CallerTag, d.Key.CalleeTag, b.cseqShift)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -20,6 +21,9 @@ import (
 // handle runs the same steps; answerDatagram calls it directly.
 func (g *Gateway) handleRegister(ctx context.Context, req *sip.Request, tx sip.ServerTransaction) error {
 	if err := sanity(req); err != nil {
+		return err
+	}
+	if err := g.refuseDraining(req); err != nil {
 		return err
 	}
 	if mf := req.MaxForwards(); mf != nil && mf.Val() == 0 {
@@ -61,7 +65,7 @@ func (g *Gateway) register(_ context.Context, req *sip.Request, tx sip.ServerTra
 		res.AppendHeader(registrar.ResponseContact(b, now))
 	}
 	res.AppendHeader(sip.NewHeader("Date", now.UTC().Format(time.RFC1123)))
-	return g.localTx(req, tx, g.authAnswers).Respond(res)
+	return g.respond(g.localTx(req, tx, g.authAnswers), req, res)
 }
 
 // registrarStatus turns the registrar's refusals into a SIP answer (423
@@ -82,11 +86,23 @@ func registrarStatus(err error) error {
 // lookup turns the bindings of aor into fork targets: the registered
 // Contact as Request-URI, sent along the binding's Path if any, else down
 // its connection (TCP, TLS) or to its real source when it is behind NAT,
-// else to the Contact's own address.
-func (g *Gateway) lookup(aor string) route.Group {
+// else to the Contact's own address. A binding another node of the cluster
+// holds the connection of is reached through that node (one branch per
+// node, none when it is dead); localOnly (a peer asked us) skips them.
+func (g *Gateway) lookup(aor string, localOnly bool) route.Group {
 	bs := g.reg.Lookup(aor, time.Now())
 	out := make(route.Group, 0, len(bs))
+	var peers []string
 	for _, b := range bs {
+		if g.elsewhere(&b) {
+			if !localOnly && !slices.Contains(peers, b.Node) {
+				peers = append(peers, b.Node)
+				if t, ok := g.peerTarget(b.Node); ok {
+					out = append(out, t)
+				}
+			}
+			continue
+		}
 		ruri := b.Contact
 		t := route.Target{RURI: &ruri, Transport: b.Source.Transport, Addr: b.Source.Addr}
 		if b.Source.Transport == "udp" && !b.Source.NAT {

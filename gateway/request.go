@@ -7,6 +7,7 @@ import (
 
 	"github.com/emiago/sipgo/sip"
 
+	"github.com/sipedge/sipedge/gateway/cdr"
 	"github.com/sipedge/sipedge/gateway/dialog"
 	"github.com/sipedge/sipedge/gateway/route"
 	"github.com/sipedge/sipedge/gateway/status"
@@ -16,10 +17,11 @@ import (
 
 // prepared is a request after the checks every request goes through.
 type prepared struct {
-	fwd      *sip.Request // working copy: own Routes removed, Max-Forwards set
-	hash     string       // loop hash
-	ourRoute bool         // the request carried one of our Record-Route entries
-	flows    []string     // flow ids found in our Route entries
+	fwd       *sip.Request // working copy: own Routes removed, Max-Forwards set
+	hash      string       // loop hash
+	ourRoute  bool         // the request carried one of our Record-Route entries
+	flows     []string     // flow ids found in our Route entries
+	localOnly bool         // a cluster peer asks us to reach our own bindings only
 }
 
 // prepare runs sanity checks, Max-Forwards, loose routing (RFC 3261 §16.4)
@@ -54,6 +56,9 @@ func (g *Gateway) prepare(req *sip.Request, inPlace bool) (prepared, error) {
 	for r := dialog.TopRoute(fwd); r != nil && g.self.isSelf(r.Address); r = dialog.TopRoute(fwd) {
 		if f, ok := r.Address.UriParams.Get(flowParam); ok && f != "" {
 			p.flows = append(p.flows, f)
+		}
+		if r.Address.UriParams.Has(localParam) {
+			p.localOnly = true
 		}
 		fwd.RemoveHeader("Route")
 		p.ourRoute = true
@@ -91,6 +96,9 @@ func (g *Gateway) handle(ctx context.Context, req *sip.Request, tx sip.ServerTra
 		// sipgo matched every CANCEL for a live INVITE transaction already.
 		return status.New(481, "Call/Transaction Does Not Exist", ErrNoTransaction)
 	}
+	if err := g.refuseDraining(req); err != nil {
+		return err
+	}
 	if req.Method == sip.REGISTER && dialog.TopRoute(req) == nil {
 		// Handled here, never forwarded: no working copy, no loop hash.
 		if err := sanity(req); err != nil {
@@ -106,7 +114,7 @@ func (g *Gateway) handle(ctx context.Context, req *sip.Request, tx sip.ServerTra
 		return err
 	}
 	fwd := p.fwd
-	trusted := g.trustedSource(req.Source())
+	trusted := g.trustedRequest(req)
 	if to := req.To(); to != nil && hasTag(to.Params) {
 		return g.inDialog(ctx, req, tx, p, trusted)
 	}
@@ -131,11 +139,11 @@ func (g *Gateway) handle(ctx context.Context, req *sip.Request, tx sip.ServerTra
 			return err
 		}
 	}
-	groups, err := g.resolve(ctx, fwd)
+	groups, err := g.resolve(ctx, fwd, tx, p)
 	if err != nil {
 		return err
 	}
-	g.forward(ctx, req, fwd, tx, p.hash, groups)
+	g.forward(ctx, req, fwd, tx, p, groups)
 	return nil
 }
 
@@ -160,20 +168,34 @@ func (g *Gateway) inDialog(ctx context.Context, req *sip.Request, tx sip.ServerT
 	if handled, err := g.dtmf(ctx, req, tx, t); handled || err != nil {
 		return err
 	}
-	g.forward(ctx, req, fwd, tx, p.hash, []route.Group{{t}})
+	g.forward(ctx, req, fwd, tx, p, []route.Group{{t}})
 	if req.Method == sip.BYE {
 		g.trunks.slots.release(callID(req))
+		g.rules().sets.CallEnded(callID(req)) // least-calls stops counting it
 		if d, _ := g.dialogs.Remove(callID(req), fromTag(req), toTag(req)); d != nil {
-			g.endMedia(d)
+			by := cdr.ByCallee
+			if fromTag(req) == d.Key.CallerTag {
+				by = cdr.ByCaller
+			}
+			g.endCall(d, by)
 		}
 	}
 	return nil
 }
 
-// resolve finds the targets of an initial request: a pre-loaded Route,
-// the registered contacts of a local user (parallel fork), or the first
-// matching route's hops (serial failover).
-func (g *Gateway) resolve(ctx context.Context, fwd *sip.Request) ([]route.Group, error) {
+// resolve finds the targets of an initial request: a cluster peer's
+// hand-over (our own users' connections only), a pre-loaded Route, the
+// registered contacts of a local user (parallel fork), or what the first
+// matching route says (its routing API, else its hops in serial failover).
+func (g *Gateway) resolve(ctx context.Context, fwd *sip.Request, tx sip.ServerTransaction, p prepared) ([]route.Group, error) {
+	if p.localOnly {
+		// A cluster peer's request for one of our users' connections.
+		ruri := fwd.Recipient
+		if bs := g.lookup(g.aor(ruri.User, ruri.Host), true); len(bs) > 0 {
+			return []route.Group{bs}, nil
+		}
+		return nil, status.New(480, "Temporarily Unavailable", fmt.Errorf("%w: %s has no connection on this node", ErrUnavailable, ruri.String()))
+	}
 	if dialog.TopRoute(fwd) != nil {
 		t, err := dialog.NextHop(fwd)
 		if err != nil {
@@ -182,17 +204,19 @@ func (g *Gateway) resolve(ctx context.Context, fwd *sip.Request) ([]route.Group,
 		return []route.Group{{t}}, nil
 	}
 	ruri := fwd.Recipient
+	rs := g.rules()
 	if g.self.isLocal(ruri.Host) && ruri.User != "" {
 		aor := g.aor(ruri.User, ruri.Host)
-		if bs := g.lookup(aor); len(bs) > 0 {
+		if bs := g.lookup(aor, false); len(bs) > 0 {
 			return []route.Group{bs}, nil
 		}
-		if g.users[ruri.User] {
+		if rs.users[ruri.User] {
 			return nil, status.New(480, "Temporarily Unavailable", fmt.Errorf("%w: %s has no registered contact", ErrUnavailable, aor))
 		}
 	}
-	if groups, ok := g.routes.Lookup(ruri.User, ruri.Host); ok {
-		return g.expand(ctx, fwd, groups)
+	if d, ok := rs.routes.Route(routeRequest(fwd)); ok {
+		d.Actions.Apply(fwd)
+		return g.routeDecision(ctx, rs, fwd, tx, d)
 	}
 	return nil, status.New(404, "Not Found", fmt.Errorf("%w: for %s", ErrNoRoute, ruri.String()))
 }
@@ -212,7 +236,7 @@ func (g *Gateway) options(req *sip.Request, tx sip.ServerTransaction) error {
 	res := sip.NewResponseFromRequest(req, 200, "OK", nil)
 	res.AppendHeader(allowHeader())
 	res.AppendHeader(sip.NewHeader("Accept", "application/sdp"))
-	return tx.Respond(res)
+	return g.respond(tx, req, res)
 }
 
 // allowHeader lists the methods the proxy answers or routes itself.

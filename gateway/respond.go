@@ -29,9 +29,13 @@ func (g *Gateway) wrap(h handler) func(req *sip.Request, tx sip.ServerTransactio
 				g.respondError(ctx, req, tx, status.New(500, "Server Internal Error", fmt.Errorf("%w: panic", ErrInternal)))
 			}
 		}()
+		if g.banDrop(req, tx) {
+			return
+		}
 		if g.answerRetransmission(req, tx) {
 			return
 		}
+		g.metrics.Request(req.Method)
 		if err := h(ctx, req, tx); err != nil {
 			g.respondError(ctx, req, g.localTx(req, tx, g.anonAnswers), err)
 		}
@@ -58,7 +62,7 @@ func (g *Gateway) respondError(ctx context.Context, req *sip.Request, tx sip.Ser
 			res.AppendHeader(h)
 		}
 	}
-	if err := tx.Respond(res); err != nil {
+	if err := g.respond(tx, req, res); err != nil {
 		g.log.Debug("respond failed", "call_id", callID(req), "error", err)
 	}
 }

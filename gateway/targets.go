@@ -14,7 +14,7 @@ import (
 // the hops they stand for at this moment, keeping the serial order of the
 // groups: a named target in a group becomes the groups its expansion
 // returns (its own failover order), in its place. SIP hops are kept.
-func (g *Gateway) expand(ctx context.Context, req *sip.Request, groups []route.Group) ([]route.Group, error) {
+func (g *Gateway) expand(ctx context.Context, rs *rules, req *sip.Request, groups []route.Group) ([]route.Group, error) {
 	named := false
 	for _, grp := range groups {
 		for _, t := range grp {
@@ -32,7 +32,13 @@ func (g *Gateway) expand(ctx context.Context, req *sip.Request, groups []route.G
 			case route.KindHop:
 				hops = append(hops, t)
 			default:
-				exp, err := g.expandNamed(ctx, req, t)
+				var exp []route.Group
+				var err error
+				if t.Kind == route.KindSet {
+					exp, err = g.expandSet(ctx, rs, req, t)
+				} else {
+					exp, err = g.expandNamed(ctx, req, t)
+				}
 				if err != nil {
 					return nil, err
 				}
@@ -62,8 +68,8 @@ func (g *Gateway) expandNamed(ctx context.Context, req *sip.Request, t route.Tar
 	switch t.Kind {
 	case route.KindTrunk:
 		return g.expandTrunk(ctx, req, t.Name)
-	case route.KindSet:
-		return nil, status.New(500, "Server Internal Error", fmt.Errorf("%w: destination set %q is not configured", ErrNoRoute, t.Name))
+	case route.KindSet: // expand calls expandSet with the request's rules
+		return nil, status.New(500, "Server Internal Error", fmt.Errorf("%w: destination set %q inside a set", ErrNoRoute, t.Name))
 	}
 	return []route.Group{{t}}, nil
 }

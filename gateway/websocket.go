@@ -14,11 +14,13 @@ import (
 var (
 	_ ws.Handler = (*Gateway)(nil)
 	_ ws.Checker = (*Gateway)(nil)
+	_ ws.SentTap = (*Gateway)(nil)
 )
 
 // CheckSIP implements ws.Checker: every WebSocket message goes through
 // wire.Check, as UDP datagrams do (checkedConn).
 func (g *Gateway) CheckSIP(f *ws.Flow, msg []byte) (out, reply []byte, err error) {
+	g.tapFlow(f, msg, false)
 	out, reply, err = wire.Check(msg)
 	if err != nil {
 		g.badInput(strings.ToLower(f.Transport()), f.Source(), len(msg), err)

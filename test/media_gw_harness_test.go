@@ -62,6 +62,12 @@ type mgwOptions struct {
 	// (a user regex) is routed to it.
 	Trunk      map[string]any
 	TrunkRoute string
+	// Admin is sipedge's admin: section (listen, token); nil: none.
+	Admin map[string]any
+	// HEP is sipedge's hep: section; nil: none.
+	HEP map[string]any
+	// CDR is sipedge's cdr: section; nil: none.
+	CDR map[string]any
 }
 
 // startMediaGW starts rtpengine (unless opts.RTPEngine says otherwise),
@@ -105,6 +111,9 @@ func startMediaGW(t *testing.T, opts mgwOptions) *mediaGW {
 		RTPEngine:  rtpSection,
 		Media:      opts.Media,
 		Extra:      extra,
+		Admin:      opts.Admin,
+		HEP:        opts.HEP,
+		CDR:        opts.CDR,
 	})
 	m.wssURL = "wss://" + m.gw.Addr(t, "wss") + "/ws"
 	m.gwUDP = m.gw.Addr(t, "udp")

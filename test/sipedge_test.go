@@ -31,6 +31,8 @@ type proxyConfig struct {
 	Routes        []proxyRoute
 	TLSCert       string
 	TLSKey        string
+	TLS           map[string]any // the tls: section as written (replaces TLSCert/TLSKey)
+	Ban           map[string]any // the ban: section as written (max_requests, scanners_off, ...)
 	Algorithms    []string
 	NonceTTL      time.Duration
 	InviteTimeout time.Duration
@@ -42,9 +44,14 @@ type proxyConfig struct {
 	Runtime       map[string]any // the runtime: section as written (memory_limit_mb, gc_percent)
 	Registrar     map[string]any // the registrar: section as written (flow_grace, ...)
 	TCP           map[string]any // the tcp: section as written (max_connections, ...)
-	// Extra are further top-level keys written as is (trunks,
-	// trunk_registration, ...).
+	Cluster       map[string]any // the cluster: section as written (node, redis, address, ...)
+	// Extra holds further top-level keys as written (sets, fr_timer,
+	// routes with keys proxyRoute lacks): each replaces what the other
+	// fields wrote under that key.
 	Extra map[string]any
+	Admin map[string]any // the admin: section as written (listen, token)
+	HEP   map[string]any // the hep: section as written (address, transport, ...)
+	CDR   map[string]any // the cdr: section as written (file, webhook, ...)
 	// FileLimit, if set, is the process's RLIMIT_NOFILE {soft, hard}, set
 	// by the shell that starts it (soft must be <= hard).
 	FileLimit [2]int
@@ -98,6 +105,12 @@ func (c proxyConfig) yaml(t testing.TB) []byte {
 	if c.TLSCert != "" {
 		doc["tls"] = map[string]string{"cert": c.TLSCert, "key": c.TLSKey}
 	}
+	if len(c.TLS) > 0 {
+		doc["tls"] = c.TLS
+	}
+	if len(c.Ban) > 0 {
+		doc["ban"] = c.Ban
+	}
 	auth := map[string]any{}
 	if len(c.Algorithms) > 0 {
 		auth["algorithms"] = c.Algorithms
@@ -110,6 +123,9 @@ func (c proxyConfig) yaml(t testing.TB) []byte {
 	}
 	if c.InviteTimeout > 0 {
 		doc["invite_timeout"] = c.InviteTimeout.String()
+	}
+	if c.Cluster != nil {
+		doc["cluster"] = c.Cluster
 	}
 	if len(c.WS) > 0 {
 		doc["ws"] = c.WS
@@ -132,6 +148,15 @@ func (c proxyConfig) yaml(t testing.TB) []byte {
 	if len(c.Media) > 0 {
 		doc["media"] = c.Media
 	}
+	if len(c.Admin) > 0 {
+		doc["admin"] = c.Admin
+	}
+	if len(c.HEP) > 0 {
+		doc["hep"] = c.HEP
+	}
+	if len(c.CDR) > 0 {
+		doc["cdr"] = c.CDR
+	}
 	for k, v := range c.Extra {
 		doc[k] = v
 	}
@@ -146,11 +171,13 @@ func (c proxyConfig) yaml(t testing.TB) []byte {
 type sipedgeProc struct {
 	// Addrs maps a transport ("udp", "tcp", "tls") to the bound host:port.
 	Addrs map[string]string
-	cmd   *exec.Cmd
-	mu    sync.Mutex
-	log   bytes.Buffer
-	done  chan struct{} // closed when stderr is drained and the process waited
-	err   error         // exit status, valid after done
+	// Path is the configuration file it was started with.
+	Path string
+	cmd  *exec.Cmd
+	mu   sync.Mutex
+	log  bytes.Buffer
+	done chan struct{} // closed when stderr is drained and the process waited
+	err  error         // exit status, valid after done
 }
 
 // listeningRE picks the fields we need out of a slog text line; other
@@ -209,7 +236,7 @@ func startSipedge(t testing.TB, cfg proxyConfig) *sipedgeProc {
 	if err := cmd.Start(); err != nil {
 		t.Fatalf("start sipedge: %v", err)
 	}
-	p := &sipedgeProc{Addrs: map[string]string{}, cmd: cmd, done: make(chan struct{})}
+	p := &sipedgeProc{Addrs: map[string]string{}, Path: path, cmd: cmd, done: make(chan struct{})}
 	ready := make(chan struct{})
 	go func() { // owner: p; stops at stderr EOF (process exit); waited via p.done
 		defer close(p.done)

@@ -42,6 +42,8 @@ import (
 //	SIPEDGE_BENCH_CONNS   idle connections to open (default 10000)
 //	SIPEDGE_BENCH_WORKERS concurrent clients for REGISTER/s (default 64)
 //	SIPEDGE_BENCH_MEMLIMIT_MB sipedge's runtime.memory_limit_mb (default: none)
+//	SIPEDGE_BENCH_REDIS   host:port of a redis-server: registrations go to
+//	                      the cluster store there (default: in memory)
 //	SIPEDGE_BENCH_SETTLE  seconds the idle connections are held before RSS
 //	                      is read (default 2), with a reading every 10 s
 //
@@ -74,7 +76,12 @@ func benchEdge(b *testing.B, users int) (*sipedgeProc, string) {
 	if mb := benchEnv("SIPEDGE_BENCH_MEMLIMIT_MB", 0); mb > 0 {
 		rt = map[string]any{"memory_limit_mb": mb}
 	}
+	var cl map[string]any
+	if addr := os.Getenv("SIPEDGE_BENCH_REDIS"); addr != "" {
+		cl = map[string]any{"node": "bench", "redis": "redis://" + addr, "address": "sip:127.0.0.1:5060"}
+	}
 	gw := startSipedge(b, proxyConfig{
+		Cluster:    cl,
 		Runtime:    rt,
 		Listen:     []string{"udp://127.0.0.1:0", "ws://127.0.0.1:0/ws", "wss://127.0.0.1:0/ws"},
 		Users:      u,

@@ -2,10 +2,11 @@ package tls
 
 import (
 	stdtls "crypto/tls"
-	"github.com/sipedge/sipedge/tls/tlstest"
 	"os"
 	"strings"
 	"testing"
+
+	"github.com/sipedge/sipedge/tls/tlstest"
 )
 
 // writeCert writes a self-signed certificate for cn to dir/cert.pem and

@@ -141,6 +141,9 @@ func (f *Flow) writeFrame(b []byte) error {
 	}
 	ctx, cancel := f.srv.writeCtx()
 	defer cancel()
+	if f.srv.sent != nil && len(b) > len(crlfPong) {
+		f.srv.sent.SentSIP(f, b) // before: the answer may be read before Write returns
+	}
 	if err := f.w.Write(ctx, typ, b); err != nil {
 		return fmt.Errorf("%w: %w", ErrFlowClosed, err)
 	}

@@ -53,11 +53,20 @@ type Checker interface {
 	CheckSIP(f *Flow, msg []byte) (out, reply []byte, err error)
 }
 
+// SentTap may be implemented by a Handler to see every SIP message written
+// on a flow (keepalive answers excepted), just before it is written (so
+// that it is seen before its answer arrives). It runs on the writer's
+// goroutine and must not block nor keep msg.
+type SentTap interface {
+	SentSIP(f *Flow, msg []byte)
+}
+
 // Server is the WebSocket upgrade endpoint and the table of open flows.
 type Server struct {
 	cfg    Config
 	h      Handler
 	check  Checker // h, if it implements Checker; else nil
+	sent   SentTap // h, if it implements SentTap; else nil
 	log    *slog.Logger
 	parser *sip.Parser
 
@@ -69,7 +78,8 @@ type Server struct {
 	tcpCaps *listen.Caps   // TCP connections let through by Guard, upgraded or not
 	sweep   []*Flow        // reused snapshot buffer, sweeper goroutine only
 
-	bufs sync.Pool // *bytes.Buffer for reading and writing messages
+	bufs    sync.Pool // *bytes.Buffer for reading and writing messages
+	refused refusals  // refused upgrades by reason (refusals.go)
 
 	wg        sync.WaitGroup // readers, workers, closers
 	stop      chan struct{}
@@ -101,6 +111,7 @@ func NewServer(cfg Config, h Handler, log *slog.Logger) *Server {
 		sweepDone: make(chan struct{}),
 	}
 	s.check, _ = h.(Checker)
+	s.sent, _ = h.(SentTap)
 	go s.sweeper()
 	return s
 }
@@ -115,6 +126,7 @@ func NewServer(cfg Config, h Handler, log *slog.Logger) *Server {
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	ip := remoteIP(r.RemoteAddr)
 	refuse := func(status int, reason string, args ...any) {
+		s.refused.add(refusalReason(status, reason))
 		s.log.Warn("websocket refused", append([]any{"reason", reason, "status", status, "src", r.RemoteAddr}, args...)...)
 		if status == http.StatusServiceUnavailable || status == http.StatusTooManyRequests {
 			w.Header().Set("Retry-After", "5")
@@ -150,6 +162,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	})
 	if err != nil {
 		s.release(ip)
+		s.refused.add(RefusedUpgrade)
 		s.log.Warn("websocket refused", "reason", "upgrade failed", "src", r.RemoteAddr, "error", err)
 		return
 	}

@@ -11,6 +11,8 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net/netip"
+	"net/url"
 	"os"
 	"os/signal"
 	"runtime/debug"
@@ -22,6 +24,11 @@ import (
 	"github.com/sipedge/sipedge/config"
 	"github.com/sipedge/sipedge/gateway"
 	"github.com/sipedge/sipedge/gateway/admin"
+	"github.com/sipedge/sipedge/gateway/ban"
+	"github.com/sipedge/sipedge/gateway/cdr"
+	"github.com/sipedge/sipedge/gateway/cluster"
+	"github.com/sipedge/sipedge/gateway/hep"
+	"github.com/sipedge/sipedge/gateway/wire"
 	"github.com/sipedge/sipedge/rtpengine"
 	edgetls "github.com/sipedge/sipedge/tls"
 	webdemo "github.com/sipedge/sipedge/web-demo"
@@ -43,6 +50,7 @@ func usage(w io.Writer) {
 	fmt.Fprintln(w, `usage:
   sipedge serve [--config] FILE   run the gateway
   sipedge check [--config] FILE   validate FILE, print every problem, exit 1 if any
+  sipedge ctl [flags] VERB ...    speak to a running gateway's admin API (sipedge ctl help)
   sipedge version                 print the version`)
 }
 
@@ -56,6 +64,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stdout, "sipedge", version)
 		return 0
 	case "check", "serve":
+	case "ctl":
+		return ctl(args[1:], stdout, stderr)
 	case "-h", "--help", "help":
 		usage(stdout)
 		return 0
@@ -93,7 +103,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	if err := serve(ctx, cfg, stderr); err != nil && !errors.Is(err, context.Canceled) {
+	if err := serve(ctx, *path, cfg, stderr); err != nil && !errors.Is(err, context.Canceled) {
 		fmt.Fprintln(stderr, "sipedge:", err)
 		return 1
 	}
@@ -101,7 +111,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 }
 
 // serve wires the configuration into the gateway and runs it.
-func serve(ctx context.Context, cfg *config.Config, stderr io.Writer) error {
+func serve(ctx context.Context, path string, cfg *config.Config, stderr io.Writer) error {
 	log := newLogger(cfg.Log, stderr)
 	// sipgo's process-wide default logger (used where no logger was
 	// injected, e.g. "UDP ref went negative"), set once before any user
@@ -116,25 +126,37 @@ func serve(ctx context.Context, cfg *config.Config, stderr io.Writer) error {
 		deps.Listeners = append(deps.Listeners, gateway.Listener{Transport: l.Scheme, Addr: l.Addr, Path: l.Path})
 	}
 	raiseFileLimit(log, connCaps(cfg))
+	if !cfg.Ban.Off {
+		bans, err := newBans(cfg, log)
+		if err != nil {
+			return err
+		}
+		defer bans.Close()
+		deps.Ban = bans
+	}
 	var certs *edgetls.Certificates
 	if cfg.TLS.Enabled() {
 		var err error
-		if certs, err = cfg.TLS.LoadCertificates(); err != nil {
+		if certs, err = cfg.TLS.LoadCertificatesLog(log.With("component", "tls")); err != nil {
 			return err
 		}
+		defer certs.Close()
 		deps.TLS = certs.ServerConfig()
-		log.Info("tls certificate", "subject", certs.Subject(), "not_after", certs.NotAfter())
+		deps.TLSPeers = certs
+		log.Info("tls certificate", "subject", certs.Subject(), "not_after", certs.NotAfter(), "certificates", certs.Count())
 	}
-	hupCtx, cancel := context.WithCancel(ctx)
-	reloads := reloadOnHangup(hupCtx, certs, log)
-	defer reloads.Wait()
-	defer cancel()
 	ctc, err := cfg.TLS.ClientConfig()
 	if err != nil {
 		return err
 	}
 	deps.ClientTLS = ctc
 	deps.Ready = func(bound []gateway.Listener) {
+		if certs != nil {
+			// The listeners answer the TLS-ALPN-01 challenge: obtain now.
+			if err := certs.ManageACME(ctx); err != nil {
+				log.Error("acme not started", "error", err)
+			}
+		}
 		for _, b := range bound {
 			if b.Path != "" {
 				log.Info("listening", "transport", b.Transport, "addr", b.Addr, "path", b.Path)
@@ -143,13 +165,40 @@ func serve(ctx context.Context, cfg *config.Config, stderr io.Writer) error {
 			}
 		}
 	}
+	var metrics *admin.Metrics
 	if cfg.Admin.Enabled() {
-		adm, err := admin.Listen(cfg.Admin, log)
+		metrics = admin.NewMetrics()
+		deps.Metrics = metrics
+	}
+	var taps wire.Taps
+	var ring *admin.Ring
+	if cfg.Admin.Enabled() && cfg.Admin.LadderCalls > 0 {
+		ring = admin.NewRing(cfg.Admin.LadderCalls)
+		taps = append(taps, ring)
+	}
+	if cfg.HEP.Enabled() {
+		capture, err := hep.New(cfg.HEP, log)
 		if err != nil {
 			return err
 		}
-		defer adm.Close()
-		log.Info("admin listening", "addr", adm.Addr(), "token", cfg.Admin.Token != "")
+		defer capture.Close() // after the gateway: it taps until Run returns
+		taps = append(taps, capture)
+		log.Info("hep capture", "addr", cfg.HEP.Address, "transport", cfg.HEP.Transport, "capture_id", cfg.HEP.CaptureID)
+	}
+	if len(taps) > 0 {
+		deps.Tap = taps
+	}
+	records, err := cdr.NewWriter(cfg.CDR, log)
+	if err != nil {
+		return err
+	}
+	defer records.Close() // after the gateway: it records until Run returns
+	deps.CallRecords = records
+	switch {
+	case metrics != nil && ring != nil:
+		deps.CallRecords = cdr.Recorders{records, metrics, ring}
+	case metrics != nil:
+		deps.CallRecords = cdr.Recorders{records, metrics}
 	}
 	if len(cfg.RTPEngine.Nodes) > 0 {
 		rtp, err := rtpengine.New(cfg.RTPEngine, log)
@@ -158,6 +207,19 @@ func serve(ctx context.Context, cfg *config.Config, stderr io.Writer) error {
 		}
 		deps.RTP = rtp
 	}
+	if cfg.Cluster.Enabled() {
+		cluster.SetLibraryLogger(log)
+		store, err := cluster.NewStore(cfg.Cluster, log)
+		if err != nil {
+			if deps.RTP != nil {
+				_ = deps.RTP.Close()
+			}
+			return err
+		}
+		defer store.Close() // after the gateway: its last writes still go out
+		deps.Locations, deps.Cluster, deps.Nonces = store, store, store
+		log.Info("cluster node", "node", cfg.Cluster.Node, "redis", redactedURL(cfg.Cluster.Redis), "down", store.Stats().Down)
+	}
 	gw, err := gateway.New(cfg.Gateway, deps)
 	if err != nil {
 		if deps.RTP != nil {
@@ -165,14 +227,52 @@ func serve(ctx context.Context, cfg *config.Config, stderr io.Writer) error {
 		}
 		return err
 	}
+	reload := reloader(path, certs, gw, log)
+	hupCtx, cancel := context.WithCancel(ctx)
+	reloads := reloadOnHangup(hupCtx, reload, log)
+	defer reloads.Wait()
+	if certs != nil {
+		reloads.Add(1)
+		go func() { // owner: serve; stopped by hupCtx, waited with reloads
+			defer reloads.Done()
+			certs.Watch(hupCtx, cfg.TLS.Watch, log.With("component", "tls"))
+		}()
+	}
+	defer cancel()
+	if cfg.Admin.Enabled() {
+		src := admin.Sources{Registrations: gw, Dialogs: gw, Drainer: gw, WebSockets: gw, Reload: reload}
+		if deps.RTP != nil {
+			src.RTPEngine = deps.RTP
+		}
+		adm, err := admin.Listen(cfg.Admin, admin.Options{Metrics: metrics, Sources: src, Ring: ring, Logger: log})
+		if err != nil {
+			_ = gw.Close()
+			return err
+		}
+		defer adm.Close()
+		log.Info("admin listening", "addr", adm.Addr(), "token", cfg.Admin.Token != "")
+	}
 	return gw.Run(ctx)
 }
 
-// reloadOnHangup reloads the TLS certificate on every SIGHUP (e.g. from a
-// certbot deploy hook) until ctx ends; the caller waits on the result.
-// Connections already up keep their certificate. Without a certificate
-// (certs nil) a SIGHUP is logged and otherwise ignored, never fatal.
-func reloadOnHangup(ctx context.Context, certs *edgetls.Certificates, log *slog.Logger) *sync.WaitGroup {
+// newBans builds the ban table, which never bans the trusted networks.
+func newBans(cfg *config.Config, log *slog.Logger) (*ban.Bans, error) {
+	var trusted []netip.Prefix
+	for _, t := range cfg.Gateway.Trusted {
+		p, err := gateway.ParsePrefix(t)
+		if err != nil {
+			return nil, fmt.Errorf("trusted %q: %w", t, err)
+		}
+		trusted = append(trusted, p)
+	}
+	return ban.New(cfg.Ban, trusted, log), nil
+}
+
+// reloadOnHangup runs reload on every SIGHUP (e.g. from a certbot deploy
+// hook) until ctx ends; the caller waits on the result. Connections
+// already up keep their certificate. A failed reload is logged and
+// changes nothing, never fatal.
+func reloadOnHangup(ctx context.Context, reload admin.ReloadFunc, log *slog.Logger) *sync.WaitGroup {
 	hup := make(chan os.Signal, 1)
 	signal.Notify(hup, syscall.SIGHUP)
 	var wg sync.WaitGroup
@@ -185,15 +285,9 @@ func reloadOnHangup(ctx context.Context, certs *edgetls.Certificates, log *slog.
 			case <-ctx.Done():
 				return
 			case <-hup:
-				if certs == nil {
-					log.Info("SIGHUP: no tls certificate configured, nothing to reload")
-					continue
+				if err := reload(ctx); err != nil {
+					log.Error("SIGHUP: reload", "error", err)
 				}
-				if err := certs.Reload(); err != nil {
-					log.Error("tls certificate reload failed; the old one stays in use", "error", err)
-					continue
-				}
-				log.Info("tls certificate reloaded", "subject", certs.Subject(), "not_after", certs.NotAfter())
 			}
 		}
 	}()
@@ -240,4 +334,13 @@ func newLogger(c config.Log, w io.Writer) *slog.Logger {
 		return slog.New(slog.NewJSONHandler(w, opts))
 	}
 	return slog.New(slog.NewTextHandler(w, opts))
+}
+
+// redactedURL is u without its password, for logs.
+func redactedURL(u string) string {
+	p, err := url.Parse(u)
+	if err != nil {
+		return "(unparsable)"
+	}
+	return p.Redacted()
 }

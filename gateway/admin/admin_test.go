@@ -58,7 +58,7 @@ func TestHandlerToken(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			srv := httptest.NewServer(Handler(tc.token))
+			srv := httptest.NewServer(Handler(tc.token, Options{}))
 			defer srv.Close()
 			req, _ := http.NewRequest("GET", srv.URL+"/debug/pprof/goroutine?debug=1", nil)
 			if tc.auth != "" {
@@ -83,7 +83,7 @@ func TestHandlerToken(t *testing.T) {
 // TestListenClose: the server answers on its bound address, and Close
 // stops it (idempotently), closing the port.
 func TestListenClose(t *testing.T) {
-	s, err := Listen(Config{Listen: "127.0.0.1:0"}, nil)
+	s, err := Listen(Config{Listen: "127.0.0.1:0"}, Options{})
 	if err != nil {
 		t.Fatal(err)
 	}

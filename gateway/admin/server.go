@@ -10,6 +10,8 @@ import (
 	"net/http/pprof"
 	"sync"
 	"time"
+
+	"github.com/prometheus/client_golang/prometheus/promhttp"
 )
 
 // Server is the admin HTTP server. Listen opens its socket and starts it;
@@ -22,9 +24,21 @@ type Server struct {
 	once sync.Once
 }
 
+// Options are what a Server serves: the metrics registry (nil: no
+// /metrics) and the sources of the JSON API. Logger may be nil.
+type Options struct {
+	Metrics *Metrics
+	Sources Sources
+	// Ring holds the last calls' messages for the call-ladder page
+	// (/ladder); nil: no page.
+	Ring   *Ring
+	Logger *slog.Logger
+}
+
 // Listen opens cfg.Listen and serves the admin endpoints on it until
-// Close. cfg must be enabled and valid. log may be nil.
-func Listen(cfg Config, log *slog.Logger) (*Server, error) {
+// Close. cfg must be enabled and valid.
+func Listen(cfg Config, opts Options) (*Server, error) {
+	log := opts.Logger
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
@@ -37,7 +51,7 @@ func Listen(cfg Config, log *slog.Logger) (*Server, error) {
 		ln:  ln,
 		log: log,
 		srv: &http.Server{
-			Handler:           Handler(cfg.Token),
+			Handler:           Handler(cfg.Token, Options{Metrics: opts.Metrics, Sources: opts.Sources, Ring: opts.Ring, Logger: log}),
 			ReadHeaderTimeout: 5 * time.Second,
 			IdleTimeout:       time.Minute,
 			ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelDebug),
@@ -66,11 +80,24 @@ func (s *Server) Close() error {
 	return nil
 }
 
-// Handler returns the admin endpoints: /debug/pprof/ (index, every
-// runtime profile by name, cmdline, profile, symbol, trace). A non-empty
-// token is required as "Authorization: Bearer TOKEN" (401 otherwise).
-func Handler(token string) http.Handler {
+// Handler returns the admin endpoints: /metrics (when opts.Metrics is
+// set), the JSON API under /api/v1/ (api.go) and /debug/pprof/ (index,
+// every runtime profile by name, cmdline, profile, symbol, trace). A
+// non-empty token is required as "Authorization: Bearer TOKEN" (401
+// otherwise).
+func Handler(token string, opts Options) http.Handler {
+	log := opts.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
 	mux := http.NewServeMux()
+	if opts.Metrics != nil {
+		opts.Metrics.reg.MustRegister(sourceCollector{opts.Sources})
+		mux.Handle("GET /metrics", promhttp.HandlerFor(opts.Metrics.reg, promhttp.HandlerOpts{
+			ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn), ErrorHandling: promhttp.ContinueOnError}))
+	}
+	newAPI(opts.Sources, log).routes(mux)
+	ladderRoutes(mux, opts.Ring)
 	mux.HandleFunc("/debug/pprof/", pprof.Index)
 	mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
 	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
@@ -83,7 +110,7 @@ func Handler(token string) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if subtle.ConstantTimeCompare([]byte(r.Header.Get("Authorization")), want) != 1 {
 			w.Header().Set("WWW-Authenticate", `Bearer realm="sipedge admin"`)
-			http.Error(w, "unauthorized", http.StatusUnauthorized)
+			writeError(w, http.StatusUnauthorized, "unauthorized: a valid \"Authorization: Bearer TOKEN\" header is required")
 			return
 		}
 		mux.ServeHTTP(w, r)

@@ -22,6 +22,7 @@ type Authenticator struct {
 	users  map[string]ha1s
 	opaque string
 	nonces *nonces
+	shared Shared           // nil on a single node
 	chal   []challengeParts // per entry of algs
 	log    *slog.Logger
 	now    func() time.Time // tests replace it
@@ -32,7 +33,7 @@ type ha1s struct{ md5, sha256 string }
 
 // New builds an Authenticator for the given subscribers. cfg gets its
 // defaults applied; an invalid cfg or secret is an error wrapping ErrConfig.
-func New(cfg Config, users map[string]Secret, log *slog.Logger) (*Authenticator, error) {
+func New(cfg Config, users map[string]Secret, log *slog.Logger, opts ...Option) (*Authenticator, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
@@ -49,9 +50,19 @@ func New(cfg Config, users map[string]Secret, log *slog.Logger) (*Authenticator,
 		log:    log,
 		now:    time.Now,
 	}
-	var op [8]byte
-	_, _ = rand.Read(op[:])
-	a.opaque = hex.EncodeToString(op[:])
+	for _, o := range opts {
+		o(a)
+	}
+	if a.shared != nil {
+		if k := a.shared.NonceKey(); len(k) == len(a.nonces.key) {
+			copy(a.nonces.key[:], k)
+		}
+		a.opaque = sharedOpaque(a.nonces.key[:])
+	} else {
+		var op [8]byte
+		_, _ = rand.Read(op[:])
+		a.opaque = hex.EncodeToString(op[:])
+	}
 	for _, alg := range a.algs {
 		a.chal = append(a.chal, newChallengeParts(a.realm, a.opaque, alg))
 	}
@@ -184,7 +195,13 @@ func (a *Authenticator) verify(c *credentials, req *sip.Request) error {
 	if a.nonces.expired(issued, now) {
 		return ErrStale
 	}
-	return a.nonces.use(id, issued, nc, now)
+	if err := a.nonces.use(id, issued, nc, now); err != nil {
+		return err
+	}
+	if a.shared != nil {
+		return a.useShared(id, nc)
+	}
+	return nil
 }
 
 // offered returns the canonical name of algorithm alg (absent means MD5)

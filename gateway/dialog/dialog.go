@@ -40,7 +40,9 @@ const (
 // changed afterwards, except the CSeq counters, which the Table owns.
 type Dialog struct {
 	Key     Key
-	Started time.Time
+	Started time.Time // when the 2xx confirmed it (answer)
+	// Invited is when the initial INVITE arrived (zero: unknown).
+	Invited time.Time
 	// Anchored is set when rtpengine relays the call's media.
 	Anchored bool
 	// Flows are the WebSocket flows the call depends on.
@@ -81,4 +83,16 @@ func (d *Dialog) partyOf(fromTag string) (Party, bool) {
 		return Callee, true
 	}
 	return 0, false
+}
+
+// Info is one confirmed call as the admin API lists it.
+type Info struct {
+	CallID    string    `json:"call_id"`
+	CallerTag string    `json:"caller_tag"`
+	CalleeTag string    `json:"callee_tag"`
+	Caller    string    `json:"caller"` // the caller's URI (From of the INVITE)
+	Callee    string    `json:"callee"` // the callee's URI (To of the INVITE)
+	Started   time.Time `json:"started"`
+	Anchored  bool      `json:"anchored"`            // rtpengine relays the media
+	Node      string    `json:"rtpengine,omitempty"` // rtpengine node of the call
 }

@@ -149,3 +149,21 @@ func (t *Table) HasCall(callID string) bool {
 	defer t.mu.Unlock()
 	return t.byCall[callID] > 0
 }
+
+// TakeCall removes and returns the dialogs of callID (an operator ending
+// the call).
+func (t *Table) TakeCall(callID string) []*Dialog {
+	return t.take(func(d *Dialog) bool { return d.Key.CallID == callID })
+}
+
+// Snapshot returns the tracked dialogs (for admin). Dialog fields but the
+// CSeq counters are not changed after Add, so they may be read freely.
+func (t *Table) Snapshot() []*Dialog {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	out := make([]*Dialog, 0, len(t.byKey))
+	for _, d := range t.byKey {
+		out = append(out, d)
+	}
+	return out
+}

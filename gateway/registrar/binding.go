@@ -59,6 +59,9 @@ type Binding struct {
 	Path []string
 	// UserAgent is the User-Agent header of that REGISTER.
 	UserAgent string
+	// Node is the cluster node that took the REGISTER and holds its flow
+	// ("" on a single node): a shared store stamps it when it writes.
+	Node string
 }
 
 // AOR returns the canonical address of record of uri: "user@host" with the

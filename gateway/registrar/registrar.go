@@ -293,3 +293,21 @@ func (r *Registrar) NATSources(transport string) []string {
 func (r *Registrar) Snapshot() []Binding {
 	return slices.Clone(r.store.All())
 }
+
+// Remove drops every binding of aor (an operator's unbind) and returns how
+// many it dropped.
+func (r *Registrar) Remove(aor string) int {
+	n := 0
+	err := r.store.Update(aor, func(cur []Binding) ([]Binding, error) {
+		n = len(cur)
+		return nil, nil
+	})
+	if err != nil {
+		return 0
+	}
+	return n
+}
+
+// Each calls fn with every binding, expired ones not yet swept included,
+// until fn returns false, without copying (Store.Each's rules apply).
+func (r *Registrar) Each(fn func(b *Binding) bool) { r.store.Each(fn) }

@@ -6,6 +6,7 @@ import (
 	"net"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/emiago/sipgo/sip"
 )
@@ -66,6 +67,29 @@ type Target struct {
 	Route []sip.Uri
 	// Flow is the WebSocket flow id to send down, if any.
 	Flow string
+	// Peer marks a hop to another node of the cluster that delivers the
+	// request to its own users' connections: that node anchors the media
+	// and record-routes; this one steps out of the dialog.
+	Peer bool
+	// FRTimer is how long the branch may go without any response before
+	// it is given up (408) and the next group tried; 0: the gateway's
+	// default. Not applied to WebSocket flows.
+	FRTimer time.Duration
+	// Failover, if set, says on which answer codes serial failover moves
+	// past this target's group (a destination set's failover codes); nil:
+	// Retryable.
+	Failover func(code int) bool
+	// InviteTimeout, if set, replaces invite_timeout for this branch
+	// (rtjson's fr_inv_timer).
+	InviteTimeout time.Duration
+	// Edit, if set, changes the branch's request before it is sent
+	// (a routing service's header changes). It must replace headers,
+	// never change one in place: they are shared with the received
+	// request.
+	Edit func(*sip.Request)
+	// Observer, if set, is told when a branch to this target starts and
+	// how it ends (a destination set's member).
+	Observer Observer
 	// Trunk is the trunk a hop belongs to (a trunk:NAME target expanded),
 	// whose credentials answer its challenges; "" otherwise.
 	Trunk string

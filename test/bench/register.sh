@@ -20,7 +20,9 @@
 # BENCH_REG_RATE offered flows/s (30000), BENCH_REG_LIMIT concurrent flows
 # (200), BENCH_FLOOD_N (100000), BENCH_FLOOD_RATE (40000), SIPEDGE_BIN
 # (bin/sipedge), BENCH_REG_CASES ("register flood"), BENCH_REG_TARGETS
-# ("kamailio sipedge"). Every process is killed on exit.
+# ("kamailio sipedge"; add sipedge-redis for sipedge with its registrations
+# shared on a redis-server started here, issue 16). Every process is
+# killed on exit.
 set -euo pipefail
 
 here="$(cd "$(dirname "$0")" && pwd)"
@@ -35,7 +37,7 @@ flood_rate="${BENCH_FLOOD_RATE:-40000}"
 bin="${SIPEDGE_BIN:-$root/bin/sipedge}"
 cases="${BENCH_REG_CASES:-register flood}"
 targets="${BENCH_REG_TARGETS:-kamailio sipedge}"
-kam_port=15170 gw_port=15160 uac_port=15180
+kam_port=15170 gw_port=15160 uac_port=15180 redis_port=15190
 user=alice password=alice-secret domain=example.test
 
 for tool in /usr/bin/sipp /usr/sbin/kamailio; do
@@ -73,7 +75,7 @@ stop() { kill "$1" 2>/dev/null || true; wait "$1" 2>/dev/null || true; }
 # mem_kib KIND PID: sipedge's VmRSS, or the summed Pss of Kamailio's main
 # process and its children (its workers share their memory), in KiB.
 mem_kib() {
-  if [ "$1" = sipedge ]; then
+  if [ "$1" != kamailio ]; then
     awk '/^VmRSS:/{print $2; f=1} END{if(!f) print 0}' "/proc/$2/status" 2>/dev/null || echo 0
     return
   fi
@@ -115,14 +117,21 @@ start_target() { # KIND NAME; sets proxy_pid and dst
       proxy_pid=$!; pids+=("$proxy_pid")
       wait_udp $kam_port
       dst=127.0.0.1:$kam_port ;;
-    sipedge)
+    sipedge|sipedge-redis)
       cat >"$work/sipedge.yaml" <<YAML
 listen: [udp://127.0.0.1:$gw_port]
 domains: [$domain]
 users:
   $user: {password: $password}
 log: {level: warn, format: text}
+# Kamailio's side has no pike: bans off, or the challenge flood from one
+# source would be banned after ban.max_requests instead of answered.
+ban: {off: true}
 YAML
+      if [ "$1" = sipedge-redis ]; then
+        redis-cli -p $redis_port flushall >/dev/null
+        printf 'cluster: {node: bench, redis: "redis://127.0.0.1:%d", address: "sip:127.0.0.1:%d"}\n' $redis_port $gw_port >>"$work/sipedge.yaml"
+      fi
       "$bin" serve --config "$work/sipedge.yaml" >"$work/sipedge-$2.log" 2>&1 &
       proxy_pid=$!; pids+=("$proxy_pid")
       wait_udp $gw_port
@@ -160,6 +169,12 @@ run_register() {
       printf "%.0f %d %d %d %d %.1f %.1f\n", ok/(ns/1e9), ok, bad, b, p, c/hz*1e6/n, (su+ss)*1e6/n }'
 }
 
+if [[ " $targets " == *" sipedge-redis "* ]]; then
+  redis-server --bind 127.0.0.1 --port $redis_port --save "" --appendonly no --dir "$work" >"$work/redis.log" 2>&1 &
+  pids+=("$!")
+  for i in $(seq 1 100); do redis-cli -p $redis_port ping >/dev/null 2>&1 && break; sleep 0.05; done
+fi
+
 if [[ " $cases " == *" register "* ]]; then
   echo "== digest REGISTER: $flows flows per run, one user, SIPp -r $rate -l $limit (load: $(cut -d' ' -f1-3 /proc/loadavg))"
   for r in $(seq 1 "$rounds"); do
@@ -170,8 +185,10 @@ if [[ " $cases " == *" register "* ]]; then
       printf 'round %d %-8s %7s flows/s  (%s ok, %s failed)  memory %6.1f MB before, peak %6.1f MB  CPU/flow %s us (SIPp %s us)\n' \
         "$r" "$kind" "$f" "$ok" "$bad" "$(awk -v k="$before" 'BEGIN{print k/1024}')" "$(awk -v k="$peak" 'BEGIN{print k/1024}')" "$pcpu" "$scpu"
     done
-    awk -v s="${fps[sipedge]:-0}" -v k="${fps[kamailio]:-0}" -v r="$r" \
-      'BEGIN{ if (k>0 && s>0) printf "round %d sipedge/kamailio: %.2f\n", r, s/k }'
+    awk -v s="${fps[sipedge]:-0}" -v k="${fps[kamailio]:-0}" -v x="${fps[sipedge-redis]:-0}" -v r="$r" \
+      'BEGIN{ if (k>0 && s>0) printf "round %d sipedge/kamailio: %.2f\n", r, s/k;
+              if (x>0 && s>0) printf "round %d sipedge-redis/sipedge: %.2f\n", r, x/s;
+              if (x>0 && k>0) printf "round %d sipedge-redis/kamailio: %.2f\n", r, x/k }'
   done
 fi
 

@@ -28,6 +28,15 @@ echo "== $CONNS idle registered WSS connections, runtime.memory_limit_mb: $budge
 SIPEDGE_BENCH_CONNS="$CONNS" SIPEDGE_BENCH_SETTLE="$SETTLE" SIPEDGE_BENCH_MEMLIMIT_MB="$budget" \
   go test -v -run '^$' -bench '^BenchmarkWSIdleConnections$' -benchtime=1x -timeout 15m ./test/ \
   | grep -E 'idle |WSS connections|^Benchmark|^(ok|FAIL|---)'
+echo "== $CONNS idle registered WSS connections, registrations on a redis-server (cluster:)"
+redis_port=15191
+redis-server --bind 127.0.0.1 --port $redis_port --save "" --appendonly no --dir "$(mktemp -d)" >/dev/null 2>&1 &
+redis_pid=$!
+trap 'kill $redis_pid 2>/dev/null || true' EXIT
+for _ in $(seq 1 100); do redis-cli -p $redis_port ping >/dev/null 2>&1 && break; sleep 0.05; done
+SIPEDGE_BENCH_CONNS="$CONNS" SIPEDGE_BENCH_SETTLE="$SETTLE" SIPEDGE_BENCH_REDIS="127.0.0.1:$redis_port" \
+  go test -v -run '^$' -bench '^BenchmarkWSIdleConnections$' -benchtime=1x -timeout 15m ./test/ \
+  | grep -E 'idle |WSS connections|^Benchmark|^(ok|FAIL|---)'
 echo "== REGISTER/s, new connection per registration, $WORKERS clients, $REGS registrations"
 SIPEDGE_BENCH_WORKERS="$WORKERS" go test -run '^$' -bench '^BenchmarkWSRegister$' -benchtime="${REGS}x" -count=3 -timeout 15m ./test/ \
   | grep -v 'level=INFO'

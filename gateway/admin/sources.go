@@ -1,0 +1,114 @@
+package admin
+
+import (
+	"context"
+	"time"
+
+	"github.com/sipedge/sipedge/gateway/dialog"
+	"github.com/sipedge/sipedge/gateway/registrar"
+	"github.com/sipedge/sipedge/rtpengine"
+	"github.com/sipedge/sipedge/ws"
+)
+
+// What the admin server reads and steers, each a small interface its owner
+// implements (the gateway, the rtpengine client). A nil source turns its
+// endpoints into 501 Not Implemented and leaves its metrics out.
+
+// Registrations is the registrar's view (the gateway implements it).
+type Registrations interface {
+	// Bindings returns every unexpired binding.
+	Bindings() []registrar.Binding
+	// LookupAOR returns the unexpired bindings of an address of record.
+	LookupAOR(aor string) []registrar.Binding
+	// Unregister removes every binding of aor and returns how many.
+	Unregister(aor string) int
+	// RegistrationCounts returns the registered AORs and contacts.
+	RegistrationCounts() (aors, contacts int)
+}
+
+// Dialogs is the dialog table's view (the gateway implements it).
+type Dialogs interface {
+	// Dialogs returns the confirmed calls.
+	Dialogs() []dialog.Info
+	// EndCall sends BYE to both parties of every dialog of callID and
+	// deletes its media; it returns how many dialogs it ended.
+	EndCall(ctx context.Context, callID string) int
+	// DialogCount is the number of confirmed calls.
+	DialogCount() int
+	// ActiveTransactions is the number of requests being handled.
+	ActiveTransactions() int
+}
+
+// Drainer refuses new calls and registrations (the gateway implements it).
+type Drainer interface {
+	// Drain sets the draining state and returns the previous one.
+	Drain(on bool) bool
+	// Draining reports the draining state.
+	Draining() bool
+}
+
+// WebSockets counts the WebSocket edge (the gateway implements it).
+type WebSockets interface {
+	// WSConns returns the open flows by transport.
+	WSConns() (ws, wss int)
+	// WSRefusals returns the refused upgrades by reason.
+	WSRefusals() []ws.Refusal
+}
+
+// RTPEngine is the rtpengine client's view (*rtpengine.Client).
+type RTPEngine interface {
+	// Stats returns every node's health and counters.
+	Stats() []rtpengine.NodeStats
+	// Enable puts an operator-disabled node back into the choice.
+	Enable(addr string) error
+	// Disable takes a node out of the choice for new calls.
+	Disable(addr string) error
+}
+
+// ReloadFunc is the configuration reload SIGHUP runs: it validates the
+// file and swaps the new rules in, or changes nothing and returns every
+// problem found (errors.Join of errors naming file:line and field).
+type ReloadFunc func(ctx context.Context) error
+
+// The providers below belong to other rooms (destination sets, trunks,
+// bans, TLS certificates); their owners plug them in. Values are encoded
+// as JSON as they are.
+
+// Sets lists destination sets and steers their members.
+type Sets interface {
+	ListSets() any
+	SetMemberEnabled(set, member string, on bool) error
+}
+
+// Trunks lists trunks and re-registers one.
+type Trunks interface {
+	ListTrunks() any
+	Reregister(name string) error
+}
+
+// Bans lists, adds and lifts bans.
+type Bans interface {
+	ListBans() any
+	Ban(addr string, d time.Duration) error
+	Unban(addr string) error
+}
+
+// Certificates lists the TLS certificates in service and their expiry.
+type Certificates interface {
+	ListCertificates() any
+}
+
+// Sources are what a Server reads and steers; any may be nil.
+type Sources struct {
+	Registrations Registrations
+	Dialogs       Dialogs
+	Drainer       Drainer
+	WebSockets    WebSockets
+	RTPEngine     RTPEngine
+	Reload        ReloadFunc
+
+	Sets         Sets
+	Trunks       Trunks
+	Bans         Bans
+	Certificates Certificates
+}

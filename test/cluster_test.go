@@ -1,0 +1,206 @@
+package test
+
+import (
+	"fmt"
+	"net"
+	"os/exec"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/sipedge/sipedge/test/rtpecho"
+)
+
+// freeUDPPort returns a UDP port free on ip at the time of the call.
+func freeUDPPort(t *testing.T, ip string) int {
+	t.Helper()
+	c, err := net.ListenPacket("udp", ip+":0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	return c.LocalAddr().(*net.UDPAddr).Port
+}
+
+// TestClusterReachesTheEdge: two sipedge binaries share registrations on
+// a real redis-server. A browser (pion peer over WSS) registers on node A;
+// a classic phone (rtpecho) calls it through node B: B finds the binding
+// A holds the connection of and hands the INVITE to A, which sends it
+// down the WebSocket with media through rtpengine, both ways; BYE from
+// either side. Node A killed: calls through B get 480 within the
+// heartbeat bound, never a hang; the browser reconnects to B and is
+// reachable again.
+// clusterSet is two sipedge binaries (a with WSS on 127.0.0.1, b with
+// WSS on 127.0.0.1 and UDP on 127.0.0.3) sharing one real redis-server
+// and one real rtpengine, and rtpecho, a classic phone trusted by b.
+type clusterSet struct {
+	redis     *redisServer
+	a, b      *sipedgeProc
+	m         *mediaGW // browser on a, calls placed through b
+	heartbeat time.Duration
+}
+
+func startCluster(t *testing.T) *clusterSet {
+	t.Helper()
+	redis := startRedis(t, 0)
+	rtpe := startRTPEngine(t)
+	echo, err := rtpecho.Start(rtpecho.Config{Addr: mgwEchoIP + ":0", User: "echo"})
+	if err != nil {
+		t.Fatalf("rtpecho: %v", err)
+	}
+	t.Cleanup(func() { _ = echo.Close() })
+	certFile, keyFile, pool := writeTestCert(t, t.TempDir())
+
+	const ipA, ipB = "127.0.0.1", "127.0.0.3"
+	portA, portB := freeUDPPort(t, ipA), freeUDPPort(t, ipB)
+	heartbeat := 200 * time.Millisecond
+	node := func(name, ip string, port int, trusted string) *sipedgeProc {
+		return startSipedge(t, proxyConfig{
+			Listen:     []string{fmt.Sprintf("udp://%s:%d", ip, port), "wss://127.0.0.1:0/ws"},
+			Users:      map[string]string{mgwUser: mgwPassword},
+			Trusted:    []string{trusted},
+			TLSCert:    certFile,
+			TLSKey:     keyFile,
+			Algorithms: []string{"MD5"},
+			RTPEngine:  map[string]any{"nodes": []string{rtpe.NG}, "timeout": "1s"},
+			Cluster: map[string]any{"node": name, "redis": "redis://" + redis.addr(),
+				"address": fmt.Sprintf("sip:%s:%d", ip, port), "heartbeat": heartbeat.String()},
+		})
+	}
+	// A trusts B (it hands over calls it took); B trusts the phone.
+	a := node("a", ipA, portA, ipB+"/32")
+	b := node("b", ipB, portB, mgwEchoIP+"/32")
+	m := &mediaGW{rtpe: rtpe, ng: newNGClient(t, rtpe), gw: a, echo: echo, pool: pool,
+		wssURL: "wss://" + a.Addr(t, "wss") + "/ws", gwUDP: b.Addr(t, "udp")}
+	return &clusterSet{redis: redis, a: a, b: b, m: m, heartbeat: heartbeat}
+}
+
+// on returns a copy of c.m whose browsers connect to node p.
+func (c *clusterSet) on(t *testing.T, p *sipedgeProc) *mediaGW {
+	mm := *c.m
+	mm.gw, mm.wssURL = p, "wss://"+p.Addr(t, "wss")+"/ws"
+	return &mm
+}
+
+func TestClusterReachesTheEdge(t *testing.T) {
+	c := startCluster(t)
+	m, a, b, heartbeat, echo := c.m, c.a, c.b, c.heartbeat, c.m.echo
+	for _, hangup := range []string{"classic", "browser"} {
+		t.Run("call via b, "+hangup+" hangs up", func(t *testing.T) {
+			ctx := withTimeout(t, 20*time.Second)
+			br := m.newBrowser(ctx, t, browserOptions{})
+			ec, wc := m.echoCallsBrowser(ctx, t, br)
+			echoExchange(ctx, t, "call", br.peer, ec.Media, mgwPackets)
+			m.expectSession(ctx, t, ec.CallID)
+			hangUp(ctx, t, hangup, wc, ec, m.echo.Addr())
+			m.waitSessionGone(ctx, t, ec.CallID)
+			_ = br.ua.Close()
+		})
+	}
+	if !strings.Contains(b.Log(), "cluster node") || !strings.Contains(a.Log(), "cluster node") {
+		t.Fatalf("a node did not log its cluster membership")
+	}
+
+	t.Run("node a killed", func(t *testing.T) {
+		ctx := withTimeout(t, 20*time.Second)
+		m.newBrowser(ctx, t, browserOptions{}) // registered on a, then a dies
+		_ = a.cmd.Process.Kill()
+		<-a.done
+		// The binding lives on in Redis until it expires; a's heartbeat
+		// lapses after 3 beats, and b stops handing calls to it.
+		bound := 3*heartbeat + heartbeat // lapse + b's cached read of it
+		time.Sleep(bound)
+		start := time.Now()
+		_, err := echo.Call(ctx, rtpecho.CallParams{To: "sip:" + mgwUser + "@example.test", Proxy: m.gwUDP})
+		if err == nil || !strings.Contains(err.Error(), "480") {
+			t.Fatalf("call to alice via b with a dead: err %v, want 480", err)
+		}
+		if d := time.Since(start); d > 2*time.Second {
+			t.Fatalf("480 took %s", d)
+		}
+
+		// The browser reconnects, to b this time, and takes calls again.
+		mb := c.on(t, b)
+		br := mb.newBrowser(ctx, t, browserOptions{})
+		ec, wc := mb.echoCallsBrowser(ctx, t, br)
+		echoExchange(ctx, t, "call after the move", br.peer, ec.Media, mgwPackets)
+		hangUp(ctx, t, "browser", wc, ec, m.echo.Addr())
+	})
+}
+
+// TestClusterNonceAcrossNodes: behind a load balancer a REGISTER
+// challenged by node A is answered to node B, which accepts it (one nonce
+// key for the cluster, from Redis); the same credentials replayed to A are
+// refused (nonce-counts are checked cluster-wide), a higher count is fine,
+// and the binding B wrote is the one A answers with.
+func TestClusterNonceAcrossNodes(t *testing.T) {
+	redis := startRedis(t, 0)
+	node := func(name, ip string) *sipedgeProc {
+		port := freeUDPPort(t, ip)
+		return startSipedge(t, proxyConfig{
+			Listen:     []string{fmt.Sprintf("udp://%s:%d", ip, port)},
+			Users:      map[string]string{"alice": "alice-pw"},
+			Algorithms: []string{"MD5"},
+			Cluster: map[string]any{"node": name, "redis": "redis://" + redis.addr(),
+				"address": fmt.Sprintf("sip:%s:%d", ip, port)},
+		})
+	}
+	a, b := node("a", "127.0.0.1"), node("b", "127.0.0.3")
+	toA, toB := newUDPClient(t, a.Addr(t, "udp")), newUDPClient(t, b.Addr(t, "udp"))
+	contact := fmt.Sprintf("sip:alice@%s", toB.local)
+
+	res := toA.register(t, "alice", contact, "")
+	if res.StatusCode != 401 {
+		t.Fatalf("A: REGISTER without credentials: %d, want 401", res.StatusCode)
+	}
+	ch := challenge(t, res, "MD5")
+	cred := authorize(t, ch, "alice", "alice-pw", 1)
+	if res := toB.register(t, "alice", contact, cred); res.StatusCode != 200 {
+		t.Fatalf("B: REGISTER answering A's challenge: %d %s, want 200", res.StatusCode, res.Reason)
+	}
+	if res := toA.register(t, "alice", contact, cred); res.StatusCode == 200 {
+		t.Fatal("A accepted credentials already used at B (nonce-count replay)")
+	}
+	res = toA.register(t, "alice", contact, authorize(t, ch, "alice", "alice-pw", 2))
+	if res.StatusCode != 200 {
+		t.Fatalf("A: nc=2: %d %s, want 200", res.StatusCode, res.Reason)
+	}
+	if cs := res.GetHeaders("Contact"); len(cs) != 1 || !strings.Contains(cs[0].Value(), toB.local.String()) {
+		t.Fatalf("A's 200 lists %v, want the one binding written through B", cs)
+	}
+}
+
+// TestClusterRedisDown: Redis killed mid-test. Calls through b keep
+// reaching a browser registered on a, from what each node holds; a new
+// browser registering on b is answered 200 from local state; Redis back
+// (empty) → each node's binding is in Redis again.
+func TestClusterRedisDown(t *testing.T) {
+	c := startCluster(t)
+	ctx := withTimeout(t, 40*time.Second)
+	call := func(what string) {
+		t.Helper()
+		br := c.m.newBrowser(ctx, t, browserOptions{}) // a fresh peer per call, on a
+		ec, wc := c.m.echoCallsBrowser(ctx, t, br)
+		echoExchange(ctx, t, what, br.peer, ec.Media, mgwPackets)
+		hangUp(ctx, t, "classic", wc, ec, c.m.echo.Addr())
+		_ = br.ua.Close() // its binding goes with the flow
+	}
+	call("before") // b reads alice's binding and a's heartbeat
+
+	c.redis.kill()
+	call("redis down")
+	c.m.newBrowser(ctx, t, browserOptions{})          // registered on a while Redis is down
+	c.on(t, c.b).newBrowser(ctx, t, browserOptions{}) // 200 from b's local state
+
+	startRedis(t, c.redis.port) // back, empty
+	key := "sipedge:aor:" + mgwUser + "@example.test"
+	for end := time.Now().Add(10 * time.Second); ; time.Sleep(100 * time.Millisecond) {
+		out, err := exec.Command("redis-cli", "-p", fmt.Sprint(c.redis.port), "HGET", key, "b").Output()
+		if err == nil && strings.Count(string(out), `"node":"a"`) == 1 && strings.Count(string(out), `"node":"b"`) == 1 {
+			break
+		}
+		if time.Now().After(end) {
+			t.Fatalf("after Redis came back, %s holds %q (err %v): want one binding of each node", key, out, err)
+		}
+	}
+}
