@@ -1,6 +1,7 @@
 package gateway
 
 import (
+	"errors"
 	"net"
 	"strings"
 	"testing"
@@ -353,6 +354,13 @@ func TestTrunkCallsFollowRegistration(t *testing.T) {
 			t.Fatalf("not registered after 3s: %+v", st)
 		}
 		time.Sleep(time.Millisecond)
+	}
+	list := gw.g.ListTrunks().([]TrunkInfo)
+	if len(list) != 1 || list[0].Name != "carrier" || list[0].State != "registered" || list[0].Hop != "udp:"+prov.addr() || list[0].Expires == nil {
+		t.Errorf("ListTrunks %+v", list)
+	}
+	if err := gw.g.Reregister("nope"); !errors.Is(err, trunk.ErrNotRegistering) {
+		t.Errorf("Reregister(nope) = %v", err)
 	}
 	caller := newUDPPeer(t)
 	caller.send(gwAddr, msg(caller.addr(), "INVITE sip:+15550199@example.test SIP/2.0",

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"fmt"
 	"log/slog"
 	"maps"
 	mrand "math/rand/v2"
@@ -90,6 +91,7 @@ func NewManager(pol RegistrationConfig, trunks map[string]Config, d Deps) *Manag
 			expires:     c.Expires,
 			maxForwards: d.MaxForwards,
 			lost:        make(chan struct{}, 1),
+			kick:        make(chan struct{}, 1),
 			done:        make(chan struct{}),
 		}
 		r.st.Trunk = name
@@ -124,6 +126,18 @@ func (m *Manager) StatusOf(trunk string) (Status, bool) {
 		return Status{}, false
 	}
 	return r.Status(), true
+}
+
+// Reregister makes trunk register now, whatever its state (an operator's
+// retry after fixing the account, say); the backoff starts over only if
+// it fails again. ErrNotRegistering when the trunk has no registration.
+func (m *Manager) Reregister(trunk string) error {
+	r, ok := m.regs[trunk]
+	if !ok {
+		return fmt.Errorf("%w: %q", ErrNotRegistering, trunk)
+	}
+	r.reregister()
+	return nil
 }
 
 // ConnLost tells the registrations that a TCP or TLS connection to addr

@@ -91,6 +91,7 @@ type Registration struct {
 	expires int
 
 	lost chan struct{}
+	kick chan struct{} // Reregister: register now, whatever the state
 	done chan struct{}
 
 	mu sync.Mutex
@@ -138,6 +139,9 @@ func (r *Registration) wait(ctx context.Context, d time.Duration) bool {
 			return false
 		case <-t.C():
 			return true
+		case <-r.kick:
+			r.log.Info("trunk registration forced")
+			return true
 		case <-r.lost:
 			if r.Status().State == StateRegistered {
 				r.log.Warn("trunk connection lost: registering again", "hop", r.Status().Hop.Addr)
@@ -145,6 +149,14 @@ func (r *Registration) wait(ctx context.Context, d time.Duration) bool {
 			}
 			// During a backoff the retry is already scheduled.
 		}
+	}
+}
+
+// reregister makes the registration register now.
+func (r *Registration) reregister() {
+	select {
+	case r.kick <- struct{}{}:
+	default:
 	}
 }
 

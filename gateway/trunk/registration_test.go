@@ -3,6 +3,7 @@ package trunk
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"strings"
@@ -454,5 +455,45 @@ func TestRegisterThousandTrunks(t *testing.T) {
 		if st.State != StateRegistered {
 			t.Fatalf("%s: %v after 105s", st.Trunk, st.State)
 		}
+	}
+}
+
+// TestReregister: an operator's Reregister cuts the hour-long wait after
+// a 403 short; an unknown trunk is an error.
+func TestReregister(t *testing.T) {
+	forbid := true
+	var mu sync.Mutex
+	h := start(t, one(), RegistrationConfig{StartDelay: -time.Second}, func(s *scripted) {
+		s.hook = func(_ int, req *sip.Request, _ route.Target) (*sip.Response, error) {
+			mu.Lock()
+			defer mu.Unlock()
+			if forbid {
+				return reply(req, 403, "Forbidden"), nil
+			}
+			return nil, nil
+		}
+	})
+	h.until(t, 10*time.Second)
+	mu.Lock()
+	forbid = false // the operator fixed the account
+	mu.Unlock()
+	if err := h.m.Reregister("carrier"); err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; h.m.Status()[0].State == StateForbidden; i++ {
+		if i == 5000 {
+			t.Fatal("still forbidden 5s after Reregister")
+		}
+		time.Sleep(time.Millisecond)
+	}
+	h.until(t, 11*time.Second)
+	if st := h.m.Status()[0]; st.State != StateRegistered {
+		t.Errorf("status %+v after Reregister", st)
+	}
+	if got := fmt.Sprint(h.offsets()); got != "[0s 10s 10s]" {
+		t.Errorf("REGISTERs at %s, want [0s 10s 10s]", got)
+	}
+	if err := h.m.Reregister("nope"); !errors.Is(err, ErrNotRegistering) {
+		t.Errorf("unknown trunk: %v", err)
 	}
 }
