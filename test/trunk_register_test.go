@@ -1,6 +1,7 @@
 package test
 
 import (
+	"encoding/json"
 	"strings"
 	"testing"
 	"time"
@@ -71,5 +72,45 @@ func TestTrunkProviderRestart(t *testing.T) {
 	}
 	if log := gw.Log(); !strings.Contains(log, "trunk connection lost: registering again") {
 		t.Errorf("no lost connection noticed:\n%s", tail(log, 3000))
+	}
+}
+
+// TestTrunkAdminList: GET /api/v1/trunks shows a trunk registered with a
+// SIPp provider (state, hop, expiry).
+func TestTrunkAdminList(t *testing.T) {
+	prov := startSIPp(t, sippRun{Name: "provider", Scenario: "uas_register_once.xml"})
+	gw := startSipedge(t, proxyConfig{
+		Admin: map[string]any{"listen": "127.0.0.1:0", "token": adminToken},
+		Extra: map[string]any{
+			"trunks": map[string]any{"carrier": map[string]any{
+				"uris": []string{sipURI(prov.Port, "udp")}, "username": "acct", "password": "pw", "register": true,
+			}},
+			"trunk_registration": map[string]any{"start_delay": "-1s"},
+		},
+	})
+	prov.expectAllSuccessful(t, 1)
+	addr := adminAddr(t, gw)
+	var list []struct {
+		Name, State, Hop string
+		Expires          *time.Time
+	}
+	for i := 0; ; i++ {
+		code, body := adminDo(t, "GET", addr, adminToken, "/api/v1/trunks")
+		if code != 200 {
+			t.Fatalf("GET /api/v1/trunks: %d %s", code, body)
+		}
+		if err := json.Unmarshal(body, &list); err != nil {
+			t.Fatalf("%v: %s", err, body)
+		}
+		if len(list) == 1 && list[0].State == "registered" {
+			break
+		}
+		if i == 50 {
+			t.Fatalf("not registered after 5s: %s", body)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	if list[0].Name != "carrier" || list[0].Hop != "udp:127.0.0.1:"+itoa(prov.Port) || list[0].Expires == nil || time.Until(*list[0].Expires) < 50*time.Minute {
+		t.Errorf("trunk %+v, want carrier registered on the provider for about an hour", list[0])
 	}
 }
