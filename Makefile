@@ -76,6 +76,7 @@ fuzz-short:
 # Side-by-side performance runs (not part of make test); figures go in docs/benchmarks.md.
 bench: deps build
 	./test/bench/run.sh
+	./test/bench/trunk.sh
 	./test/bench/register.sh
 	./test/bench/media.sh
 	./test/bench/ws.sh

@@ -57,6 +57,11 @@ func (b *background) refuse() {
 // wait waits for the running work, at most d; it reports whether all of
 // it ended.
 func (b *background) wait(d time.Duration) bool {
+	// Every Add so far was made under mu: this orders them before Wait
+	// (sync.WaitGroup's rule, which the race detector checks).
+	b.mu.Lock()
+	//lint:ignore SA2001 the critical section is empty on purpose: it orders the Adds before Wait
+	b.mu.Unlock()
 	done := make(chan struct{})
 	go func() {
 		b.wg.Wait()

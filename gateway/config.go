@@ -104,6 +104,11 @@ type Config struct {
 	// REGISTERs per second, random start delay, timeout, backoff
 	// (trunk.RegistrationConfig).
 	TrunkRegistration trunk.RegistrationConfig `yaml:"trunk_registration"`
+
+	// TrunkDNS are the DNS servers (IP:port) that resolve trunk URIs
+	// naming a host (RFC 3263: NAPTR, SRV, A/AAAA), asked in order.
+	// Default: the nameservers of /etc/resolv.conf.
+	TrunkDNS []string `yaml:"trunk_dns"`
 }
 
 // MediaConfig decides, per pair of call legs, whether rtpengine relays the
@@ -363,6 +368,11 @@ func (c *Config) validateTrunks(l *field.List) {
 	}
 	if len(c.Trunks) > 0 {
 		l.Merge("trunk_registration", c.TrunkRegistration.Validate())
+	}
+	for i, s := range c.TrunkDNS {
+		if ap, err := netip.ParseAddrPort(s); err != nil || ap.Port() == 0 {
+			l.Add(fmt.Sprintf("trunk_dns[%d]", i), s, "must be IP:port")
+		}
 	}
 }
 

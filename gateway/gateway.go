@@ -186,7 +186,7 @@ func New(cfg Config, deps Deps) (*Gateway, error) {
 		return nil, err
 	}
 	g.ruleset.Store(r)
-	if g.trunks, err = newTrunks(cfg.Trunks); err != nil {
+	if g.trunks, err = newTrunks(cfg.Trunks, cfg.TrunkDNS); err != nil {
 		return nil, fmt.Errorf("gateway: %w", err)
 	}
 	store := deps.Locations

@@ -105,6 +105,7 @@ func (g *Gateway) forward(ctx context.Context, req, base *sip.Request, stx sip.S
 	p.single = len(groups) == 1 && len(groups[0]) == 1
 	var results []*branch
 	defer p.cleanupMedia()
+	defer p.endTrunkCall()
 	for i, grp := range groups {
 		results = p.fork(ctx, grp)
 		p.mu.Lock()
@@ -331,10 +332,16 @@ func (b *branch) run(ctx context.Context) {
 					p.relayProvisional(b.media(ctx, res))
 				}
 			case res.IsSuccess():
+				// A dialog whose CSeqs are shifted must exist before the
+				// caller can ACK (trunkcalls.go).
+				early := req.IsInvite() && p.initial && b.cseqShift > 0
+				if early {
+					p.trackDialog(ctx, b, res)
+				}
 				p.relaySuccess(ctx, b, b.media(ctx, res))
 				if req.IsInvite() {
 					keep = tx.OnRetransmission(func(r *sip.Response) { p.relaySuccess(ctx, b, b.media(ctx, r)) })
-					if p.initial {
+					if p.initial && !early {
 						p.trackDialog(ctx, b, res)
 					}
 				}

@@ -170,6 +170,7 @@ func (g *Gateway) inDialog(ctx context.Context, req *sip.Request, tx sip.ServerT
 	}
 	g.forward(ctx, req, fwd, tx, p, []route.Group{{t}})
 	if req.Method == sip.BYE {
+		g.trunks.slots.release(callID(req))
 		g.rules().sets.CallEnded(callID(req)) // least-calls stops counting it
 		if d, _ := g.dialogs.Remove(callID(req), fromTag(req), toTag(req)); d != nil {
 			by := cdr.ByCallee

@@ -1,6 +1,7 @@
 package gateway
 
 import (
+	"errors"
 	"net"
 	"strings"
 	"testing"
@@ -44,9 +45,9 @@ func trunkConfig(prov *udpPeer) Config {
 }
 
 // TestTrunkCallAuth calls a number routed to a trunk whose provider
-// demands digest on INVITE: the proxy answers the 407 with the trunk's
-// credentials and the next CSeq, rewrites the caller-ID, and keeps the
-// caller's CSeqs on its side (the 200, the ACK and the BYE).
+// demands digest on INVITE and on the BYE: the proxy answers each 407
+// with the trunk's credentials and the next CSeq, rewrites the caller-ID,
+// and keeps the caller's CSeqs on its side (the 200, the ACK and the BYE).
 func TestTrunkCallAuth(t *testing.T) {
 	prov := newProviderPeer(t)
 	pa := providerAuth(t)
@@ -74,6 +75,9 @@ func TestTrunkCallAuth(t *testing.T) {
 	}
 	b1, _ := in.Via().Params.Get("branch")
 	b2, _ := in2.Via().Params.Get("branch")
+	if n := len(in2.GetHeaders("Via")); n != 2 {
+		t.Errorf("authenticated INVITE has %d Vias, want ours and the caller's", n)
+	}
 	if in2.CSeq().SeqNo != 2 || b1 == b2 {
 		t.Errorf("authenticated INVITE CSeq %d branch %v: want CSeq 2 in a new transaction", in2.CSeq().SeqNo, in2.Via())
 	}
@@ -92,15 +96,15 @@ func TestTrunkCallAuth(t *testing.T) {
 			ok = r
 		}
 	}
-	if ok.CSeq().SeqNo != 1 {
-		t.Errorf("200 reached the caller with CSeq %d, want its own 1", ok.CSeq().SeqNo)
+	if ok.CSeq().SeqNo != 1 || len(ok.GetHeaders("Via")) != 1 || len(ok.GetHeaders("CSeq")) != 1 {
+		t.Errorf("200 reached the caller with CSeq %d, %d Vias, %d CSeqs; want its own CSeq 1, one Via", ok.CSeq().SeqNo, len(ok.GetHeaders("Via")), len(ok.GetHeaders("CSeq")))
 	}
 	rr := ok.GetHeader("Record-Route").Value()
 	caller.send(gwAddr, msg(caller.addr(), "ACK sip:uas@"+prov.addr()+" SIP/2.0",
 		"Via: SIP/2.0/UDP {src};branch=z9hG4bK-ta1;rport", "Max-Forwards: 70", "Route: "+rr,
 		"From: <sip:alice@example.test>;tag=a1", "To: <sip:+15550199@example.test>;tag=p1", "Call-ID: trunk-1",
 		"CSeq: 1 ACK", "Content-Length: 0", "", ""))
-	if ack := recvRequest(t, prov, sip.ACK); ack.CSeq().SeqNo != 2 {
+	if ack := recvRequest(t, prov, sip.ACK); ack.CSeq().SeqNo != 2 || len(ack.GetHeaders("CSeq")) != 1 {
 		t.Errorf("ACK CSeq %d at the provider, want 2 (its INVITE's)", ack.CSeq().SeqNo)
 	}
 	caller.send(gwAddr, msg(caller.addr(), "BYE sip:uas@"+prov.addr()+" SIP/2.0",
@@ -111,7 +115,14 @@ func TestTrunkCallAuth(t *testing.T) {
 	if bye.CSeq().SeqNo != 3 {
 		t.Errorf("BYE CSeq %d at the provider, want 3", bye.CSeq().SeqNo)
 	}
-	reply(t, prov, gwAddr, bye, 200, "OK", "")
+	// The provider challenges the BYE too (in-dialog): answered again,
+	// with the next CSeq.
+	prov.send(gwAddr, pa.Challenge(bye, true, false).String())
+	bye2 := recvRequest(t, prov, sip.BYE)
+	if user, err := pa.Check(bye2, true); err != nil || user != "acct" || bye2.CSeq().SeqNo != 4 {
+		t.Fatalf("authenticated BYE: %q, %v, CSeq %d (want acct, CSeq 4)", user, err, bye2.CSeq().SeqNo)
+	}
+	reply(t, prov, gwAddr, bye2, 200, "OK", "")
 	s := caller.recv(3 * time.Second)
 	res, isRes := parse(t, s).(*sip.Response)
 	if !isRes || res.StatusCode != 200 || res.CSeq().SeqNo != 2 {
@@ -190,6 +201,21 @@ func TestTrunkInboundDID(t *testing.T) {
 		t.Errorf("provider got %q, want alice's 486", got)
 	}
 
+	// A registered trunk's provider sends to our Contact (the account as
+	// user) with the DID in To.
+	prov.send(gwAddr, msg(prov.addr(), "INVITE sip:acct@"+gwAddr+" SIP/2.0",
+		"Via: SIP/2.0/UDP {src};branch=z9hG4bK-did-to;rport", "Max-Forwards: 70",
+		"From: <sip:+15550199@carrier.test>;tag=c1", "To: <sip:+15550100@carrier.test>", "Call-ID: did-to",
+		"CSeq: 1 INVITE", "Contact: <sip:+15550199@{src}>", "Content-Length: 0", "", ""))
+	in = recvRequest(t, alice, sip.INVITE)
+	if in.CallID().Value() != "did-to" || !strings.Contains(in.Recipient.String(), alice.addr()) {
+		t.Errorf("To-user DID: %s to %s, want did-to to alice", in.CallID().Value(), in.Recipient.String())
+	}
+	reply(t, alice, gwAddr, in, 486, "Busy Here", "al2")
+	if got := prov.recvStatus(3 * time.Second); !strings.HasPrefix(got, "SIP/2.0 486") {
+		t.Errorf("provider got %q, want alice's 486", got)
+	}
+
 	invite(prov, "did-2", "+15550999")
 	if got := prov.recvStatus(3 * time.Second); !strings.HasPrefix(got, "SIP/2.0 404") {
 		t.Errorf("unknown DID: %q, want 404", got)
@@ -230,5 +256,205 @@ func registerUser(t *testing.T, p *udpPeer, gwAddr, user, password string) {
 	p.send(gwAddr, req.String())
 	if got := p.recvStatus(3 * time.Second); !strings.HasPrefix(got, "SIP/2.0 200") {
 		t.Fatalf("REGISTER with credentials: %q, want 200", got)
+	}
+}
+
+// TestTrunkMaxCalls: with max_calls 1 a second call while the first rings
+// goes to the route's next target, or gets 503 when there is none; the
+// slot is free again once the first call failed.
+func TestTrunkMaxCalls(t *testing.T) {
+	prov := newProviderPeer(t)
+	backup := newUDPPeer(t)
+	cfg := trunkConfig(prov)
+	c := cfg.Trunks["carrier"]
+	c.MaxCalls = 1
+	c.Username, c.Password = "", ""
+	cfg.Trunks["carrier"] = c
+	cfg.Routes = []route.Rule{
+		{Match: route.Match{User: `^1`}, To: []string{"trunk:carrier", "sip:" + backup.addr()}},
+		{Match: route.Match{User: `^2`}, To: []string{"trunk:carrier"}},
+	}
+	gw := startGW(t, cfg)
+	gwAddr := gw.addr["udp"]
+	caller := newUDPPeer(t)
+	invite := func(callID, user string) {
+		caller.send(gwAddr, msg(caller.addr(), "INVITE sip:"+user+"@example.test SIP/2.0",
+			"Via: SIP/2.0/UDP {src};branch=z9hG4bK-"+callID+";rport", "Max-Forwards: 70",
+			"From: <sip:alice@example.test>;tag=a1", "To: <sip:"+user+"@example.test>", "Call-ID: "+callID,
+			"CSeq: 1 INVITE", "Contact: <sip:alice@{src}>", "Content-Length: 0", "", ""))
+	}
+	invite("mc-1", "1001")
+	first := recvRequest(t, prov, sip.INVITE)
+	reply(t, prov, gwAddr, first, 180, "Ringing", "p1")
+	if got := caller.recvStatus(3 * time.Second); !strings.HasPrefix(got, "SIP/2.0 180") {
+		t.Fatalf("first call: %q, want 180", got)
+	}
+	if n := gw.g.trunks.slots.inUse("carrier"); n != 1 {
+		t.Errorf("%d slots in use, want 1", n)
+	}
+	invite("mc-2", "1002")
+	if in := recvRequest(t, backup, sip.INVITE); in.CallID().Value() != "mc-2" {
+		t.Errorf("backup got %s", in.CallID().Value())
+	} else {
+		reply(t, backup, gwAddr, in, 486, "Busy Here", "b2")
+	}
+	if got := caller.recvStatus(3 * time.Second); !strings.HasPrefix(got, "SIP/2.0 486") {
+		t.Errorf("second call: %q, want the backup's 486", got)
+	}
+	invite("mc-3", "2003")
+	if got := caller.recvStatus(3 * time.Second); !strings.HasPrefix(got, "SIP/2.0 503") {
+		t.Errorf("third call, trunk only: %q, want 503", got)
+	}
+	reply(t, prov, gwAddr, first, 486, "Busy Here", "p1")
+	if got := caller.recvStatus(3 * time.Second); !strings.HasPrefix(got, "SIP/2.0 486") {
+		t.Errorf("first call: %q, want 486", got)
+	}
+	for i := 0; gw.g.trunks.slots.inUse("carrier") != 0; i++ {
+		if i == 1000 {
+			t.Fatal("slot still held 1s after the call failed")
+		}
+		time.Sleep(time.Millisecond)
+	}
+	invite("mc-4", "2004")
+	if in := recvRequest(t, prov, sip.INVITE); in.CallID().Value() != "mc-4" {
+		t.Errorf("provider got %s, want mc-4", in.CallID().Value())
+	}
+}
+
+// TestTrunkCallsFollowRegistration: a trunk with two URIs whose first does
+// not answer REGISTER is registered on the second; calls then go to the
+// second first (the server holding the registration).
+func TestTrunkCallsFollowRegistration(t *testing.T) {
+	silent := newProviderPeer(t) // never answers
+	prov := newProviderPeer(t)
+	cfg := trunkConfig(prov)
+	c := cfg.Trunks["carrier"]
+	c.URIs = []string{"sip:" + silent.addr(), "sip:" + prov.addr()}
+	c.Register = true
+	cfg.Trunks["carrier"] = c
+	cfg.TrunkRegistration = trunk.RegistrationConfig{StartDelay: -time.Second, Timeout: 300 * time.Millisecond}
+	gw := startGW(t, cfg)
+	gwAddr := gw.addr["udp"]
+	reg := recvRequest(t, prov, sip.REGISTER)
+	res := sip.NewResponseFromRequest(reg, 200, "OK", nil)
+	ct := reg.Contact().Clone()
+	ct.Params = sip.NewParams()
+	ct.Params.Add("expires", "600")
+	res.AppendHeader(ct)
+	prov.send(gwAddr, res.String())
+	for i := 0; ; i++ {
+		st := gw.g.TrunkStatus()
+		if len(st) == 1 && st[0].State == trunk.StateRegistered {
+			if st[0].Hop.Addr != prov.addr() {
+				t.Fatalf("registered on %s, want %s", st[0].Hop.Addr, prov.addr())
+			}
+			break
+		}
+		if i == 3000 {
+			t.Fatalf("not registered after 3s: %+v", st)
+		}
+		time.Sleep(time.Millisecond)
+	}
+	list := gw.g.ListTrunks().([]TrunkInfo)
+	if len(list) != 1 || list[0].Name != "carrier" || list[0].State != "registered" || list[0].Hop != "udp:"+prov.addr() || list[0].Expires == nil {
+		t.Errorf("ListTrunks %+v", list)
+	}
+	if err := gw.g.Reregister("nope"); !errors.Is(err, trunk.ErrNotRegistering) {
+		t.Errorf("Reregister(nope) = %v", err)
+	}
+	caller := newUDPPeer(t)
+	caller.send(gwAddr, msg(caller.addr(), "INVITE sip:+15550199@example.test SIP/2.0",
+		"Via: SIP/2.0/UDP {src};branch=z9hG4bK-fr1;rport", "Max-Forwards: 70",
+		"From: <sip:alice@example.test>;tag=a1", "To: <sip:+15550199@example.test>", "Call-ID: follow-1",
+		"CSeq: 1 INVITE", "Contact: <sip:alice@{src}>", "Content-Length: 0", "", ""))
+	in := recvRequest(t, prov, sip.INVITE)
+	reply(t, prov, gwAddr, in, 486, "Busy Here", "p1")
+	if got := caller.recvStatus(3 * time.Second); !strings.HasPrefix(got, "SIP/2.0 486") {
+		t.Errorf("caller got %q, want 486 from the registered server", got)
+	}
+}
+
+// TestTrunkCancelAfterAuth: the caller cancels a call the provider rings
+// after its challenge was answered: the CANCEL carries the authenticated
+// INVITE's CSeq and Via branch, and the caller gets 200 for its CANCEL
+// and 487 with its own CSeq.
+func TestTrunkCancelAfterAuth(t *testing.T) {
+	prov := newProviderPeer(t)
+	pa := providerAuth(t)
+	gw := startGW(t, trunkConfig(prov))
+	gwAddr := gw.addr["udp"]
+	caller := newUDPPeer(t)
+	invite := msg(caller.addr(), "INVITE sip:+15550199@example.test SIP/2.0",
+		"Via: SIP/2.0/UDP {src};branch=z9hG4bK-tc1;rport", "Max-Forwards: 70",
+		"From: <sip:alice@example.test>;tag=a1", "To: <sip:+15550199@example.test>", "Call-ID: trunk-cancel",
+		"CSeq: 7 INVITE", "Contact: <sip:alice@{src}>", "Content-Length: 0", "", "")
+	caller.send(gwAddr, invite)
+	in := recvRequest(t, prov, sip.INVITE)
+	prov.send(gwAddr, pa.Challenge(in, true, false).String())
+	in2 := recvRequest(t, prov, sip.INVITE)
+	reply(t, prov, gwAddr, in2, 180, "Ringing", "p1")
+	if got := caller.recvStatus(3 * time.Second); !strings.HasPrefix(got, "SIP/2.0 180") {
+		t.Fatalf("caller got %q, want 180", got)
+	}
+	caller.send(gwAddr, msg(caller.addr(), "CANCEL sip:+15550199@example.test SIP/2.0",
+		"Via: SIP/2.0/UDP {src};branch=z9hG4bK-tc1;rport", "Max-Forwards: 70",
+		"From: <sip:alice@example.test>;tag=a1", "To: <sip:+15550199@example.test>", "Call-ID: trunk-cancel",
+		"CSeq: 7 CANCEL", "Content-Length: 0", "", ""))
+	cancel := recvRequest(t, prov, sip.CANCEL)
+	b2, _ := in2.Via().Params.Get("branch")
+	bc, _ := cancel.Via().Params.Get("branch")
+	if cancel.CSeq().SeqNo != 8 || bc != b2 {
+		t.Errorf("CANCEL CSeq %d branch %s, want the authenticated INVITE's 8 and %s", cancel.CSeq().SeqNo, bc, b2)
+	}
+	reply(t, prov, gwAddr, cancel, 200, "OK", "")
+	reply(t, prov, gwAddr, in2, 487, "Request Terminated", "p1")
+	got := map[string]bool{}
+	for range 2 {
+		s := caller.recv(3 * time.Second)
+		if s == "" {
+			break
+		}
+		if r, ok := parse(t, s).(*sip.Response); ok {
+			got[itoa(r.StatusCode)+" "+r.CSeq().Value()] = true
+		}
+	}
+	if !got["200 7 CANCEL"] || !got["487 7 INVITE"] {
+		t.Errorf("caller got %v, want 200 for CANCEL 7 and 487 for INVITE 7", got)
+	}
+}
+
+// TestTrunkFailover: within the caller's one INVITE, a trunk URI answering
+// 503 (after its challenge was answered) or 408 hands the call to the
+// next URI.
+func TestTrunkFailover(t *testing.T) {
+	first, second, third := newProviderPeer(t), newProviderPeer(t), newProviderPeer(t)
+	pa := providerAuth(t)
+	cfg := trunkConfig(first)
+	c := cfg.Trunks["carrier"]
+	c.URIs = []string{"sip:" + first.addr(), "sip:" + second.addr(), "sip:" + third.addr()}
+	cfg.Trunks["carrier"] = c
+	gw := startGW(t, cfg)
+	gwAddr := gw.addr["udp"]
+	caller := newUDPPeer(t)
+	caller.send(gwAddr, msg(caller.addr(), "INVITE sip:+15550199@example.test SIP/2.0",
+		"Via: SIP/2.0/UDP {src};branch=z9hG4bK-fo1;rport", "Max-Forwards: 70",
+		"From: <sip:alice@example.test>;tag=a1", "To: <sip:+15550199@example.test>", "Call-ID: trunk-failover",
+		"CSeq: 1 INVITE", "Contact: <sip:alice@{src}>", "Content-Length: 0", "", ""))
+	in := recvRequest(t, first, sip.INVITE)
+	first.send(gwAddr, pa.Challenge(in, true, false).String())
+	in = recvRequest(t, first, sip.INVITE)
+	reply(t, first, gwAddr, in, 503, "Service Unavailable", "f1")
+	in = recvRequest(t, second, sip.INVITE)
+	if in.GetHeader("Proxy-Authorization") != nil {
+		t.Errorf("the second URI got the first one's credentials")
+	}
+	reply(t, second, gwAddr, in, 408, "Request Timeout", "s1")
+	in = recvRequest(t, third, sip.INVITE)
+	if want := "sip:+15550199@" + third.addr(); in.Recipient.String() != want {
+		t.Errorf("Request-URI %s, want %s", in.Recipient.String(), want)
+	}
+	reply(t, third, gwAddr, in, 486, "Busy Here", "t1")
+	if got := caller.recvStatus(3 * time.Second); !strings.HasPrefix(got, "SIP/2.0 486") {
+		t.Errorf("caller got %q, want the last URI's 486", got)
 	}
 }

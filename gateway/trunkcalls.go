@@ -67,15 +67,10 @@ func (b *branch) reauth(ctx context.Context, res *sip.Response) (sip.ClientTrans
 	if !ok {
 		return nil, false
 	}
-	req := prev.Clone()
-	req.RemoveHeader("Via")
-	for _, h := range prev.GetHeaders("Via")[1:] {
-		req.AppendHeader(h)
-	}
-	req.PrependHeader(via)
+	req := prev.Clone()    // headers cloned too
+	req.ReplaceHeader(via) // the top Via: ours, with a new branch
 	cseq := prev.CSeq()
-	req.RemoveHeader("CSeq")
-	req.AppendHeader(&sip.CSeqHeader{SeqNo: cseq.SeqNo + 1, MethodName: cseq.MethodName})
+	req.ReplaceHeader(&sip.CSeqHeader{SeqNo: cseq.SeqNo + 1, MethodName: cseq.MethodName})
 	if err := trunk.CredentialsOf(g.trunks.cfg[name]).Authorize(req, ch); err != nil {
 		log.Warn("trunk challenge not answered", "error", err)
 		return nil, false
@@ -111,8 +106,7 @@ func (g *Gateway) shiftCSeq(fwd *sip.Request) {
 		return
 	}
 	c := fwd.CSeq()
-	fwd.RemoveHeader("CSeq")
-	fwd.AppendHeader(&sip.CSeqHeader{SeqNo: c.SeqNo + n, MethodName: c.MethodName})
+	fwd.ReplaceHeader(&sip.CSeqHeader{SeqNo: c.SeqNo + n, MethodName: c.MethodName})
 }
 
 // restoreCSeq gives a response relayed upstream the CSeq of the request it
@@ -122,8 +116,7 @@ func (p *proxyTx) restoreCSeq(out *sip.Response) {
 	if c := out.CSeq(); c == nil || want == nil || c.SeqNo == want.SeqNo {
 		return
 	}
-	out.RemoveHeader("CSeq")
-	out.AppendHeader(&sip.CSeqHeader{SeqNo: want.SeqNo, MethodName: want.MethodName})
+	out.ReplaceHeader(&sip.CSeqHeader{SeqNo: want.SeqNo, MethodName: want.MethodName})
 }
 
 // callerID rewrites the From user of an initial request toward trunk name
@@ -139,8 +132,28 @@ func (g *Gateway) callerID(r *sip.Request, name string) {
 	}
 	nf := sip.HeaderClone(from).(*sip.FromHeader)
 	nf.Address.User = fu
-	r.RemoveHeader("From")
-	r.AppendHeader(nf)
+	r.ReplaceHeader(nf)
 	r.RemoveHeader("P-Asserted-Identity")
 	r.AppendHeader(sip.NewHeader("P-Asserted-Identity", fmt.Sprintf("<sip:%s@%s>", fu, nf.Address.Host)))
+}
+
+// endTrunkCall frees the max_calls slot of an initial INVITE that no
+// branch answered 2xx (the caller cancelled, every hop failed); an
+// answered call keeps it until its BYE (inDialog).
+func (p *proxyTx) endTrunkCall() {
+	if !p.initial || !p.req.IsInvite() {
+		return
+	}
+	p.mu.Lock()
+	bs := append([]*branch(nil), p.branches...)
+	p.mu.Unlock()
+	for _, b := range bs {
+		b.mu.Lock()
+		ok := b.final != nil && b.final.IsSuccess()
+		b.mu.Unlock()
+		if ok {
+			return
+		}
+	}
+	p.g.trunks.slots.release(callID(p.req))
 }

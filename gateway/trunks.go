@@ -1,50 +1,128 @@
 package gateway
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"maps"
 	"net"
 	"net/netip"
 	"slices"
+	"strings"
+	"sync"
 	"time"
 
 	"github.com/emiago/sipgo/sip"
 
+	"github.com/sipedge/sipedge/gateway/resolve"
 	"github.com/sipedge/sipedge/gateway/route"
 	"github.com/sipedge/sipedge/gateway/status"
 	"github.com/sipedge/sipedge/gateway/trunk"
 )
 
-// trunks is the gateway's view of the configured trunks: their hops, the
-// addresses their requests come from, and the registrations (started by
-// Run once the listeners are bound).
+// trunks is the gateway's view of the configured trunks: their URIs,
+// the addresses their requests come from, and the registrations (started
+// by Run once the listeners are bound).
 type trunks struct {
-	cfg   map[string]trunk.Config
-	hops  map[string][]route.Target // failover order
-	addrs map[netip.Addr]string     // source address -> trunk name
-	mgr   *trunk.Manager            // nil until Run starts it
+	cfg  map[string]trunk.Config
+	uris map[string][]sip.Uri
+	dns  *resolve.Resolver // nil when every URI is an IP literal
+
+	mu    sync.Mutex
+	addrs map[netip.Addr]string // source address -> trunk name
+	mgr   *trunk.Manager        // nil until Run starts it
+	slots *trunkSlots           // max_calls (trunkslots.go)
+
+	stopWatch chan struct{} // closed by closeTrunks
+	watchDone chan struct{} // closed when watchConns returns
 }
 
-// newTrunks reads the trunks of cfg (validated): each URI becomes a hop;
-// its address, when an IP literal, is a trusted source of that trunk.
-func newTrunks(cfg map[string]trunk.Config) (*trunks, error) {
-	t := &trunks{cfg: cfg, hops: map[string][]route.Target{}, addrs: map[netip.Addr]string{}}
+// newTrunks reads the trunks of cfg (validated). The address of a URI
+// that is an IP literal is a trusted source of its trunk from the start;
+// those of a name once it has been resolved (by the registration or a
+// call). servers are the DNS servers for names (nil: /etc/resolv.conf).
+func newTrunks(cfg map[string]trunk.Config, servers []string) (*trunks, error) {
+	t := &trunks{cfg: cfg, uris: map[string][]sip.Uri{}, addrs: map[netip.Addr]string{}, slots: newTrunkSlots()}
+	named := false
 	for _, name := range slices.Sorted(maps.Keys(cfg)) {
-		hops, err := trunk.StaticHops(context.Background(), name, cfg[name])
-		if err != nil {
-			return nil, fmt.Errorf("trunk %s: %w", name, err)
-		}
-		for i := range hops {
-			hops[i].Trunk = name
-			host, _, _ := net.SplitHostPort(hops[i].Addr)
-			if a, err := netip.ParseAddr(host); err == nil {
+		for _, s := range cfg[name].URIs {
+			u, err := trunk.ParseURI(s)
+			if err != nil {
+				return nil, fmt.Errorf("trunk %s: %w", name, err)
+			}
+			t.uris[name] = append(t.uris[name], u)
+			if a, err := netip.ParseAddr(strings.Trim(u.Host, "[]")); err == nil {
 				t.addrs[a.Unmap()] = name
+			} else {
+				named = true
 			}
 		}
-		t.hops[name] = hops
+	}
+	if named {
+		r, err := resolve.New(resolve.Options{Servers: servers})
+		if err != nil {
+			return nil, err
+		}
+		t.dns = r
 	}
 	return t, nil
+}
+
+// hops are where trunk name's requests go, in failover order: each URI's
+// hops (RFC 3263 for a name) in turn, each marked with the trunk, with
+// the URI it came from. A URI that does not resolve is skipped (logged
+// by the caller through the error when none does).
+func (t *trunks) hops(ctx context.Context, name string) ([]route.Target, []sip.Uri, error) {
+	var out []route.Target
+	var from []sip.Uri
+	var firstErr error
+	for _, u := range t.uris[name] {
+		var hs []route.Target
+		var err error
+		if t.dns != nil {
+			hs, err = t.dns.Lookup(ctx, u)
+		} else {
+			var h route.Target
+			h, err = route.FromURI(u)
+			hs = []route.Target{h}
+		}
+		if err != nil {
+			firstErr = cmp.Or(firstErr, err)
+			continue
+		}
+		for _, h := range hs {
+			h.Trunk = name
+			out = append(out, h)
+			from = append(from, u)
+			t.learn(h.Addr, name)
+		}
+	}
+	if len(out) == 0 && firstErr != nil {
+		return nil, nil, firstErr
+	}
+	return out, from, nil
+}
+
+// manager is the registrations' Manager, nil before Run starts it.
+func (t *trunks) manager() *trunk.Manager {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.mgr
+}
+
+// learn makes addr's host a trusted source of trunk name.
+func (t *trunks) learn(addr, name string) {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return
+	}
+	a, err := netip.ParseAddr(host)
+	if err != nil {
+		return
+	}
+	t.mu.Lock()
+	t.addrs[a.Unmap()] = name
+	t.mu.Unlock()
 }
 
 // source is the trunk whose address src (ip:port) is, if any.
@@ -57,32 +135,71 @@ func (t *trunks) source(src string) (string, bool) {
 	if err != nil {
 		return "", false
 	}
+	t.mu.Lock()
 	name, ok := t.addrs[a.Unmap()]
+	t.mu.Unlock()
 	return name, ok
 }
 
 // expandTrunk is a trunk:NAME target as serial groups, one per hop: the
-// Request-URI keeps its user and takes the provider's host, port and
-// transport.
-func (g *Gateway) expandTrunk(req *sip.Request, name string) ([]route.Group, error) {
-	hops, ok := g.trunks.hops[name]
+// Request-URI keeps its user and takes the provider URI's host, port and
+// parameters.
+func (g *Gateway) expandTrunk(ctx context.Context, req *sip.Request, name string) ([]route.Group, error) {
+	c, ok := g.trunks.cfg[name]
 	if !ok {
 		return nil, status.New(500, "Server Internal Error", fmt.Errorf("%w: trunk %q is not configured", ErrNoRoute, name))
 	}
-	uris := g.trunks.cfg[name].URIs
+	if c.MaxCalls > 0 && req.IsInvite() &&
+		!g.trunks.slots.acquire(name, callID(req), c.MaxCalls, time.Now(), g.cfg.Media.MaxCallDuration) {
+		g.log.Info("trunk full: trying the next target", "call_id", callID(req), "trunk", name, "max_calls", c.MaxCalls)
+		return nil, nil
+	}
+	hops, uris, err := g.trunks.hops(ctx, name)
+	if err != nil {
+		g.log.Warn("trunk has no address: trying the next target", "call_id", callID(req), "trunk", name, "error", err)
+		g.trunks.slots.release(callID(req))
+		return nil, nil
+	}
+	first := g.registeredHop(name, hops)
 	out := make([]route.Group, 0, len(hops))
-	for i, h := range hops {
-		u, err := trunk.ParseURI(uris[i])
-		if err != nil {
-			return nil, status.New(500, "Server Internal Error", fmt.Errorf("%w: trunk %q: %w", ErrNoRoute, name, err))
+	for n := range hops {
+		// The hop holding the registration first, then the others in order.
+		i := n
+		switch {
+		case first < 0:
+		case n == 0:
+			i = first
+		case n <= first:
+			i = n - 1
 		}
-		ruri := u.Clone()
+		h := hops[i]
+		ruri := uris[i].Clone()
 		ruri.User = req.Recipient.User
 		ruri.Headers = nil
 		h.RURI = ruri
 		out = append(out, route.Group{h})
 	}
 	return out, nil
+}
+
+// registeredHop is the index in hops of the one trunk name is registered
+// on (calls go there first: providers expect calls on the server that took
+// the registration), or -1.
+func (g *Gateway) registeredHop(name string, hops []route.Target) int {
+	mgr := g.trunks.manager()
+	if mgr == nil {
+		return -1
+	}
+	st, ok := mgr.StatusOf(name)
+	if !ok || st.State != trunk.StateRegistered {
+		return -1
+	}
+	for i, h := range hops {
+		if h.Addr == st.Hop.Addr && h.Transport == st.Hop.Transport {
+			return i
+		}
+	}
+	return -1
 }
 
 // mapDID turns the Request-URI of an initial request from trunk name into
@@ -113,14 +230,49 @@ func (g *Gateway) startTrunks() {
 		return
 	}
 	g.waitUDPServing()
-	g.trunks.mgr = trunk.NewManager(g.cfg.TrunkRegistration, g.trunks.cfg, trunk.Deps{
+	mgr := trunk.NewManager(g.cfg.TrunkRegistration, g.trunks.cfg, trunk.Deps{
 		Send:    trunkSender{g},
 		Contact: g.trunkContact,
-		Hops: func(_ context.Context, name string, _ trunk.Config) ([]route.Target, error) {
-			return g.trunks.hops[name], nil
+		Hops: func(ctx context.Context, name string, _ trunk.Config) ([]route.Target, error) {
+			hops, _, err := g.trunks.hops(ctx, name)
+			return hops, err
 		},
-		Log: g.deps.Logger,
+		MaxForwards: g.cfg.MaxForwards,
+		Log:         g.deps.Logger,
 	})
+	g.trunks.mu.Lock()
+	g.trunks.mgr = mgr
+	g.trunks.mu.Unlock()
+	g.trunks.stopWatch, g.trunks.watchDone = make(chan struct{}), make(chan struct{})
+	go g.watchConns(g.trunks.stopWatch, g.trunks.watchDone)
+}
+
+// connCheck is how often watchConns looks for lost trunk connections.
+const connCheck = 500 * time.Millisecond
+
+// watchConns tells the registrations when the TCP or TLS connection their
+// binding lives on is gone from sipgo's pool (closed by the provider, or
+// reset), so they register again at once. Owner: startTrunks; stopped by
+// closeTrunks.
+func (g *Gateway) watchConns(stop <-chan struct{}, done chan<- struct{}) {
+	defer close(done)
+	t := time.NewTicker(connCheck)
+	defer t.Stop()
+	for {
+		select {
+		case <-stop:
+			return
+		case <-t.C:
+		}
+		for _, st := range g.trunks.manager().Status() {
+			if st.State != trunk.StateRegistered || (st.Hop.Transport != "tcp" && st.Hop.Transport != "tls") {
+				continue
+			}
+			if _, err := g.ua.TransportLayer().GetConnection(st.Hop.Transport, st.Hop.Addr); err != nil {
+				g.trunks.manager().ConnLost(st.Hop.Transport, st.Hop.Addr)
+			}
+		}
+	}
 }
 
 // waitUDPServing waits (at most a second) until sipgo serves the UDP
@@ -143,17 +295,19 @@ func (g *Gateway) waitUDPServing() {
 // closeTrunks unregisters and stops the registrations (before the stack
 // closes: the unregisters must still leave).
 func (g *Gateway) closeTrunks() {
-	if g.trunks != nil && g.trunks.mgr != nil {
-		g.trunks.mgr.Close()
+	if mgr := g.trunks.manager(); mgr != nil {
+		close(g.trunks.stopWatch)
+		<-g.trunks.watchDone
+		mgr.Close()
 	}
 }
 
 // TrunkStatus is a snapshot of every trunk registration (nil before Run).
 func (g *Gateway) TrunkStatus() []trunk.Status {
-	if g.trunks == nil || g.trunks.mgr == nil {
-		return nil
+	if mgr := g.trunks.manager(); mgr != nil {
+		return mgr.Status()
 	}
-	return g.trunks.mgr.Status()
+	return nil
 }
 
 // trunkContact is our Contact toward hop: the listener of its transport.

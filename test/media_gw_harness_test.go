@@ -12,6 +12,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/emiago/sipgo/sip"
+
 	"github.com/sipedge/sipedge/rtpengine"
 	"github.com/sipedge/sipedge/test/rtpecho"
 	"github.com/sipedge/sipedge/test/webrtcpeer"
@@ -53,6 +55,13 @@ type mgwOptions struct {
 	RTPEngine map[string]any
 	// EchoMedia configures rtpecho's RTP endpoints.
 	EchoMedia rtpecho.MediaConfig
+	// EchoChallenge is rtpecho's Challenge (a provider demanding digest).
+	EchoChallenge func(*sip.Request) *sip.Response
+	// Trunk, if set, makes rtpecho a trunk: it gets rtpecho's address as
+	// its one URI and is written under trunks: as "carrier"; TrunkRoute
+	// (a user regex) is routed to it.
+	Trunk      map[string]any
+	TrunkRoute string
 	// Admin is sipedge's admin: section (listen, token); nil: none.
 	Admin map[string]any
 	// HEP is sipedge's hep: section; nil: none.
@@ -73,7 +82,7 @@ func startMediaGW(t *testing.T, opts mgwOptions) *mediaGW {
 		m.ng = newNGClient(t, m.rtpe)
 		rtpSection = map[string]any{"nodes": []string{m.rtpe.NG}, "timeout": "1s"}
 	}
-	echo, err := rtpecho.Start(rtpecho.Config{Addr: mgwEchoIP + ":0", User: "echo", Media: opts.EchoMedia})
+	echo, err := rtpecho.Start(rtpecho.Config{Addr: mgwEchoIP + ":0", User: "echo", Media: opts.EchoMedia, Challenge: opts.EchoChallenge})
 	if err != nil {
 		t.Fatalf("rtpecho: %v", err)
 	}
@@ -81,16 +90,27 @@ func startMediaGW(t *testing.T, opts mgwOptions) *mediaGW {
 	m.echo = echo
 	certFile, keyFile, pool := writeTestCert(t, t.TempDir())
 	m.pool = pool
+	routes := []proxyRoute{{User: "^" + mgwEchoNumber + "$", To: []string{"sip:" + echo.Addr() + ";transport=udp"}}}
+	var extra map[string]any
+	if opts.Trunk != nil {
+		tr := map[string]any{"uris": []string{"sip:" + echo.Addr()}}
+		for k, v := range opts.Trunk {
+			tr[k] = v
+		}
+		extra = map[string]any{"trunks": map[string]any{"carrier": tr}}
+		routes = append(routes, proxyRoute{User: opts.TrunkRoute, To: []string{"trunk:carrier"}})
+	}
 	m.gw = startSipedge(t, proxyConfig{
 		Listen:     []string{"udp://127.0.0.1:0", "wss://127.0.0.1:0/ws"},
 		Users:      map[string]string{mgwUser: mgwPassword},
 		Trusted:    []string{mgwEchoIP + "/32"},
-		Routes:     []proxyRoute{{User: "^" + mgwEchoNumber + "$", To: []string{"sip:" + echo.Addr() + ";transport=udp"}}},
+		Routes:     routes,
 		TLSCert:    certFile,
 		TLSKey:     keyFile,
 		Algorithms: []string{"MD5"},
 		RTPEngine:  rtpSection,
 		Media:      opts.Media,
+		Extra:      extra,
 		Admin:      opts.Admin,
 		HEP:        opts.HEP,
 		CDR:        opts.CDR,

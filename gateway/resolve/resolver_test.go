@@ -3,13 +3,13 @@ package resolve
 import (
 	"context"
 	"errors"
-	"fmt"
 	"testing"
 	"time"
 
 	"github.com/emiago/sipgo/sip"
 	"github.com/miekg/dns"
 
+	"github.com/sipedge/sipedge/gateway/resolve/resolvetest"
 	"github.com/sipedge/sipedge/gateway/route"
 )
 
@@ -53,8 +53,8 @@ var carrierZone = []string{
 }
 
 func TestLookup(t *testing.T) {
-	z := newZone(t, carrierZone...)
-	r, err := New(Options{Servers: []string{z.addr}})
+	z := resolvetest.NewZone(t, carrierZone...)
+	r, err := New(Options{Servers: []string{z.Addr}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -132,9 +132,9 @@ func TestSRVWeights(t *testing.T) {
 // TestCacheTTL: answers are reused for their TTL, then asked again; a
 // server failure is an error, never cached.
 func TestCacheTTL(t *testing.T) {
-	z := newZone(t, carrierZone...)
+	z := resolvetest.NewZone(t, carrierZone...)
 	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
-	r, err := New(Options{Servers: []string{z.addr}, Now: func() time.Time { return now }})
+	r, err := New(Options{Servers: []string{z.Addr}, Now: func() time.Time { return now }})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -146,20 +146,20 @@ func TestCacheTTL(t *testing.T) {
 	}
 	look()
 	look()
-	if n := z.asked("_sip._tcp.carrier.test", dns.TypeSRV); n != 1 {
+	if n := z.Asked("_sip._tcp.carrier.test", dns.TypeSRV); n != 1 {
 		t.Errorf("SRV asked %d times within its TTL, want 1", n)
 	}
 	now = now.Add(61 * time.Second) // past the A TTL (60s), within the SRV TTL (300s)
 	look()
-	if n, a := z.asked("_sip._tcp.carrier.test", dns.TypeSRV), z.asked("a.carrier.test", dns.TypeA); n != 1 || a != 2 {
+	if n, a := z.Asked("_sip._tcp.carrier.test", dns.TypeSRV), z.Asked("a.carrier.test", dns.TypeA); n != 1 || a != 2 {
 		t.Errorf("after 61s: SRV asked %d, A asked %d; want 1 and 2", n, a)
 	}
-	z.setFail(true)
+	z.SetFail(true)
 	now = now.Add(time.Hour)
 	if _, err := r.Lookup(context.Background(), uri(t, "sip:carrier.test;transport=tcp")); !errors.Is(err, ErrServer) {
 		t.Errorf("SERVFAIL: %v, want ErrServer", err)
 	}
-	z.setFail(false)
+	z.SetFail(false)
 	look()
 }
 
@@ -176,7 +176,7 @@ func FuzzLookupURI(f *testing.F) {
 		// No servers: names fail fast with ErrServer; literals resolve.
 		hs, err := r.Lookup(context.Background(), u)
 		if err == nil && len(hs) == 0 {
-			t.Fatal(fmt.Sprintf("%s: no hops and no error", s))
+			t.Fatalf("%s: no hops and no error", s)
 		}
 	})
 }

@@ -55,9 +55,10 @@ type Config struct {
 	// user) of its calls, to local users (keys of users:). A call to a
 	// number not listed gets 404.
 	DIDs map[string]string `yaml:"dids"`
-	// MaxCalls caps the concurrent calls on this trunk, both directions.
-	// Over it the route's next target is tried, else 503. 0 (default) = no
-	// limit.
+	// MaxCalls caps the concurrent calls routed to this trunk (a call
+	// holds its slot from routing until it fails or its BYE passes; one
+	// whose end is never seen, after media.max_call_duration). Over it the
+	// route's next target is tried, else 503. 0 (default) = no limit.
 	MaxCalls int `yaml:"max_calls"`
 }
 

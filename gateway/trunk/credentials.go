@@ -98,9 +98,31 @@ func (cr Credentials) Authorize(req *sip.Request, ch Challenge) error {
 	if ch.Proxy {
 		name = "Proxy-Authorization"
 	}
-	req.RemoveHeader(name)
+	removeRealm(req, name, ch.c.Realm)
 	req.AppendHeader(sip.NewHeader(name, cred.String()))
 	return nil
+}
+
+// removeRealm drops the name headers of req whose credentials are for
+// realm (our earlier answer); others (another hop's) stay.
+func removeRealm(req *sip.Request, name, realm string) {
+	keep := []sip.Header{}
+	found := false
+	for _, h := range req.GetHeaders(name) {
+		if c, err := digest.ParseCredentials(h.Value()); err == nil && c.Realm == realm {
+			found = true
+			continue
+		}
+		keep = append(keep, h)
+	}
+	if !found {
+		return
+	}
+	for req.RemoveHeader(name) {
+	}
+	for _, h := range keep {
+		req.AppendHeader(h)
+	}
 }
 
 // bodyReader gives digest the message body (qop=auth-int hashes it).

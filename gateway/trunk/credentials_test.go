@@ -2,9 +2,13 @@ package trunk
 
 import (
 	"errors"
+	"os"
+	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/emiago/sipgo/sip"
+	"github.com/icholy/digest"
 
 	"github.com/sipedge/sipedge/gateway/auth"
 )
@@ -38,15 +42,21 @@ func TestAuthorize(t *testing.T) {
 		if err := cr.Authorize(req, ch); err != nil {
 			t.Fatal(err)
 		}
-		if err := cr.Authorize(req, ch); err != nil { // replaces, not adds
+		other := "Authorization"
+		if proxy {
+			other = "Proxy-Authorization"
+		}
+		// Another hop's credentials (the caller's, for the proxy's realm) stay.
+		req.AppendHeader(sip.NewHeader(other, `Digest username="alice", realm="example.test", nonce="x", uri="sip:a@b", response="00"`))
+		if err := cr.Authorize(req, ch); err != nil { // replaces ours, not adds
 			t.Fatal(err)
 		}
 		name := "Authorization"
 		if proxy {
 			name = "Proxy-Authorization"
 		}
-		if n := len(req.GetHeaders(name)); n != 1 {
-			t.Errorf("%d %s headers, want 1", n, name)
+		if n := len(req.GetHeaders(name)); n != 2 {
+			t.Errorf("%d %s headers, want 2 (ours once, the other realm's)", n, name)
 		}
 		if user, err := prov.Check(req, proxy); err != nil || user != "acct" {
 			t.Errorf("proxy=%v: provider says %q, %v", proxy, user, err)
@@ -92,4 +102,62 @@ func FuzzParseChallenge(f *testing.F) {
 		req := invite(t)
 		_ = (Credentials{Username: "u", Password: "p"}).Authorize(req, ch)
 	})
+}
+
+// TestChallengeSamples parses challenges in the form Asterisk, FreeSWITCH
+// and Kamailio write them (testdata; written for these tests, not
+// captured) and answers each; the answer carries the challenge's realm,
+// nonce, opaque, algorithm (the first header we speak: SHA-256 before
+// MD5) and, with qop, qop=auth, nc and cnonce.
+func TestChallengeSamples(t *testing.T) {
+	tests := []struct {
+		file            string
+		proxy, stale    bool
+		realm, alg, qop string
+	}{
+		{"401-asterisk.sip", false, false, "asterisk", "MD5", ""},
+		{"407-freeswitch-qop.sip", true, false, "sip.carrier.example", "MD5", "auth"},
+		{"401-kamailio-sha256-stale.sip", false, true, "sip.carrier.example", "SHA-256", "auth"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.file, func(t *testing.T) {
+			b, err := os.ReadFile(filepath.Join("testdata", tc.file))
+			if err != nil {
+				t.Fatal(err)
+			}
+			m, err := sip.NewParser().ParseSIP(b)
+			if err != nil {
+				t.Fatal(err)
+			}
+			ch, err := ParseChallenge(m.(*sip.Response))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if ch.Proxy != tc.proxy || ch.Stale() != tc.stale || ch.Realm() != tc.realm {
+				t.Errorf("proxy %v stale %v realm %q", ch.Proxy, ch.Stale(), ch.Realm())
+			}
+			req := invite(t)
+			if err := (Credentials{Username: "acct123", Password: "secret"}).Authorize(req, ch); err != nil {
+				t.Fatal(err)
+			}
+			name := "Authorization"
+			if tc.proxy {
+				name = "Proxy-Authorization"
+			}
+			c, err := digest.ParseCredentials(req.GetHeader(name).Value())
+			if err != nil {
+				t.Fatal(err)
+			}
+			if c.Realm != tc.realm || c.Nonce != ch.Nonce() || c.Username != "acct123" || c.URI != req.Recipient.String() ||
+				!strings.EqualFold(c.Algorithm, tc.alg) && !(tc.alg == "MD5" && c.Algorithm == "") {
+				t.Errorf("credentials %+v", c)
+			}
+			if want := ch.c.Opaque; c.Opaque != want {
+				t.Errorf("opaque %q, want %q", c.Opaque, want)
+			}
+			if c.QOP != tc.qop || (tc.qop != "" && (c.Nc != 1 || c.Cnonce == "")) {
+				t.Errorf("qop %q nc %d cnonce %q, want qop %q", c.QOP, c.Nc, c.Cnonce, tc.qop)
+			}
+		})
+	}
 }

@@ -11,6 +11,7 @@ var (
 	// ErrAuthRejected is a provider challenging again with a nonce already
 	// answered (and not stale): the credentials are wrong.
 	ErrAuthRejected = errors.New("trunk: credentials rejected")
-	// ErrClosed is a registration or manager used after Close.
-	ErrClosed = errors.New("trunk: closed")
+	// ErrNotRegistering names a trunk without a registration (unknown,
+	// or register: false).
+	ErrNotRegistering = errors.New("trunk: no registration for this trunk")
 )

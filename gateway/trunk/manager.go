@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"fmt"
 	"log/slog"
 	"maps"
 	mrand "math/rand/v2"
@@ -27,6 +28,9 @@ type Deps struct {
 	// Hops lists where a trunk's requests go, in failover order. Default:
 	// each URI's host and port as written (StaticHops).
 	Hops func(ctx context.Context, trunk string, c Config) ([]route.Target, error)
+	// MaxForwards is the Max-Forwards of the REGISTERs (the operator's
+	// max_forwards). Default 70.
+	MaxForwards int
 	// Clock defaults to the wall clock, Rand to math/rand/v2's Float64.
 	Clock Clock
 	Rand  func() float64
@@ -57,6 +61,9 @@ func NewManager(pol RegistrationConfig, trunks map[string]Config, d Deps) *Manag
 	if d.Log == nil {
 		d.Log = slog.New(slog.DiscardHandler)
 	}
+	if d.MaxForwards == 0 {
+		d.MaxForwards = 70
+	}
 	log := d.Log.With("component", "trunk")
 	ctx, cancel := context.WithCancel(context.Background())
 	m := &Manager{regs: map[string]*Registration{}, cancel: cancel}
@@ -73,17 +80,19 @@ func NewManager(pol RegistrationConfig, trunks map[string]Config, d Deps) *Manag
 				u.User = c.Username
 				return u
 			},
-			hops:    func(ctx context.Context) ([]route.Target, error) { return d.Hops(ctx, name, c) },
-			send:    d.Send,
-			clock:   d.Clock,
-			rand:    d.Rand,
-			bucket:  b,
-			log:     log.With("trunk", name),
-			callID:  randomHex(16),
-			tag:     randomHex(8),
-			expires: c.Expires,
-			lost:    make(chan struct{}, 1),
-			done:    make(chan struct{}),
+			hops:        func(ctx context.Context) ([]route.Target, error) { return d.Hops(ctx, name, c) },
+			send:        d.Send,
+			clock:       d.Clock,
+			rand:        d.Rand,
+			bucket:      b,
+			log:         log.With("trunk", name),
+			callID:      randomHex(16),
+			tag:         randomHex(8),
+			expires:     c.Expires,
+			maxForwards: d.MaxForwards,
+			lost:        make(chan struct{}, 1),
+			kick:        make(chan struct{}, 1),
+			done:        make(chan struct{}),
 		}
 		r.st.Trunk = name
 		m.regs[name] = r
@@ -108,6 +117,27 @@ func (m *Manager) Status() []Status {
 		out = append(out, m.regs[name].Status())
 	}
 	return out
+}
+
+// StatusOf is the status of trunk's registration (false: not registering).
+func (m *Manager) StatusOf(trunk string) (Status, bool) {
+	r, ok := m.regs[trunk]
+	if !ok {
+		return Status{}, false
+	}
+	return r.Status(), true
+}
+
+// Reregister makes trunk register now, whatever its state (an operator's
+// retry after fixing the account, say); the backoff starts over only if
+// it fails again. ErrNotRegistering when the trunk has no registration.
+func (m *Manager) Reregister(trunk string) error {
+	r, ok := m.regs[trunk]
+	if !ok {
+		return fmt.Errorf("%w: %q", ErrNotRegistering, trunk)
+	}
+	r.reregister()
+	return nil
 }
 
 // ConnLost tells the registrations that a TCP or TLS connection to addr

@@ -100,12 +100,6 @@ func (s *scripted) sent() []sent {
 	return append([]sent(nil), s.log...)
 }
 
-func (s *scripted) setHook(h func(n int, req *sip.Request, hop route.Target) (*sip.Response, error)) {
-	s.mu.Lock()
-	s.hook = h
-	s.mu.Unlock()
-}
-
 // reply builds a scripted answer with extra headers.
 func reply(req *sip.Request, code int, reason string, hdr ...sip.Header) *sip.Response {
 	res := sip.NewResponseFromRequest(req, code, reason, nil)

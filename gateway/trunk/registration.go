@@ -81,6 +81,8 @@ type Registration struct {
 	bucket  *bucket
 	log     *slog.Logger
 
+	maxForwards int
+
 	// Owned by the run goroutine.
 	bound   sip.Uri // the Contact of the last REGISTER
 	callID  string
@@ -89,7 +91,7 @@ type Registration struct {
 	expires int
 
 	lost chan struct{}
-	stop context.CancelFunc
+	kick chan struct{} // Reregister: register now, whatever the state
 	done chan struct{}
 
 	mu sync.Mutex
@@ -137,6 +139,9 @@ func (r *Registration) wait(ctx context.Context, d time.Duration) bool {
 			return false
 		case <-t.C():
 			return true
+		case <-r.kick:
+			r.log.Info("trunk registration forced")
+			return true
 		case <-r.lost:
 			if r.Status().State == StateRegistered {
 				r.log.Warn("trunk connection lost: registering again", "hop", r.Status().Hop.Addr)
@@ -144,6 +149,14 @@ func (r *Registration) wait(ctx context.Context, d time.Duration) bool {
 			}
 			// During a backoff the retry is already scheduled.
 		}
+	}
+}
+
+// reregister makes the registration register now.
+func (r *Registration) reregister() {
+	select {
+	case r.kick <- struct{}{}:
+	default:
 	}
 }
 
@@ -167,13 +180,23 @@ func (r *Registration) round(ctx context.Context, expires int) outcome {
 		return outcome{err: err}
 	}
 	var o outcome
-	for _, hop := range hops {
+	for i, hop := range hops {
 		o = r.exchange(ctx, hop, expires, true)
 		if !nextHop(o) {
 			return o
 		}
+		if i < len(hops)-1 {
+			r.log.Debug("trunk registration hop failed: trying the next", "hop", hop.Addr, "next", hops[i+1].Addr, "code", codeOf(o), "error", o.err)
+		}
 	}
 	return o
+}
+
+func codeOf(o outcome) int {
+	if o.res == nil {
+		return 0
+	}
+	return o.res.StatusCode
 }
 
 func nextHop(o outcome) bool {

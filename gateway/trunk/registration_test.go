@@ -3,6 +3,7 @@ package trunk
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"strings"
@@ -422,5 +423,77 @@ func TestRegisterRateCap(t *testing.T) {
 	}
 	if last := got[len(got)-1].at.Sub(h.start); last != 99*200*time.Millisecond {
 		t.Errorf("last REGISTER at %v, want 19.8s", last)
+	}
+}
+
+// TestRegisterThousandTrunks starts 1,000 trunks at once with the default
+// policy (20 REGISTERs/s; the start delay, here the same 5s for all, is
+// no help): no second sees more than 20 REGISTERs, and all are
+// registered once the 2,000 REGISTERs (challenge and answer each) have
+// had their 100s.
+func TestRegisterThousandTrunks(t *testing.T) {
+	trunks := map[string]Config{}
+	for i := range 1000 {
+		trunks[fmt.Sprintf("t%04d", i)] = carrier()
+	}
+	h := start(t, trunks, RegistrationConfig{Rate: 20}, nil)
+	h.until(t, 105*time.Second)
+	got := h.reg.sent()
+	if len(got) != 2000 {
+		t.Fatalf("%d REGISTERs in 105s, want 2000", len(got))
+	}
+	perSecond := map[int64]int{}
+	for _, s := range got {
+		perSecond[int64(s.at.Sub(h.start)/time.Second)]++
+	}
+	for sec, n := range perSecond {
+		if n > 20 {
+			t.Errorf("second %d: %d REGISTERs, cap 20", sec, n)
+		}
+	}
+	for _, st := range h.m.Status() {
+		if st.State != StateRegistered {
+			t.Fatalf("%s: %v after 105s", st.Trunk, st.State)
+		}
+	}
+}
+
+// TestReregister: an operator's Reregister cuts the hour-long wait after
+// a 403 short; an unknown trunk is an error.
+func TestReregister(t *testing.T) {
+	forbid := true
+	var mu sync.Mutex
+	h := start(t, one(), RegistrationConfig{StartDelay: -time.Second}, func(s *scripted) {
+		s.hook = func(_ int, req *sip.Request, _ route.Target) (*sip.Response, error) {
+			mu.Lock()
+			defer mu.Unlock()
+			if forbid {
+				return reply(req, 403, "Forbidden"), nil
+			}
+			return nil, nil
+		}
+	})
+	h.until(t, 10*time.Second)
+	mu.Lock()
+	forbid = false // the operator fixed the account
+	mu.Unlock()
+	if err := h.m.Reregister("carrier"); err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; h.m.Status()[0].State == StateForbidden; i++ {
+		if i == 5000 {
+			t.Fatal("still forbidden 5s after Reregister")
+		}
+		time.Sleep(time.Millisecond)
+	}
+	h.until(t, 11*time.Second)
+	if st := h.m.Status()[0]; st.State != StateRegistered {
+		t.Errorf("status %+v after Reregister", st)
+	}
+	if got := fmt.Sprint(h.offsets()); got != "[0s 10s 10s]" {
+		t.Errorf("REGISTERs at %s, want [0s 10s 10s]", got)
+	}
+	if err := h.m.Reregister("nope"); !errors.Is(err, ErrNotRegistering) {
+		t.Errorf("unknown trunk: %v", err)
 	}
 }

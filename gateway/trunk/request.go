@@ -8,6 +8,7 @@ import (
 	"github.com/emiago/sipgo/sip"
 
 	"github.com/sipedge/sipedge/gateway/route"
+	"github.com/sipedge/sipedge/gateway/uac"
 )
 
 // registerRequest builds one REGISTER of a registration: the same Call-ID
@@ -15,25 +16,20 @@ import (
 // The sender adds Via and sets transport and destination.
 func (r *Registration) registerRequest(expires int, hop route.Target) *sip.Request {
 	aor := sip.Uri{Scheme: "sip", User: r.cfg.Username, Host: r.domain}
-	ruri := sip.Uri{Scheme: "sip", Host: r.domain}
-	req := sip.NewRequest(sip.REGISTER, ruri)
-	mf := sip.MaxForwardsHeader(70)
-	req.AppendHeader(&mf)
 	from := &sip.FromHeader{Address: aor, Params: sip.NewParams()}
 	from.Params.Add("tag", r.tag)
-	req.AppendHeader(from)
-	req.AppendHeader(&sip.ToHeader{Address: *aor.Clone(), Params: sip.NewParams()})
-	cid := sip.CallIDHeader(r.callID)
-	req.AppendHeader(&cid)
 	r.cseq++
-	req.AppendHeader(&sip.CSeqHeader{SeqNo: r.cseq, MethodName: sip.REGISTER})
+	req := uac.New(uac.Request{
+		Method: sip.REGISTER, RURI: sip.Uri{Scheme: "sip", Host: r.domain},
+		From: from, To: &sip.ToHeader{Address: *aor.Clone(), Params: sip.NewParams()},
+		CallID: r.callID, CSeq: r.cseq, MaxForwards: r.maxForwards,
+	})
 	r.bound = r.contact(hop)
 	ct := &sip.ContactHeader{Address: *r.bound.Clone(), Params: sip.NewParams()}
 	ct.Params.Add("expires", strconv.Itoa(expires))
 	req.AppendHeader(ct)
 	exp := sip.ExpiresHeader(uint32(expires))
 	req.AppendHeader(&exp)
-	req.SetBody(nil)
 	return req
 }
 

@@ -36,6 +36,10 @@ type Config struct {
 	// RingFor delays the 200 OK after the 180 Ringing (0: answer at once),
 	// so a test can CANCEL the call.
 	RingFor time.Duration
+	// Challenge, if set, sees every initial INVITE first: a response it
+	// returns (a provider's 401/407 digest challenge) is sent instead of
+	// answering the call; nil lets the call in.
+	Challenge func(req *sip.Request) *sip.Response
 	// Log receives sipgo's and the UA's logs. Default: discard.
 	Log *slog.Logger
 }
@@ -175,6 +179,14 @@ func (u *UA) onInvite(req *sip.Request, tx sip.ServerTransaction) {
 	if to := req.To(); to != nil {
 		if tag, ok := to.Params.Get("tag"); ok && tag != "" {
 			u.onReinvite(req, tx, callID)
+			return
+		}
+	}
+	if u.cfg.Challenge != nil {
+		if res := u.cfg.Challenge(req); res != nil {
+			if err := tx.Respond(res); err != nil {
+				u.log.Debug("challenge", "error", err)
+			}
 			return
 		}
 	}
