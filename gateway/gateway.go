@@ -66,6 +66,9 @@ type Deps struct {
 	// Cluster, with Locations shared, tells which node holds a user's
 	// connection and whether it is alive; nil on a single node.
 	Cluster Peers
+	// Leases, if set, lets one node of the cluster at a time register each
+	// trunk (cluster.Store); nil: this node registers every trunk.
+	Leases Leases
 	// Nonces, if set, makes digest nonces verifiable on every node of the
 	// cluster (one key, nonce-counts checked cluster-wide).
 	Nonces auth.Shared

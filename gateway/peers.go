@@ -18,6 +18,16 @@ type Peers interface {
 	NodeAlive(node string) (addr string, alive bool)
 }
 
+// Leases are named leases held by one node of a cluster at a time
+// (cluster.Store): Want asks for one, Held says whether this node has it.
+type Leases interface {
+	Want(name string)
+	Held(name string) (token int64, held bool)
+}
+
+// trunkLease is the lease name of trunk's registration.
+func trunkLease(trunk string) string { return "trunk:" + trunk }
+
 // localParam marks our Route entry in a request a cluster peer sends us
 // for one of our users: deliver it to the connections this node holds,
 // never onward to another node or route.

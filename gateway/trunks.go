@@ -230,7 +230,17 @@ func (g *Gateway) startTrunks() {
 		return
 	}
 	g.waitUDPServing()
+	var held func(string) bool
+	if l := g.deps.Leases; l != nil {
+		for name, c := range g.trunks.cfg {
+			if c.Register {
+				l.Want(trunkLease(name))
+			}
+		}
+		held = func(name string) bool { _, ok := l.Held(trunkLease(name)); return ok }
+	}
 	mgr := trunk.NewManager(g.cfg.TrunkRegistration, g.trunks.cfg, trunk.Deps{
+		Held:    held,
 		Send:    trunkSender{g},
 		Contact: g.trunkContact,
 		Hops: func(ctx context.Context, name string, _ trunk.Config) ([]route.Target, error) {

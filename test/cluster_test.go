@@ -3,7 +3,9 @@ package test
 import (
 	"fmt"
 	"net"
+	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -258,4 +260,78 @@ func TestClusterBansShared(t *testing.T) {
 	if !strings.Contains(b.Log(), "source banned by another node") {
 		t.Errorf("node b did not log the ban it took over:\n%s", b.Log())
 	}
+}
+
+// TestClusterTrunkOneRegistrant: two nodes configured with the same trunk
+// register it from exactly one node at a time (a lease in Redis): the
+// SIPp provider sees REGISTERs from one node only; that node killed, the
+// other registers within the lease time.
+func TestClusterTrunkOneRegistrant(t *testing.T) {
+	redis := startRedis(t, 0)
+	prov := startSIPp(t, sippRun{Name: "provider", Scenario: "uas_register_loop.xml", Timeout: 60 * time.Second, Calls: 10,
+		Args: []string{"-trace_msg"}})
+	node := func(name, ip string) *sipedgeProc {
+		port := freeUDPPort(t, ip)
+		return startSipedge(t, proxyConfig{
+			Listen: []string{fmt.Sprintf("udp://%s:%d", ip, port)},
+			Cluster: map[string]any{"node": name, "redis": "redis://" + redis.addr(),
+				"address": fmt.Sprintf("sip:%s:%d", ip, port), "heartbeat": "200ms"},
+			Extra: map[string]any{
+				"trunks": map[string]any{"carrier": map[string]any{
+					"uris": []string{sipURI(prov.Port, "udp")}, "username": "acct", "password": "pw",
+					"register": true, "expires": 60,
+				}},
+				"trunk_registration": map[string]any{"start_delay": "-1s"},
+			},
+		})
+	}
+	a, b := node("a", "127.0.0.1"), node("b", "127.0.0.3")
+	registrants := func() map[string]int { // REGISTERs the provider received, by the sending node's address
+		t.Helper()
+		files, _ := filepath.Glob(filepath.Join(prov.Dir, "*_messages.log"))
+		m := map[string]int{}
+		for _, f := range files {
+			data, err := os.ReadFile(f)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, msg := range strings.Split(string(data), "REGISTER sip:")[1:] {
+				for _, ip := range []string{"127.0.0.1", "127.0.0.3"} {
+					if strings.Contains(msg, "Via: SIP/2.0/UDP "+ip+":") {
+						m[ip]++
+					}
+				}
+			}
+		}
+		return m
+	}
+	time.Sleep(5 * time.Second) // two refreshes or so
+	got := registrants()
+	if len(got) != 1 {
+		t.Fatalf("the provider got REGISTERs from %v, want exactly one node", got)
+	}
+	var holder, other *sipedgeProc
+	var otherIP string
+	for ip, n := range got {
+		if n < 2 {
+			t.Fatalf("%d REGISTERs from %s in 5s, want the registration and its refreshes", n, ip)
+		}
+		holder, other, otherIP = a, b, "127.0.0.3"
+		if ip == "127.0.0.3" {
+			holder, other, otherIP = b, a, "127.0.0.1"
+		}
+	}
+	if !strings.Contains(other.Log(), "standby") {
+		t.Errorf("the other node does not say it stands by:\n%s", tail(other.Log(), 2000))
+	}
+	_ = holder.cmd.Process.Kill()
+	<-holder.done
+	killed := time.Now()
+	for registrants()[otherIP] == 0 {
+		if time.Since(killed) > 5*time.Second {
+			t.Fatalf("no REGISTER from the other node 5s after the holder died (lease time 600ms): %v", registrants())
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	t.Logf("the other node registered %v after the holder was killed", time.Since(killed).Round(10*time.Millisecond))
 }

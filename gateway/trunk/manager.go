@@ -31,6 +31,10 @@ type Deps struct {
 	// MaxForwards is the Max-Forwards of the REGISTERs (the operator's
 	// max_forwards). Default 70.
 	MaxForwards int
+	// Held, if set, reports whether this node holds trunk's lease: in a
+	// cluster exactly one node registers each trunk; the others stand by.
+	// nil: this node registers every trunk.
+	Held func(trunk string) bool
 	// Clock defaults to the wall clock, Rand to math/rand/v2's Float64.
 	Clock Clock
 	Rand  func() float64
@@ -91,6 +95,7 @@ func NewManager(pol RegistrationConfig, trunks map[string]Config, d Deps) *Manag
 			expires:     c.Expires,
 			maxForwards: d.MaxForwards,
 			lost:        make(chan struct{}, 1),
+			held:        heldFunc(d.Held, name),
 			kick:        make(chan struct{}, 1),
 			done:        make(chan struct{}),
 		}
@@ -185,4 +190,12 @@ func randomHex(n int) string {
 	b := make([]byte, n)
 	_, _ = rand.Read(b)
 	return hex.EncodeToString(b)
+}
+
+// heldFunc binds a lease check to one trunk (nil stays nil).
+func heldFunc(held func(string) bool, name string) func() bool {
+	if held == nil {
+		return nil
+	}
+	return func() bool { return held(name) }
 }

@@ -36,9 +36,15 @@ const (
 	StateForbidden
 	// StateClosed is unregistered and stopped.
 	StateClosed
+	// StateStandby leaves the registration to another node of the
+	// cluster, which holds the trunk's lease.
+	StateStandby
 )
 
-var stateNames = [...]string{"starting", "registering", "registered", "failed", "forbidden", "closed"}
+var stateNames = [...]string{"starting", "registering", "registered", "failed", "forbidden", "closed", "standby"}
+
+// standbyPoll is how often a registration in standby asks for the lease.
+const standbyPoll = time.Second
 
 func (s State) String() string {
 	if int(s) < len(stateNames) {
@@ -82,6 +88,7 @@ type Registration struct {
 	log     *slog.Logger
 
 	maxForwards int
+	held        func() bool // this node holds the trunk's lease (nil: always)
 
 	// Owned by the run goroutine.
 	bound   sip.Uri // the Contact of the last REGISTER
@@ -123,6 +130,21 @@ func (r *Registration) run(ctx context.Context) {
 			return
 		}
 		was := r.Status().State
+		if r.held != nil && !r.held() {
+			if was == StateRegistered {
+				r.log.Info("trunk lease held by another node: unregistering here")
+				r.unregister()
+			}
+			if was != StateStandby {
+				r.log.Info("trunk registration in standby: another node registers it")
+			}
+			r.set(func(s *Status) { s.State = StateStandby; s.Next = r.clock.Now().Add(standbyPoll) })
+			delay = standbyPoll
+			continue
+		}
+		if was == StateStandby {
+			r.log.Info("trunk lease taken: registering from this node")
+		}
 		r.set(func(s *Status) { s.State = StateRegistering })
 		delay = r.decide(was, r.round(ctx, r.expires))
 	}
@@ -131,14 +153,28 @@ func (r *Registration) run(ctx context.Context) {
 // wait sleeps d; a lost connection while registered cuts it short. It
 // reports false when ctx ended.
 func (r *Registration) wait(ctx context.Context, d time.Duration) bool {
-	t := r.clock.NewTimer(d)
-	defer t.Stop()
+	// In a cluster the lease is looked at while waiting (one timer at a
+	// time, at most standbyPoll long): a node that lost it unregisters at
+	// once instead of at its next refresh.
+	end := r.clock.Now().Add(d)
+	step := func() time.Duration {
+		left := end.Sub(r.clock.Now())
+		if r.held != nil && left > standbyPoll {
+			return standbyPoll
+		}
+		return left
+	}
+	t := r.clock.NewTimer(step())
+	defer func() { t.Stop() }()
 	for {
 		select {
 		case <-ctx.Done():
 			return false
 		case <-t.C():
-			return true
+			if left := end.Sub(r.clock.Now()); left <= 0 || (r.held != nil && !r.held() && r.Status().State != StateStandby) {
+				return true
+			}
+			t = r.clock.NewTimer(step())
 		case <-r.kick:
 			r.log.Info("trunk registration forced")
 			return true
@@ -231,7 +267,14 @@ func (r *Registration) exchange(ctx context.Context, hop route.Target, expires i
 		if !paced {
 			timeout = min(timeout, unregisterTimeout)
 		}
-		sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), timeout)
+		// A REGISTER in flight ends with a shutdown (Close must not wait
+		// out a provider that does not answer); an unregister, sent once
+		// the shutdown began, has its own short timeout.
+		base := ctx
+		if !paced {
+			base = context.WithoutCancel(ctx)
+		}
+		sctx, cancel := context.WithTimeout(base, timeout)
 		res, err := r.send.Send(sctx, req, hop)
 		cancel()
 		if err != nil {

@@ -57,6 +57,12 @@ func carrier(uris ...string) Config {
 // backoff jitter). The Manager is closed at the end of the test.
 func start(t *testing.T, trunks map[string]Config, pol RegistrationConfig, setup func(*scripted)) *harness {
 	t.Helper()
+	return startHeld(t, trunks, pol, setup, nil)
+}
+
+// startHeld is start with a lease check (Deps.Held).
+func startHeld(t *testing.T, trunks map[string]Config, pol RegistrationConfig, setup func(*scripted), held func(string) bool) *harness {
+	t.Helper()
 	if pol.Rate == 0 {
 		pol.Rate = 1000 // 1ms between REGISTERs: offsets() rounds it away
 	}
@@ -75,6 +81,7 @@ func start(t *testing.T, trunks map[string]Config, pol RegistrationConfig, setup
 			return u
 		},
 		Clock: h.clock,
+		Held:  held,
 		Rand:  func() float64 { return 0.5 },
 		Log:   slog.New(slog.NewTextHandler(h.logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
 	})
@@ -495,5 +502,38 @@ func TestReregister(t *testing.T) {
 	}
 	if err := h.m.Reregister("nope"); !errors.Is(err, ErrNotRegistering) {
 		t.Errorf("unknown trunk: %v", err)
+	}
+}
+
+// TestRegisterLease: a trunk whose lease another node holds is not
+// registered here (standby, no REGISTER); when the lease comes, it
+// registers; when the lease goes, it unregisters and stands by again.
+func TestRegisterLease(t *testing.T) {
+	var mu sync.Mutex
+	held := false
+	setHeld := func(v bool) { mu.Lock(); held = v; mu.Unlock() }
+	h := startHeld(t, one(), RegistrationConfig{StartDelay: -time.Second}, nil, func(name string) bool {
+		mu.Lock()
+		defer mu.Unlock()
+		return held && name == "carrier"
+	})
+	h.until(t, 5*time.Second)
+	if n := len(h.reg.sent()); n != 0 {
+		t.Fatalf("%d REGISTERs without the lease, want 0", n)
+	}
+	if st := h.m.Status()[0]; st.State != StateStandby {
+		t.Fatalf("state %v without the lease, want standby", st.State)
+	}
+	setHeld(true)
+	h.until(t, 8*time.Second)
+	if st := h.m.Status()[0]; st.State != StateRegistered {
+		t.Fatalf("state %v with the lease, want registered", st.State)
+	}
+	n := len(h.reg.sent())
+	setHeld(false)
+	h.until(t, 11*time.Second)
+	got := h.reg.sent()
+	if st := h.m.Status()[0]; st.State != StateStandby || len(got) <= n || got[len(got)-1].expires != 0 {
+		t.Fatalf("after losing the lease: state %v, REGISTERs %+v; want standby after an expires=0", st.State, got[n:])
 	}
 }
