@@ -332,18 +332,15 @@ func (b *branch) run(ctx context.Context) {
 					p.relayProvisional(b.media(ctx, res))
 				}
 			case res.IsSuccess():
-				// A dialog whose CSeqs are shifted must exist before the
-				// caller can ACK (trunkcalls.go).
-				early := req.IsInvite() && p.initial && b.cseqShift > 0
-				if early {
+				// The dialog exists before the caller sees the 2xx: its ACK
+				// (with shifted CSeqs, trunkcalls.go) or a quick BYE must
+				// find it, else the BYE would leave the media session up.
+				if req.IsInvite() && p.initial {
 					p.trackDialog(ctx, b, res)
 				}
 				p.relaySuccess(ctx, b, b.media(ctx, res))
 				if req.IsInvite() {
 					keep = tx.OnRetransmission(func(r *sip.Response) { p.relaySuccess(ctx, b, b.media(ctx, r)) })
-					if p.initial && !early {
-						p.trackDialog(ctx, b, res)
-					}
 				}
 				b.setFinal(res, false)
 				return
