@@ -66,6 +66,8 @@ type Deps struct {
 	// Cluster, with Locations shared, tells which node holds a user's
 	// connection and whether it is alive; nil on a single node.
 	Cluster Peers
+	// Counters, if set, makes trunk max_calls cluster-wide (cluster.Store).
+	Counters Counters
 	// Leases, if set, lets one node of the cluster at a time register each
 	// trunk (cluster.Store); nil: this node registers every trunk.
 	Leases Leases
@@ -192,6 +194,7 @@ func New(cfg Config, deps Deps) (*Gateway, error) {
 	if g.trunks, err = newTrunks(cfg.Trunks, cfg.TrunkDNS); err != nil {
 		return nil, fmt.Errorf("gateway: %w", err)
 	}
+	g.trunks.slots.shared = deps.Counters
 	store := deps.Locations
 	if store == nil {
 		store = registrar.NewMemoryStore()

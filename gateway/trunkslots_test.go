@@ -31,3 +31,37 @@ func TestTrunkSlots(t *testing.T) {
 		t.Errorf("after release: a %d, b %d slots, want 0", n, m)
 	}
 }
+
+// fakeCounters is a cluster-wide count that other nodes also fill.
+type fakeCounters struct{ n map[string]int }
+
+func (f *fakeCounters) Acquire(name string, limit int) bool {
+	if limit > 0 && f.n[name] >= limit {
+		return false
+	}
+	f.n[name]++
+	return true
+}
+func (f *fakeCounters) Release(name string) { f.n[name]-- }
+
+// TestTrunkSlotsShared: with a cluster, max_calls counts every node's
+// calls; this node's slots give their counts back when released.
+func TestTrunkSlotsShared(t *testing.T) {
+	sh := &fakeCounters{n: map[string]int{"trunk:carrier": 1}} // another node's call
+	s := newTrunkSlots()
+	s.shared = sh
+	now := time.Now()
+	if !s.acquire("carrier", "c1", 2, now, time.Hour) {
+		t.Fatal("the second call of the cluster refused with max_calls 2")
+	}
+	if s.acquire("carrier", "c2", 2, now, time.Hour) {
+		t.Fatal("a third call of the cluster taken with max_calls 2")
+	}
+	if !s.acquire("carrier", "c1", 2, now, time.Hour) || sh.n["trunk:carrier"] != 2 {
+		t.Fatalf("the same call again must hold its one slot (count %d)", sh.n["trunk:carrier"])
+	}
+	s.release("c1")
+	if sh.n["trunk:carrier"] != 1 {
+		t.Fatalf("count %d after release, want the other node's 1", sh.n["trunk:carrier"])
+	}
+}
