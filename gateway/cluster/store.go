@@ -371,9 +371,11 @@ func (s *Store) FlowAORs(flowID string) []string { return s.local.FlowAORs(flowI
 // AOR's key with its last binding, and readers skip lapsed bindings.
 func (s *Store) Expire(now time.Time) int {
 	n := s.local.Expire(now)
+	// A record stays known while it has bindings (it shares their slices
+	// with the mirror): the next refresh is then one round trip.
 	s.mu.Lock()
 	for aor, k := range s.known {
-		if now.Sub(k.at) > s.cfg.CacheTTL && !s.dirty[aor] {
+		if !lastExpiry(k.bs).After(now) && now.Sub(k.at) > s.cfg.CacheTTL && !s.dirty[aor] {
 			delete(s.known, aor)
 		}
 	}
