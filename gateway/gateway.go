@@ -68,6 +68,9 @@ type Deps struct {
 	Cluster Peers
 	// Counters, if set, makes trunk max_calls cluster-wide (cluster.Store).
 	Counters Counters
+	// SetCounts, if set, makes least-calls and destination set members'
+	// max_calls count every node's calls (cluster.Store).
+	SetCounts CountSharer
 	// Leases, if set, lets one node of the cluster at a time register each
 	// trunk (cluster.Store); nil: this node registers every trunk.
 	Leases Leases
@@ -390,6 +393,13 @@ func (g *Gateway) Run(ctx context.Context) error {
 		defer wg.Done()
 		g.expireDialogs(ctx)
 	}()
+	if g.deps.SetCounts != nil {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			g.shareSetCounts(ctx)
+		}()
+	}
 	if ka := g.keepalive(); ka != nil {
 		wg.Add(1)
 		go func() {

@@ -335,3 +335,38 @@ func TestClusterTrunkOneRegistrant(t *testing.T) {
 	}
 	t.Logf("the other node registered %v after the holder was killed", time.Since(killed).Round(10*time.Millisecond))
 }
+
+// TestClusterSetMaxCallsShared: a least-calls set whose two members take
+// 2 calls each counts the calls of both nodes: with 4 calls up through
+// node a, a call through node b finds every member full (503); when they
+// have ended, b's call goes through.
+func TestClusterSetMaxCallsShared(t *testing.T) {
+	redis := startRedis(t, 0)
+	m1 := memberUAS(t, "m1", "uas_call_options.xml", 0)
+	m2 := memberUAS(t, "m2", "uas_call_options.xml", 0)
+	set := map[string]any{"algorithm": "least-calls", "members": []any{
+		map[string]any{"uri": sipURI(m1.Port, "udp"), "max_calls": 2},
+		map[string]any{"uri": sipURI(m2.Port, "udp"), "max_calls": 2},
+	}}
+	node := func(name, ip string) *sipedgeProc {
+		port := freeUDPPort(t, ip)
+		c := setConfig(set)
+		c.Listen = []string{fmt.Sprintf("udp://%s:%d", ip, port)}
+		c.Cluster = map[string]any{"node": name, "redis": "redis://" + redis.addr(),
+			"address": fmt.Sprintf("sip:%s:%d", ip, port), "heartbeat": "200ms"}
+		return startSipedge(t, c)
+	}
+	a, b := node("a", "127.0.0.1"), node("b", "127.0.0.3")
+	uac := startSIPp(t, sippRun{Name: "uac", Scenario: "uac_call.xml", Remote: a.Addr(t, "udp"), Service: "15551234",
+		Calls: 4, Rate: 20, Limit: 4, Timeout: 30 * time.Second, Args: []string{"-d", "6000"}})
+	time.Sleep(2500 * time.Millisecond) // the 4 calls are up and the counts exchanged (every second)
+	c := newUDPClient(t, b.Addr(t, "udp"))
+	if res := c.invite(t, "15551234", "full-"+randHex(4)); res.StatusCode != 503 {
+		t.Fatalf("call through b with both members full through a: %d %s, want 503", res.StatusCode, res.Reason)
+	}
+	uac.expectAllSuccessful(t, 4)
+	time.Sleep(2500 * time.Millisecond)
+	if res := c.invite(t, "15551234", "free-"+randHex(4)); res.StatusCode != 200 {
+		t.Fatalf("call through b after a's calls ended: %d %s, want 200", res.StatusCode, res.Reason)
+	}
+}

@@ -136,7 +136,7 @@ func serve(ctx context.Context, path string, cfg *config.Config, stderr io.Write
 			return err
 		}
 		defer store.Close() // after the gateway: its last writes still go out
-		deps.Locations, deps.Cluster, deps.Nonces, deps.Leases, deps.Counters = store, store, store, store, store
+		deps.Locations, deps.Cluster, deps.Nonces, deps.Leases, deps.Counters, deps.SetCounts = store, store, store, store, store, store
 		log.Info("cluster node", "node", cfg.Cluster.Node, "redis", redactedURL(cfg.Cluster.Redis), "down", store.Stats().Down)
 	}
 	if !cfg.Ban.Off {

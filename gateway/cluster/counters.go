@@ -157,3 +157,54 @@ func (s *Store) publishCounts() {
 		s.mu.Unlock()
 	}
 }
+
+// totalScript sets node ARGV[1]'s field of KEYS[1] to ARGV[2] and returns
+// the sum over live nodes (their heartbeat key ARGV[3]..node exists),
+// dropping dead nodes' fields.
+const totalScript = `
+redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
+local total = 0
+local h = redis.call('HGETALL', KEYS[1])
+for i = 1, #h, 2 do
+  local node, n = h[i], tonumber(h[i+1])
+  if node ~= ARGV[1] and redis.call('EXISTS', ARGV[3] .. node) == 0 then
+    redis.call('HDEL', KEYS[1], node)
+  else
+    total = total + n
+  end
+end
+return total`
+
+// ShareCounts publishes this node's counts (name -> count; destination
+// set members' calls in progress) and returns the cluster-wide totals of
+// the same names, in one pipelined round trip. The caller takes its own
+// counts from the totals to get the other nodes'.
+func (s *Store) ShareCounts(counts map[string]int) (map[string]int, error) {
+	if s.down.Load() {
+		return nil, ErrDown
+	}
+	names := make([]string, 0, len(counts))
+	for n := range counts {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	ctx, cancel := s.ctx()
+	defer cancel()
+	cmds := make([]*redis.Cmd, len(names))
+	_, err := s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
+		for i, n := range names {
+			cmds[i] = p.Eval(ctx, totalScript, []string{counterKey(n)}, s.cfg.Node, counts[n], keyPrefix+"node:")
+		}
+		return nil
+	})
+	if err != nil {
+		s.failed("counts", "", err)
+		return nil, fmt.Errorf("%w: %w", ErrRedis, err)
+	}
+	out := make(map[string]int, len(names))
+	for i, n := range names {
+		v, _ := cmds[i].Int()
+		out[n] = v
+	}
+	return out, nil
+}

@@ -60,3 +60,23 @@ func TestCountersRedisDown(t *testing.T) {
 		return mr.HGet(counterKey(name), "a") == "2"
 	})
 }
+
+func TestShareCounts(t *testing.T) {
+	mr := miniredis.RunT(t)
+	a, b := node(t, mr, "a"), node(t, mr, "b")
+	if _, err := a.ShareCounts(map[string]int{"set:pbx/sip:m1": 2, "set:pbx/sip:m2": 0}); err != nil {
+		t.Fatal(err)
+	}
+	got, err := b.ShareCounts(map[string]int{"set:pbx/sip:m1": 1, "set:pbx/sip:m2": 4})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got["set:pbx/sip:m1"] != 3 || got["set:pbx/sip:m2"] != 4 {
+		t.Fatalf("totals %v, want m1 3 (a 2 + b 1) and m2 4", got)
+	}
+	_ = a.Close()
+	mr.FastForward(deadAfter * a.cfg.Heartbeat)
+	if got, _ := b.ShareCounts(map[string]int{"set:pbx/sip:m1": 1}); got["set:pbx/sip:m1"] != 1 {
+		t.Fatalf("totals %v with a dead, want b's own 1", got)
+	}
+}

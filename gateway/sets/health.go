@@ -21,7 +21,8 @@ type health struct {
 	oks       int // consecutive successful probes while down
 	rtt       time.Duration
 	measured  bool
-	active    int // calls in progress
+	active    int // calls in progress through this node
+	remote    int // calls in progress through the cluster's other nodes (SetRemoteCounts)
 }
 
 // change is a state transition to log: "" when the state did not change.
@@ -87,14 +88,15 @@ func (h *health) usable(now time.Time, probing bool, maxCalls int) bool {
 	if h.down && (probing || now.Sub(h.downSince) < retryAfter) {
 		return false
 	}
-	return maxCalls == 0 || h.active < maxCalls
+	return maxCalls == 0 || h.active+h.remote < maxCalls
 }
 
-// snapshot reads what selection sorts on.
+// snapshot reads what selection sorts on: the calls in progress through
+// every node of the cluster.
 func (h *health) snapshot() (active int, rtt time.Duration, measured bool) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	return h.active, h.rtt, h.measured
+	return h.active + h.remote, h.rtt, h.measured
 }
 
 func (h *health) isDown() bool {

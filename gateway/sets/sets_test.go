@@ -362,3 +362,28 @@ func TestReloadKeepsHealth(t *testing.T) {
 		t.Fatalf("after reload: %v, want a still down", got)
 	}
 }
+
+// TestLeastCallsCountsOtherNodes: the other nodes' calls (SetRemoteCounts)
+// weigh in least-calls and in a member's max_calls; ActiveCounts reports
+// this node's own.
+func TestLeastCallsCountsOtherNodes(t *testing.T) {
+	s := build(t, Config{Algorithm: LeastCalls, Members: []Member{{URI: a}, {URI: b, MaxCalls: 3}}})
+	order(t, s, Key{}) // the members' health exists once selected
+	s.SetRemoteCounts(map[string]int{MemberKey("s", a): 5, MemberKey("s", b): 1})
+	if got := order(t, s, Key{})[0]; got != ba {
+		t.Fatalf("first choice %s with 5 remote calls on a and 1 on b, want b", got)
+	}
+	s.SetRemoteCounts(map[string]int{MemberKey("s", b): 3}) // b at its max_calls cluster-wide
+	if got := order(t, s, Key{}); len(got) != 1 || got[0] != aa {
+		t.Fatalf("order %v with b full cluster-wide, want a alone", got)
+	}
+	groups, err := s.Select("s", Key{CallID: "x"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	groups[0][0].Observer.Started("x")
+	groups[0][0].Observer.Ended("x", 200, false, true)
+	if c := s.ActiveCounts(); c[MemberKey("s", a)] != 1 || c[MemberKey("s", b)] != 0 {
+		t.Fatalf("ActiveCounts %v, want this node's 1 call on a", c)
+	}
+}
