@@ -6,6 +6,8 @@ import (
 
 	"github.com/emiago/sipgo/sip"
 
+	"github.com/sipedge/sipedge/gateway/route"
+
 	"github.com/sipedge/sipedge/internal/field"
 )
 
@@ -92,16 +94,6 @@ func (c *Config) Validate() error {
 	return l.Err()
 }
 
-func validNode(s string) bool {
-	if s == "" || len(s) > 64 {
-		return false
-	}
-	for _, r := range s {
-		switch {
-		case r >= 'a' && r <= 'z', r >= 'A' && r <= 'Z', r >= '0' && r <= '9', r == '-', r == '_', r == '.':
-		default:
-			return false
-		}
-	}
-	return true
-}
+// validNode reports whether s can name a node (as a trunk or a set is
+// named, at most 64 characters).
+func validNode(s string) bool { return len(s) <= 64 && route.ValidName(s) }

@@ -17,12 +17,10 @@ import (
 
 func counterKey(name string) string { return keyPrefix + "count:" + name }
 
-// acquireScript adds 1 to node ARGV[1]'s field of KEYS[1] unless the sum
-// over live nodes (their heartbeat key ARGV[3]..node exists) is already
-// ARGV[2] or more (ARGV[2] = 0: no limit; -1: only count). It answers
-// {1, total after} or {0, total}. Dead nodes' fields are deleted on the
-// way.
-var acquireScript = redis.NewScript(`
+// liveTotal is the Lua that sums the fields of hash KEYS[1] over live
+// nodes (their heartbeat key ARGV[3]..node exists; ARGV[1] is this node)
+// into total, deleting dead nodes' fields.
+const liveTotal = `
 local total = 0
 local h = redis.call('HGETALL', KEYS[1])
 for i = 1, #h, 2 do
@@ -33,6 +31,14 @@ for i = 1, #h, 2 do
     total = total + n
   end
 end
+`
+
+// acquireScript adds 1 to node ARGV[1]'s field of KEYS[1] unless the sum
+// over live nodes (their heartbeat key ARGV[3]..node exists) is already
+// ARGV[2] or more (ARGV[2] = 0: no limit; -1: only count). It answers
+// {1, total after} or {0, total}. Dead nodes' fields are deleted on the
+// way.
+var acquireScript = redis.NewScript(liveTotal + `
 local limit = tonumber(ARGV[2])
 if limit < 0 or (limit > 0 and total >= limit) then return {0, total} end
 redis.call('HINCRBY', KEYS[1], ARGV[1], 1)
@@ -163,16 +169,7 @@ func (s *Store) publishCounts() {
 // dropping dead nodes' fields.
 const totalScript = `
 redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
-local total = 0
-local h = redis.call('HGETALL', KEYS[1])
-for i = 1, #h, 2 do
-  local node, n = h[i], tonumber(h[i+1])
-  if node ~= ARGV[1] and redis.call('EXISTS', ARGV[3] .. node) == 0 then
-    redis.call('HDEL', KEYS[1], node)
-  else
-    total = total + n
-  end
-end
+` + liveTotal + `
 return total`
 
 // ShareCounts publishes this node's counts (name -> count; destination

@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/sipedge/sipedge/gateway/wire"
 	"github.com/sipedge/sipedge/internal/field"
 )
 
@@ -204,22 +205,6 @@ func parsePrefix(s string) (netip.Prefix, error) {
 	return netip.PrefixFrom(a, a.BitLen()), nil
 }
 
-func isMethod(s string) bool { return s != "" && isToken(s) && strings.ToUpper(s) == s }
+func isMethod(s string) bool { return s != "" && wire.IsToken(s) && strings.ToUpper(s) == s }
 
-func isHeaderName(s string) bool { return isToken(s) }
-
-func isToken(s string) bool {
-	if s == "" {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		switch {
-		case c >= 'a' && c <= 'z', c >= 'A' && c <= 'Z', c >= '0' && c <= '9':
-		case strings.IndexByte("-.!%*_+`'~", c) >= 0:
-		default:
-			return false
-		}
-	}
-	return true
-}
+func isHeaderName(s string) bool { return wire.IsToken(s) }

@@ -229,6 +229,20 @@ func isTokenChar(c byte) bool {
 	return false
 }
 
+// IsToken reports whether s is an RFC 3261 token (a method, a header
+// name): one or more of letters, digits and -.!%*_+`'~.
+func IsToken(s string) bool {
+	if s == "" {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if !isTokenChar(s[i]) {
+			return false
+		}
+	}
+	return true
+}
+
 func isToken(b []byte) bool {
 	if len(b) == 0 {
 		return false

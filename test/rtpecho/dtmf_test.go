@@ -75,7 +75,11 @@ func TestMediaTelephoneEvent(t *testing.T) {
 	if err := m.WaitIn(ctx, 21); err != nil {
 		t.Fatal(err)
 	}
+	// The echo of the PCMU packet is counted just after it is counted in.
 	s := m.Stats()
+	for end := time.Now().Add(time.Second); s.Echoed == 0 && time.Now().Before(end); s = m.Stats() {
+		time.Sleep(5 * time.Millisecond)
+	}
 	if s.DTMF != "5#0D" || s.ByPayloadType[96] != 20 || s.ByPayloadType[0] != 1 || s.Echoed != 1 {
 		t.Errorf("DTMF %q, per payload type %v, echoed %d; want \"5#0D\", 20 of 96 and 1 of 0, 1 echoed", s.DTMF, s.ByPayloadType, s.Echoed)
 	}

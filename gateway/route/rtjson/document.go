@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"github.com/emiago/sipgo/sip"
+
+	"github.com/sipedge/sipedge/gateway/wire"
 )
 
 // MaxBody is the largest answer read from the service.
@@ -267,7 +269,7 @@ func parseExtra(s string) ([]sip.Header, error) {
 		name, value, ok := strings.Cut(line, ":")
 		name = strings.TrimSpace(name)
 		value = strings.TrimSpace(value)
-		if !ok || !isToken(name) {
+		if !ok || !wire.IsToken(name) {
 			return nil, fmt.Errorf("%w: headers.extra line %.64q is not \"Name: value\"", ErrDocument, line)
 		}
 		if err := clean("headers.extra "+name, value); err != nil {
@@ -282,20 +284,4 @@ func parseExtra(s string) ([]sip.Header, error) {
 		return nil, fmt.Errorf("%w: headers.extra has %d lines, at most 32", ErrDocument, len(out))
 	}
 	return out, nil
-}
-
-func isToken(s string) bool {
-	if s == "" {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		switch {
-		case c >= 'a' && c <= 'z', c >= 'A' && c <= 'Z', c >= '0' && c <= '9':
-		case strings.IndexByte("-.!%*_+`'~", c) >= 0:
-		default:
-			return false
-		}
-	}
-	return true
 }
