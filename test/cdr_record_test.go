@@ -92,9 +92,9 @@ func TestCDRBrowserCall(t *testing.T) {
 	if r.Media.Node != m.rtpe.NG {
 		t.Errorf("record rtpengine node %q, want %q", r.Media.Node, m.rtpe.NG)
 	}
-	if !strings.Contains(m.gw.Log(), `msg="call record"`) {
-		t.Errorf("no call record log line")
-	}
+	// The log line follows the file write on the same goroutine, so it may
+	// land a moment after the record is readable.
+	waitLog(t, m.gw, 3*time.Second, 1, `msg="call record"`, "call_id="+call.CallID)
 	fams, _ := scrape(t, adminAddr(t, m.gw), "")
 	if v, _ := metricValue(fams, "sipedge_calls_total", "disposition", "answered"); v != 1 {
 		t.Errorf("sipedge_calls_total{answered} = %v, want 1", v)
