@@ -101,8 +101,11 @@ func TestBanInviteFlood(t *testing.T) {
 	close(stop)
 	legit.check(t, fmt.Sprintf("phone on 127.0.0.2 during a %v flood of %d INVITEs", d, f.sent))
 	t.Logf("flooder: %d INVITEs sent, %d calls answered", f.sent, len(f.answered))
-	if len(f.answered) > 400 {
-		t.Errorf("flooder got answers to %d calls, want at most max_requests (400)", len(f.answered))
+	// The sliding-window estimate lets at most a few percent over
+	// max_requests through when the flood straddles a window boundary
+	// (gateway/ban TestRateAcrossWindows: 400..411 of a steady flood).
+	if len(f.answered) > 420 {
+		t.Errorf("flooder got answers to %d calls, want at most max_requests (400) plus the sliding estimate's 5%%", len(f.answered))
 	}
 	lines := logLines(gw, `msg="source banned"`)
 	if len(lines) != 1 || !strings.Contains(lines[0], "src=127.0.0.4 ") || !strings.Contains(lines[0], "reason=rate") {

@@ -162,8 +162,9 @@ func (b *Bans) Packet(ip netip.Addr) bool {
 		return true
 	}
 	now := b.now()
-	w := uint32(now.UnixNano() / int64(b.cfg.Window))
-	if n := b.rate.add(key(ip), w); n <= uint32(b.cfg.MaxRequests) {
+	t, win := now.UnixNano(), int64(b.cfg.Window)
+	frac := uint32(t % win * fracOne / win)
+	if n := b.rate.add(key(ip), uint32(t/win), frac); n <= uint32(b.cfg.MaxRequests) {
 		return false
 	}
 	if b.trustedAddr(ip) || b.vouched(ip, now) {

@@ -14,8 +14,10 @@ type Config struct {
 	// Off turns every ban off (no sampling, no scanner check, no table).
 	// Default false: protection is on.
 	Off bool `yaml:"off"`
-	// Window is the sampling interval of the request-rate limit (Kamailio
-	// pike's sampling_time_unit). Default 2s; 100ms..1m.
+	// Window is the span of the request-rate limit (Kamailio pike's
+	// sampling_time_unit), counted as a sliding window (this window's
+	// requests plus the last one's weighted by the part of this window
+	// still to come). Default 2s; 100ms..1m.
 	Window time.Duration `yaml:"window"`
 	// MaxRequests is how many SIP requests one source may send within one
 	// window; the next one bans it. Responses and keepalives are not
