@@ -259,12 +259,17 @@ func (s *Store) stamp(bs []registrar.Binding) []registrar.Binding {
 // versions never go back) expiring at ARGV[3] (Unix ms). It answers
 // {1, new version, ""} or, when another node wrote first, {0, version,
 // bindings} so the caller retries on them without another read.
+// A new version is at least the server's clock in microseconds: a Redis
+// that restarted empty never hands out a version a node still holds from
+// before (v+1 from 0 would: that node's compare-and-set would then
+// succeed on a record it never read and drop another node's bindings).
 var casScript = redis.NewScript(`
 local v = tonumber(redis.call('HGET', KEYS[1], 'v') or '0')
 if v ~= tonumber(ARGV[1]) then
   return {0, v, redis.call('HGET', KEYS[1], 'b') or ''}
 end
-v = v + 1
+local t = redis.call('TIME')
+v = math.max(v + 1, tonumber(t[1]) * 1000000 + tonumber(t[2]))
 redis.call('HSET', KEYS[1], 'v', v, 'b', ARGV[2])
 if ARGV[2] == '' then
   redis.call('PEXPIRE', KEYS[1], 60000)

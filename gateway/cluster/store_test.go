@@ -3,6 +3,7 @@ package cluster
 import (
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -16,8 +17,14 @@ import (
 // node starts a Store named name on the miniredis mr.
 func node(t *testing.T, mr *miniredis.Miniredis, name string) *Store {
 	t.Helper()
+	return nodeBeating(t, mr, name, 100*time.Millisecond)
+}
+
+// nodeBeating is node with heartbeat as its heartbeat interval.
+func nodeBeating(t *testing.T, mr *miniredis.Miniredis, name string, heartbeat time.Duration) *Store {
+	t.Helper()
 	cfg := Config{Node: name, Redis: "redis://" + mr.Addr(), Address: "sip:" + name + ".internal:5060",
-		Heartbeat: 100 * time.Millisecond, CacheTTL: -1}
+		Heartbeat: heartbeat, CacheTTL: -1}
 	cfg.SetDefaults()
 	cfg.CacheTTL = 0 // every Get reads Redis unless it is down
 	if err := cfg.Validate(); err != nil {
@@ -216,6 +223,26 @@ func TestRedisLostState(t *testing.T) {
 	})
 	if got := contacts(b.Get("gina@example.test")); got["sip:gina@x.invalid;transport=ws"] != "a" {
 		t.Fatalf("node b sees %v", got)
+	}
+}
+
+// TestVersionsNeverRepeat: a Redis that lost its data must not hand out
+// a version a node still holds from before, or that node's next
+// compare-and-set succeeds on a record it never read and drops another
+// node's binding (versions counted from 0 again did: a held 1, b's first
+// write after the flush made 1). No heartbeat runs here, so no
+// republishing hides the loss.
+func TestVersionsNeverRepeat(t *testing.T) {
+	mr := miniredis.RunT(t)
+	a, b := nodeBeating(t, mr, "a", time.Minute), nodeBeating(t, mr, "b", time.Minute)
+	const aor = "ivy@example.test"
+	add(t, a, binding(t, aor, "sip:ivy@x.invalid;transport=ws", time.Minute, "f1"))
+	mr.FlushAll()
+	add(t, b, binding(t, aor, "sip:ivy@y.invalid;transport=ws", time.Minute, "f2"))
+	add(t, a, binding(t, aor, "sip:ivy@z.invalid;transport=ws", time.Minute, "f3"))
+	raw := mr.HGet(aorKey(aor), "b")
+	if !strings.Contains(raw, "sip:ivy@y.invalid") || !strings.Contains(raw, "sip:ivy@z.invalid") {
+		t.Fatalf("after a's write on a stale version Redis holds %s: want b's binding and a's new one", raw)
 	}
 }
 
