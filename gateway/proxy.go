@@ -185,7 +185,7 @@ func (b *branch) build(ctx context.Context) (*sip.Request, error) {
 	// must name: so the lower one goes first, on its own.
 	top := [2]sip.Header{via}
 	n := 1
-	if p.recordRoute && !b.tgt.Peer {
+	if p.recordRoute {
 		rrIn, okIn := g.self.recordRoute(in, p.inFlow)
 		var rrOut *sip.RecordRouteHeader
 		okOut := false

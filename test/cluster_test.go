@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/sipedge/sipedge/test/rtpecho"
+	"github.com/sipedge/sipedge/test/wsua"
 )
 
 // freeUDPPort returns a UDP port free on ip at the time of the call.
@@ -96,6 +97,68 @@ func TestClusterReachesTheEdge(t *testing.T) {
 			m.expectSession(ctx, t, ec.CallID)
 			hangUp(ctx, t, hangup, wc, ec, m.echo.Addr())
 			m.waitSessionGone(ctx, t, ec.CallID)
+			_ = br.ua.Close()
+		})
+	}
+	// SIPp, the classic UAC every operator has, calls the browser through
+	// b; it echoes the browser's RTP (-rtp_echo), so each packet the
+	// browser gets back crossed rtpengine both ways: DTLS-SRTP to plain
+	// RTP toward SIPp on a's anchor, and back. SIPp sends everything,
+	// responses to the browser's BYE too, to the node it called: b stays
+	// in the dialog (record-routes) though a anchors the media.
+	for _, tc := range []struct{ hangup, scenario string }{
+		{"sipp", "uac_call_aor.xml"}, {"browser", "uac_call_aor_bye_in.xml"},
+	} {
+		t.Run("sipp calls via b, "+tc.hangup+" hangs up", func(t *testing.T) {
+			ctx := withTimeout(t, 30*time.Second)
+			br := m.newBrowser(ctx, t, browserOptions{})
+			mediaPort := freeUDPPort(t, mgwEchoIP)
+			sp := startSIPp(t, sippRun{Name: "uac-" + tc.hangup, Scenario: tc.scenario, IP: mgwEchoIP,
+				Port: freeUDPPort(t, mgwEchoIP), Remote: m.gwUDP, Service: mgwUser, Timeout: 20 * time.Second,
+				Args: []string{"-rtp_echo", "-mi", mgwEchoIP, "-mp", fmt.Sprint(mediaPort), "-d", "4000", "-trace_msg"}})
+			t.Cleanup(func() { // SIPp's message trace, when the call went wrong
+				if files, _ := filepath.Glob(filepath.Join(sp.Dir, "*messages*")); t.Failed() {
+					for _, f := range files {
+						data, _ := os.ReadFile(f)
+						t.Logf("%s:\n%s", filepath.Base(f), data)
+					}
+				}
+			})
+			wc, err := br.ua.WaitCall(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := wc.WaitAck(ctx); err != nil {
+				t.Fatal(err)
+			}
+			if err := br.peer.WaitConnected(ctx); err != nil {
+				t.Fatalf("ICE+DTLS with rtpengine: %v", err)
+			}
+			m.expectSession(ctx, t, wc.CallID)
+			before := br.peer.Stats()
+			if err := br.peer.Send(ctx, mgwPackets); err != nil {
+				t.Fatal(err)
+			}
+			want := mgwPackets * mediaMinPct / 100
+			for end := time.Now().Add(time.Second); br.peer.Stats().Echoed-before.Echoed < mgwPackets && time.Now().Before(end); {
+				pause(10 * time.Millisecond)
+			}
+			echoed := br.peer.Stats().Echoed - before.Echoed
+			t.Logf("browser sent %d, got %d back from SIPp's echo", mgwPackets, echoed)
+			if echoed < want {
+				t.Errorf("browser got %d of its %d packets back through SIPp, want >= %d", echoed, mgwPackets, want)
+			}
+			if tc.hangup == "browser" {
+				if err := wc.Bye(ctx); err != nil {
+					t.Fatalf("browser BYE: %v", err)
+				}
+			} else if reason, err := wc.WaitEnded(ctx); err != nil || reason != wsua.EndByeReceived {
+				t.Fatalf("browser after SIPp's BYE: reason %q, err %v", reason, err)
+			}
+			if r := sp.Wait(t); r.Code != 0 || r.Successful != 1 {
+				t.Fatalf("sipp: exit %d, %d successful, %d failed\n%s", r.Code, r.Successful, r.Failed, r.Errors)
+			}
+			m.waitSessionGone(ctx, t, wc.CallID)
 			_ = br.ua.Close()
 		})
 	}

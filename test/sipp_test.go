@@ -25,6 +25,7 @@ type sippRun struct {
 	Name      string        // label for logs and file names
 	Scenario  string        // file name in testdata/sipp
 	Transport string        // "udp" (default) or "tcp"
+	IP        string        // -i: local address (default 127.0.0.1)
 	Port      int           // local port; 0 picks a free one
 	Remote    string        // host:port to send to (UAC); empty for a UAS
 	Service   string        // -s: Request-URI user (UAC)
@@ -89,6 +90,9 @@ func startSIPp(t *testing.T, r sippRun) *sippProc {
 	if r.Name == "" {
 		r.Name = strings.TrimSuffix(r.Scenario, ".xml")
 	}
+	if r.IP == "" {
+		r.IP = "127.0.0.1"
+	}
 	if r.Port == 0 {
 		r.Port = loopback.FreePort(t)
 	}
@@ -103,7 +107,7 @@ func startSIPp(t *testing.T, r sippRun) *sippProc {
 	}
 	args := []string{
 		"-sf", scen,
-		"-i", "127.0.0.1", "-p", strconv.Itoa(r.Port),
+		"-i", r.IP, "-p", strconv.Itoa(r.Port),
 		"-t", tr,
 		"-m", strconv.Itoa(r.Calls),
 		"-timeout", fmt.Sprintf("%ds", int(r.Timeout.Seconds())), "-timeout_error",

@@ -68,8 +68,10 @@ type Target struct {
 	// Flow is the WebSocket flow id to send down, if any.
 	Flow string
 	// Peer marks a hop to another node of the cluster that delivers the
-	// request to its own users' connections: that node anchors the media
-	// and record-routes; this one steps out of the dialog.
+	// request to its own users' connections: that node anchors the media;
+	// this one record-routes too, so the caller's side sees every
+	// in-dialog request and response come from the node it called
+	// (carriers, SBCs and SIPp take them from nowhere else).
 	Peer bool
 	// FRTimer is how long the branch may go without any response before
 	// it is given up (408) and the next group tried; 0: the gateway's
