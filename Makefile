@@ -83,6 +83,8 @@ bench: deps build
 	./test/bench/kamailio-ws.sh
 	./test/bench/sets.sh
 	./test/bench/routeapi.sh
+	./test/bench/edge.sh
+	./test/bench/scale.sh
 
 # Long run under mixed load (UDP calls, WS registration churn, browser calls
 # through rtpengine, bad input): prints RSS, goroutines, open files and

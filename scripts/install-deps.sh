@@ -5,12 +5,13 @@ set -euo pipefail
 
 # chromium (+ a font for screenshots) runs the browser test; util-linux has unshare
 # and nsenter, nftables the NAT of TestNATMasquerade.
-# kamailio-*-modules and gcc: the Kamailio WebSocket peer (test/bench/kamailio-ws.sh).
+# kamailio-*-modules and gcc: the Kamailio WebSocket peer (test/bench/kamailio-ws.sh);
+# kamailio-redis-modules: its usrloc on db_redis (test/bench/scale.sh, register.sh).
 # baresip (its baresip-core has the aufile, sndfile and ctrl_tcp modules) is
 # the classic soft-phone of test/baresip_test.go. sipvicious (svmap, svwar,
 # svcrack) is the scanner the edge tests must ban; redis-server the shared
 # store of the scale-out tests.
-pkgs=(sip-tester rtpengine-daemon kamailio kamailio-websocket-modules kamailio-tls-modules gcc openssl iproute2 procps chromium fonts-dejavu-core util-linux nftables baresip sipvicious redis-server)
+pkgs=(sip-tester rtpengine-daemon kamailio kamailio-websocket-modules kamailio-tls-modules kamailio-redis-modules gcc openssl iproute2 procps chromium fonts-dejavu-core util-linux nftables baresip sipvicious redis-server)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

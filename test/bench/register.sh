@@ -21,8 +21,9 @@
 # (200), BENCH_FLOOD_N (100000), BENCH_FLOOD_RATE (40000), SIPEDGE_BIN
 # (bin/sipedge), BENCH_REG_CASES ("register flood"), BENCH_REG_TARGETS
 # ("kamailio sipedge"; add sipedge-redis for sipedge with its registrations
-# shared on a redis-server started here, issue 16). Every process is
-# killed on exit.
+# shared on a redis-server started here, and kamailio-redis for Kamailio
+# with usrloc db_mode 3 on db_redis on the same server, issue 16). Every
+# process is killed on exit.
 set -euo pipefail
 
 here="$(cd "$(dirname "$0")" && pwd)"
@@ -75,7 +76,7 @@ stop() { kill "$1" 2>/dev/null || true; wait "$1" 2>/dev/null || true; }
 # mem_kib KIND PID: sipedge's VmRSS, or the summed Pss of Kamailio's main
 # process and its children (its workers share their memory), in KiB.
 mem_kib() {
-  if [ "$1" != kamailio ]; then
+  if [[ "$1" != kamailio* ]]; then
     awk '/^VmRSS:/{print $2; f=1} END{if(!f) print 0}' "/proc/$2/status" 2>/dev/null || echo 0
     return
   fi
@@ -109,10 +110,15 @@ sampler() {
 
 start_target() { # KIND NAME; sets proxy_pid and dst
   case $1 in
-    kamailio)
+    kamailio|kamailio-redis)
+      local db=()
+      if [ "$1" = kamailio-redis ]; then
+        redis-cli -p $redis_port flushall >/dev/null
+        db=(-A "DBURL=\"redis://127.0.0.1:$redis_port/0\"")
+      fi
       mkdir -p "$work/kam-$2"
       /usr/sbin/kamailio -DD -E -f "$here/kamailio-register.cfg" -Y "$work/kam-$2" -w "$work/kam-$2" -m 256 -M 16 \
-        -A LISTEN=udp:127.0.0.1:$kam_port -A "DOMAIN=\"$domain\"" -A "PASSWORD=\"$password\"" \
+        -A LISTEN=udp:127.0.0.1:$kam_port -A "DOMAIN=\"$domain\"" -A "PASSWORD=\"$password\"" "${db[@]}" \
         >"$work/kamailio-$2.log" 2>&1 &
       proxy_pid=$!; pids+=("$proxy_pid")
       wait_udp $kam_port
@@ -169,7 +175,7 @@ run_register() {
       printf "%.0f %d %d %d %d %.1f %.1f\n", ok/(ns/1e9), ok, bad, b, p, c/hz*1e6/n, (su+ss)*1e6/n }'
 }
 
-if [[ " $targets " == *" sipedge-redis "* ]]; then
+if [[ " $targets " == *"-redis "* ]]; then
   redis-server --bind 127.0.0.1 --port $redis_port --save "" --appendonly no --dir "$work" >"$work/redis.log" 2>&1 &
   pids+=("$!")
   for i in $(seq 1 100); do redis-cli -p $redis_port ping >/dev/null 2>&1 && break; sleep 0.05; done
@@ -185,8 +191,9 @@ if [[ " $cases " == *" register "* ]]; then
       printf 'round %d %-8s %7s flows/s  (%s ok, %s failed)  memory %6.1f MB before, peak %6.1f MB  CPU/flow %s us (SIPp %s us)\n' \
         "$r" "$kind" "$f" "$ok" "$bad" "$(awk -v k="$before" 'BEGIN{print k/1024}')" "$(awk -v k="$peak" 'BEGIN{print k/1024}')" "$pcpu" "$scpu"
     done
-    awk -v s="${fps[sipedge]:-0}" -v k="${fps[kamailio]:-0}" -v x="${fps[sipedge-redis]:-0}" -v r="$r" \
+    awk -v s="${fps[sipedge]:-0}" -v k="${fps[kamailio]:-0}" -v x="${fps[sipedge-redis]:-0}" -v kx="${fps[kamailio-redis]:-0}" -v r="$r" \
       'BEGIN{ if (k>0 && s>0) printf "round %d sipedge/kamailio: %.2f\n", r, s/k;
+              if (x>0 && kx>0) printf "round %d sipedge-redis/kamailio-redis: %.2f\n", r, x/kx;
               if (x>0 && s>0) printf "round %d sipedge-redis/sipedge: %.2f\n", r, x/s;
               if (x>0 && k>0) printf "round %d sipedge-redis/kamailio: %.2f\n", r, x/k }'
   done
