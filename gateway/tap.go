@@ -11,7 +11,8 @@ import (
 )
 
 // The message tap (Deps.Tap): every SIP message sent or received on the
-// UDP sockets and the WebSocket flows is shown to it, as octets, with its
+// UDP sockets, the TCP and TLS connections (accepted, and dialled: see
+// tapdial.go) and the WebSocket flows is shown to it, as octets, with its
 // addresses and time. Without a tap nothing here runs.
 
 // tappedConn is a UDP listener socket whose datagrams, read and written,
@@ -69,3 +70,17 @@ func (g *Gateway) tapFlow(f *ws.Flow, msg []byte, sent bool) {
 
 // SentSIP implements ws.SentTap.
 func (g *Gateway) SentSIP(f *ws.Flow, msg []byte) { g.tapFlow(f, msg, true) }
+
+// tapStream shows a message read from or written to a TCP or TLS
+// connection to the tap (listen.Tap).
+func (g *Gateway) tapStream(c net.Conn, tls bool, msg []byte, sent bool) {
+	remote, local := tapAddr(c.RemoteAddr()), tapAddr(c.LocalAddr())
+	m := &wire.Tapped{Time: time.Now(), Transport: "tcp", Src: remote, Dst: local, Sent: sent, Data: msg}
+	if tls {
+		m.Transport = "tls"
+	}
+	if sent {
+		m.Src, m.Dst = local, remote
+	}
+	g.deps.Tap.Tap(m)
+}
