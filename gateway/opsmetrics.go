@@ -31,7 +31,8 @@ func (g *Gateway) SetMemberStats() []admin.SetMemberStat {
 	states := s.States()
 	out := make([]admin.SetMemberStat, 0, len(states))
 	for _, st := range states {
-		out = append(out, admin.SetMemberStat{Set: st.Set, Member: st.Member, Up: !st.Down})
+		out = append(out, admin.SetMemberStat{Set: st.Set, Member: st.Member, Up: !st.Down,
+			Selections: st.Selections, Failovers: st.Failovers})
 	}
 	return out
 }

@@ -185,14 +185,17 @@ func sentInvite1xx(t *testing.T, admin string) int {
 // real state changes: a trunk registered at a SIPp registrar shows
 // registered (and no other state); a set member that does not answer its
 // OPTIONS probes is 0 and the one that does is 1; a scanner's request
-// (sipvicious' User-Agent, from 127.0.0.2) adds one scanner ban.
+// (sipvicious' User-Agent, from 127.0.0.2) adds one scanner ban. Four
+// calls round-robin over the two live members: the one answering 503 is
+// selected twice and fails over twice, the good one takes all four.
 func TestAdminEdgeMetrics(t *testing.T) {
 	prov := startSIPp(t, sippRun{Name: "provider", Scenario: "uas_register_loop.xml", Timeout: 60 * time.Second, Calls: 10})
 	good := memberUAS(t, "good", "uas_call_options.xml", 0)
+	u503 := memberUAS(t, "uas503", "uas_503_options.xml", 0)
 	dead := sipURI(loopback.FreePort(t), "udp")
 	cfg := setConfig(map[string]any{
 		"algorithm": "round-robin",
-		"members":   []string{dead, sipURI(good.Port, "udp")},
+		"members":   []string{dead, sipURI(u503.Port, "udp"), sipURI(good.Port, "udp")},
 		"probe":     map[string]any{"interval": "200ms", "down_after": 2, "up_after": 2},
 	})
 	cfg.Extra["trunks"] = map[string]any{"carrier": map[string]any{
@@ -220,6 +223,8 @@ func TestAdminEdgeMetrics(t *testing.T) {
 		t.Fatal(err)
 	}
 	gw.logWithin(t, 3*time.Second, "source banned", "reason=scanner")
+	startSIPp(t, sippRun{Name: "uac", Scenario: "uac_call.xml", Remote: gw.Addr(t, "udp"), Service: "15551234", Calls: 4, Rate: 20}).
+		expectAllSuccessful(t, 4)
 
 	var fams map[string]*dto.MetricFamily
 	var body []byte
@@ -240,6 +245,11 @@ func TestAdminEdgeMetrics(t *testing.T) {
 		{"sipedge_trunk_calls_active", []string{"trunk", "carrier"}, 0},
 		{"sipedge_set_member_up", []string{"set", "pbx", "member", dead}, 0},
 		{"sipedge_set_member_up", []string{"set", "pbx", "member", sipURI(good.Port, "udp")}, 1},
+		{"sipedge_set_member_selections_total", []string{"set", "pbx", "member", dead}, 0},
+		{"sipedge_set_member_selections_total", []string{"set", "pbx", "member", sipURI(u503.Port, "udp")}, 2},
+		{"sipedge_set_member_failovers_total", []string{"set", "pbx", "member", sipURI(u503.Port, "udp")}, 2},
+		{"sipedge_set_member_selections_total", []string{"set", "pbx", "member", sipURI(good.Port, "udp")}, 4},
+		{"sipedge_set_member_failovers_total", []string{"set", "pbx", "member", sipURI(good.Port, "udp")}, 0},
 		{"sipedge_bans_active", nil, 1},
 		{"sipedge_bans_total", []string{"reason", "scanner"}, 1},
 		{"sipedge_bans_total", []string{"reason", "rate"}, 0},

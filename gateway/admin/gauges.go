@@ -37,6 +37,10 @@ var ( //nolint:gochecknoglobals // immutable descriptors
 		"Calls in progress through a trunk (holding a max_calls slot).", []string{"trunk"}, nil)
 	descSetMemberUp = prometheus.NewDesc("sipedge_set_member_up",
 		"1 when a destination set member is up (answers its probes, or has none), 0 when down.", []string{"set", "member"}, nil)
+	descSetSelections = prometheus.NewDesc("sipedge_set_member_selections_total",
+		"Branches sent to a destination set member.", []string{"set", "member"}, nil)
+	descSetFailovers = prometheus.NewDesc("sipedge_set_member_failovers_total",
+		"Branches to a destination set member that failed (408, 5xx, no answer), so the call moved on.", []string{"set", "member"}, nil)
 	descBansActive = prometheus.NewDesc("sipedge_bans_active",
 		"Source addresses banned now.", nil, nil)
 	descBans = prometheus.NewDesc("sipedge_bans_total",
@@ -54,7 +58,7 @@ type sourceCollector struct{ src Sources }
 func (c sourceCollector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{descDialogs, descTransactions, descRegistrations, descContacts,
 		descWSConns, descWSRefusals, descDraining, descNodeUp, descNodeDisabled, descNodeTimeouts,
-		descNodeErrors, descNodeLatency, descTrunkState, descTrunkCalls, descSetMemberUp, descBansActive, descBans} {
+		descNodeErrors, descNodeLatency, descTrunkState, descTrunkCalls, descSetMemberUp, descSetSelections, descSetFailovers, descBansActive, descBans} {
 		ch <- d
 	}
 }
@@ -115,6 +119,8 @@ func (c sourceCollector) Collect(ch chan<- prometheus.Metric) {
 		}
 		for _, m := range e.SetMemberStats() {
 			gauge(descSetMemberUp, b2f(m.Up), m.Set, m.Member)
+			counter(descSetSelections, m.Selections, m.Set, m.Member)
+			counter(descSetFailovers, m.Failovers, m.Set, m.Member)
 		}
 		active, total := e.BanStats()
 		gauge(descBansActive, float64(active))

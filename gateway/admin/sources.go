@@ -135,8 +135,11 @@ type TrunkStat struct {
 	Calls       int
 }
 
-// SetMemberStat is one destination set member's health.
+// SetMemberStat is one destination set member's health, the branches
+// sent to it (Selections) and those that failed over to the next member
+// (Failovers: 408, 5xx, no answer).
 type SetMemberStat struct {
-	Set, Member string
-	Up          bool
+	Set, Member           string
+	Up                    bool
+	Selections, Failovers uint64
 }
