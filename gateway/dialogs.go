@@ -36,8 +36,10 @@ func (g *Gateway) expireDialogs(ctx context.Context) {
 		case now := <-t.C:
 			for _, d := range g.dialogs.TakeExpired(now.Add(-g.cfg.Media.MaxCallDuration)) {
 				g.log.Info("call expired", "call_id", d.Key.CallID)
-				g.sendBye(ctx, d, dialog.Caller)
-				g.sendBye(ctx, d, dialog.Callee)
+				if !d.RecordOnly {
+					g.sendBye(ctx, d, dialog.Caller)
+					g.sendBye(ctx, d, dialog.Callee)
+				}
 				g.endCall(d, cdr.ByExpiry)
 			}
 		}

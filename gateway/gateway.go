@@ -99,9 +99,9 @@ type Deps struct {
 	HTTP http.Handler
 	// Metrics receives the gateway's counters (nil: none). See Metrics.
 	Metrics Metrics
-	// Tap sees every SIP message sent or received on the UDP listeners
-	// and the WebSocket flows (HEP capture, the call-ladder ring); nil:
-	// none. TCP and TLS are not tapped yet.
+	// Tap sees every SIP message sent or received on the UDP listeners,
+	// the TCP and TLS connections and the WebSocket flows (HEP capture,
+	// the call-ladder ring); nil: none.
 	Tap wire.Tap
 	// CallRecords receives a record at the end of every call the gateway
 	// tracks (a WebSocket leg or media through rtpengine; rtpengine is
@@ -146,6 +146,7 @@ type Gateway struct {
 	bg       background    // work started by handlers and not waited for
 	handlers background    // request handlers running (on sipgo's goroutines)
 	stack    stackGuard    // closed before the UA: no request leaves after it
+	dialer   *tapDialer    // with a tap: opens tapped TCP/TLS connections (set in Run)
 	closing  *closing      // closed when the gateway starts shutting down
 	stopped  chan struct{} // closed when Run has returned
 	running  atomic.Bool   // Run was called
@@ -182,6 +183,9 @@ func New(cfg Config, deps Deps) (*Gateway, error) {
 	g := &Gateway{cfg: cfg, deps: deps, log: deps.Logger.With("component", "gateway"),
 		rtp: deps.RTP, dialogs: dialog.NewTable(), api: rtjson.NewClient(64), closing: newClosing(), stopped: make(chan struct{}),
 		streams: listen.NewStreams(deps.TCP, deps.TCPFilter, deps.Logger), metrics: deps.Metrics}
+	if deps.Tap != nil {
+		g.streams.SetTap(g.tapStream)
+	}
 	for _, t := range cfg.Trusted {
 		p, err := ParsePrefix(t)
 		if err != nil {
@@ -364,6 +368,13 @@ func (g *Gateway) Run(ctx context.Context) error {
 		closers = append(closers, g.ws.Close)
 	}
 	g.self = newSelfAddrs(g.cfg.Advertise, g.cfg.Domains, bound)
+	if g.deps.Tap != nil {
+		g.dialer = newTapDialer(g, bound)
+		for _, s := range g.dialer.serves() {
+			serves = append(serves, s)
+		}
+		closers = append(closers, g.dialer.Close)
+	}
 
 	var wg sync.WaitGroup
 	errc := make(chan error, len(serves)+1)

@@ -106,6 +106,7 @@ func (g *Gateway) forward(ctx context.Context, req, base *sip.Request, stx sip.S
 	var results []*branch
 	defer p.cleanupMedia()
 	defer p.endTrunkCall()
+	defer p.recordCanceled()
 	for i, grp := range groups {
 		results = p.fork(ctx, grp)
 		p.mu.Lock()

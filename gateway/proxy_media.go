@@ -120,13 +120,15 @@ func (p *proxyTx) cleanupMedia() {
 // itself: one leg runs over a WebSocket flow, or rtpengine holds its
 // media. Each 2xx of a forked INVITE is a dialog of its own.
 func (p *proxyTx) trackDialog(ctx context.Context, b *branch, res *sip.Response) {
-	if p.inFlow == "" && b.tgt.Flow == "" && !b.anchored && b.cseqShift == 0 {
+	recordOnly := p.inFlow == "" && b.tgt.Flow == "" && !b.anchored && b.cseqShift == 0
+	if recordOnly && p.g.deps.CallRecords == nil {
 		return
 	}
 	d := dialog.Confirmed(p.req, res, p.inFlow, b.tgt, p.g.self.isSelf, time.Now())
 	if d == nil {
 		return
 	}
+	d.RecordOnly = recordOnly // kept for its call record only (records.go)
 	d.Anchored = b.anchored
 	d.Invited = p.started
 	p.g.dialogs.Add(d)

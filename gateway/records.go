@@ -2,17 +2,24 @@ package gateway
 
 import (
 	"context"
+	"errors"
 	"time"
+
+	"github.com/emiago/sipgo/sip"
 
 	"github.com/sipedge/sipedge/gateway/cdr"
 	"github.com/sipedge/sipedge/gateway/dialog"
 	"github.com/sipedge/sipedge/gateway/route"
+	"github.com/sipedge/sipedge/gateway/status"
 	"github.com/sipedge/sipedge/rtpengine"
 )
 
-// Call records (Deps.CallRecords): one per call the gateway tracks (a
-// WebSocket leg or media through rtpengine), at its end, and one per
-// initial INVITE that got a final failure after being forwarded.
+// Call records (Deps.CallRecords): one per answered call, at its end
+// (classic-to-classic calls are tracked for it too, as RecordOnly
+// dialogs), one per initial INVITE that got a final failure after being
+// forwarded (cancelled ones name the caller in hung_up_by), and one per
+// initial INVITE refused here before forwarding (403, 404, 480, 503, ...;
+// digest challenges are not calls and get none).
 
 // endCall ends a dialog taken out of the table: its media statistics are
 // read from rtpengine (query) when call records are kept, its media
@@ -96,6 +103,55 @@ func (p *proxyTx) recordFailure(code int, tgt route.Target) {
 		r.Caller = f.Address.String()
 	}
 	if t := p.req.To(); t != nil {
+		r.Callee = t.Address.String()
+	}
+	p.mu.Lock()
+	if p.canceled {
+		r.HungUp = cdr.ByCaller // the caller's CANCEL ended it
+	}
+	p.mu.Unlock()
+	rec.Record(r)
+}
+
+// recordCanceled writes the record of an initial INVITE the caller
+// cancelled before any 2xx (sipgo answered it 487).
+func (p *proxyTx) recordCanceled() {
+	p.mu.Lock()
+	canceled := p.canceled && !p.finalSent
+	var tgt route.Target
+	if n := len(p.branches); n > 0 {
+		tgt = p.branches[n-1].tgt
+	}
+	p.mu.Unlock()
+	if canceled {
+		p.recordFailure(487, tgt)
+	}
+}
+
+// recordRefusal writes the record of an initial INVITE answered here with
+// a failure before anything was forwarded (err is what the handler
+// returned). Challenges (401, 407) are not recorded: the INVITE with
+// credentials that follows is the call.
+func (g *Gateway) recordRefusal(req *sip.Request, tx sip.ServerTransaction, err error) {
+	rec := g.deps.CallRecords
+	if rec == nil || !req.IsInvite() || req.To() == nil || hasTag(req.To().Params) {
+		return
+	}
+	code := 500
+	var se *status.Error
+	if errors.As(err, &se) {
+		code = se.Code
+	}
+	if code == 401 || code == 407 || code < 300 {
+		return
+	}
+	now := time.Now()
+	r := &cdr.Record{CallID: callID(req), Start: now, End: now, Disposition: cdr.DispositionOf(code), Code: code,
+		Direction: direction(flowOf(tx) != nil, false)}
+	if f := req.From(); f != nil {
+		r.Caller = f.Address.String()
+	}
+	if t := req.To(); t != nil {
 		r.Callee = t.Address.String()
 	}
 	rec.Record(r)

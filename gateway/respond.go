@@ -38,6 +38,7 @@ func (g *Gateway) wrap(h handler) func(req *sip.Request, tx sip.ServerTransactio
 		g.metrics.Request(req.Method)
 		if err := h(ctx, req, tx); err != nil {
 			g.respondError(ctx, req, g.localTx(req, tx, g.anonAnswers), err)
+			g.recordRefusal(req, tx, err)
 		}
 	}
 }

@@ -29,6 +29,9 @@ func (s sipgoSender) request(ctx context.Context, req *sip.Request) (sip.ClientT
 		return nil, ErrClosed
 	}
 	defer s.g.stack.leave()
+	if err := s.g.tapConn(ctx, req); err != nil {
+		return nil, err
+	}
 	return s.g.cli.TransactionRequest(ctx, req, noBuild)
 }
 
@@ -37,6 +40,9 @@ func (s sipgoSender) write(req *sip.Request) error {
 		return ErrClosed
 	}
 	defer s.g.stack.leave()
+	if err := s.g.tapConn(context.Background(), req); err != nil {
+		return err
+	}
 	return s.g.cli.WriteRequest(req, noBuild)
 }
 

@@ -11,7 +11,8 @@ import (
 )
 
 // The message tap (Deps.Tap): every SIP message sent or received on the
-// UDP sockets and the WebSocket flows is shown to it, as octets, with its
+// UDP sockets, the TCP and TLS connections (accepted, and dialled: see
+// tapdial.go) and the WebSocket flows is shown to it, as octets, with its
 // addresses and time. Without a tap nothing here runs.
 
 // tappedConn is a UDP listener socket whose datagrams, read and written,
@@ -32,7 +33,7 @@ func newTappedConn(pc net.PacketConn, tap wire.Tap) tappedConn {
 func (c tappedConn) ReadFrom(p []byte) (int, net.Addr, error) {
 	n, addr, err := c.PacketConn.ReadFrom(p)
 	if err == nil && n > 4 {
-		c.tap.Tap(&wire.Tapped{Time: time.Now(), Transport: "udp", Src: tapAddr(addr), Dst: c.local, Data: p[:n]})
+		c.tap.Tap(wire.Tapped{Time: time.Now(), Transport: "udp", Src: tapAddr(addr), Dst: c.local, Data: p[:n]})
 	}
 	return n, addr, err
 }
@@ -41,7 +42,7 @@ func (c tappedConn) ReadFrom(p []byte) (int, net.Addr, error) {
 // it is written, so that it is seen before its answer arrives.
 func (c tappedConn) WriteTo(p []byte, addr net.Addr) (int, error) {
 	if len(p) > 4 {
-		c.tap.Tap(&wire.Tapped{Time: time.Now(), Transport: "udp", Src: c.local, Dst: tapAddr(addr), Sent: true, Data: p})
+		c.tap.Tap(wire.Tapped{Time: time.Now(), Transport: "udp", Src: c.local, Dst: tapAddr(addr), Sent: true, Data: p})
 	}
 	return c.PacketConn.WriteTo(p, addr)
 }
@@ -60,7 +61,7 @@ func (g *Gateway) tapFlow(f *ws.Flow, msg []byte, sent bool) {
 		return
 	}
 	remote, local := tapAddr(f.RemoteAddr()), tapAddr(f.LocalAddr())
-	m := &wire.Tapped{Time: time.Now(), Transport: strings.ToLower(f.Transport()), Src: remote, Dst: local, Sent: sent, Data: msg}
+	m := wire.Tapped{Time: time.Now(), Transport: strings.ToLower(f.Transport()), Src: remote, Dst: local, Sent: sent, Data: msg}
 	if sent {
 		m.Src, m.Dst = local, remote
 	}
@@ -69,3 +70,17 @@ func (g *Gateway) tapFlow(f *ws.Flow, msg []byte, sent bool) {
 
 // SentSIP implements ws.SentTap.
 func (g *Gateway) SentSIP(f *ws.Flow, msg []byte) { g.tapFlow(f, msg, true) }
+
+// tapStream shows a message read from or written to a TCP or TLS
+// connection to the tap (listen.Tap).
+func (g *Gateway) tapStream(c net.Conn, tls bool, msg []byte, sent bool) {
+	remote, local := tapAddr(c.RemoteAddr()), tapAddr(c.LocalAddr())
+	m := wire.Tapped{Time: time.Now(), Transport: "tcp", Src: remote, Dst: local, Sent: sent, Data: msg}
+	if tls {
+		m.Transport = "tls"
+	}
+	if sent {
+		m.Src, m.Dst = local, remote
+	}
+	g.deps.Tap.Tap(m)
+}

@@ -3,6 +3,7 @@ package test
 import (
 	"bytes"
 	"encoding/json"
+	"net"
 	"net/http"
 	"net/url"
 	"regexp"
@@ -11,8 +12,10 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus/testutil/promlint"
+	dto "github.com/prometheus/client_model/go"
 
 	"github.com/sipedge/sipedge/rtpengine/rtpenginetest"
+	"github.com/sipedge/sipedge/test/loopback"
 	"github.com/sipedge/sipedge/test/wsua"
 )
 
@@ -176,4 +179,101 @@ func sentInvite1xx(t *testing.T, admin string) int {
 		}
 	}
 	return n
+}
+
+// TestAdminEdgeMetrics: trunk, destination set and ban metrics follow
+// real state changes: a trunk registered at a SIPp registrar shows
+// registered (and no other state); a set member that does not answer its
+// OPTIONS probes is 0 and the one that does is 1; a scanner's request
+// (sipvicious' User-Agent, from 127.0.0.2) adds one scanner ban. Four
+// calls round-robin over the two live members: the one answering 503 is
+// selected twice and fails over twice, the good one takes all four.
+func TestAdminEdgeMetrics(t *testing.T) {
+	prov := startSIPp(t, sippRun{Name: "provider", Scenario: "uas_register_loop.xml", Timeout: 60 * time.Second, Calls: 10})
+	good := memberUAS(t, "good", "uas_call_options.xml", 0)
+	u503 := memberUAS(t, "uas503", "uas_503_options.xml", 0)
+	dead := sipURI(loopback.FreePort(t), "udp")
+	cfg := setConfig(map[string]any{
+		"algorithm": "round-robin",
+		"members":   []string{dead, sipURI(u503.Port, "udp"), sipURI(good.Port, "udp")},
+		"probe":     map[string]any{"interval": "200ms", "down_after": 2, "up_after": 2},
+	})
+	cfg.Extra["trunks"] = map[string]any{"carrier": map[string]any{
+		"uris": []string{sipURI(prov.Port, "udp")}, "username": "acct", "password": "pw", "register": true}}
+	cfg.Extra["trunk_registration"] = map[string]any{"start_delay": "-1s"}
+	cfg.Admin = map[string]any{"listen": "127.0.0.1:0"}
+	gw := startSipedge(t, cfg)
+	adm := adminAddr(t, gw)
+	gw.logWithin(t, 3*time.Second, "set member down", "member="+dead)
+
+	_, port, err := net.SplitHostPort(gw.Addr(t, "udp"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	scanner, err := net.ListenPacket("udp", "127.0.0.2:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer scanner.Close()
+	dst, _ := net.ResolveUDPAddr("udp", "127.0.0.1:"+port)
+	opt := "OPTIONS sip:100@127.0.0.1 SIP/2.0\r\nVia: SIP/2.0/UDP " + scanner.LocalAddr().String() + ";branch=z9hG4bK-scan1;rport\r\n" +
+		"From: <sip:100@127.0.0.1>;tag=s1\r\nTo: <sip:100@127.0.0.1>\r\nCall-ID: scan-1\r\nCSeq: 1 OPTIONS\r\n" +
+		"Max-Forwards: 70\r\nUser-Agent: friendly-scanner\r\nContent-Length: 0\r\n\r\n"
+	if _, err := scanner.WriteTo([]byte(opt), dst); err != nil {
+		t.Fatal(err)
+	}
+	gw.logWithin(t, 3*time.Second, "source banned", "reason=scanner")
+	startSIPp(t, sippRun{Name: "uac", Scenario: "uac_call.xml", Remote: gw.Addr(t, "udp"), Service: "15551234", Calls: 4, Rate: 20}).
+		expectAllSuccessful(t, 4)
+
+	var fams map[string]*dto.MetricFamily
+	var body []byte
+	for deadline := time.Now().Add(5 * time.Second); ; pause(100 * time.Millisecond) {
+		fams, body = scrape(t, adm, "")
+		if v, _ := metricValue(fams, "sipedge_trunk_registration_state", "trunk", "carrier", "state", "registered"); v == 1 || time.Now().After(deadline) {
+			break
+		}
+	}
+	want := []struct {
+		name   string
+		labels []string
+		v      float64
+	}{
+		{"sipedge_trunk_registration_state", []string{"trunk", "carrier", "state", "registered"}, 1},
+		{"sipedge_trunk_registration_state", []string{"trunk", "carrier", "state", "failed"}, 0},
+		{"sipedge_trunk_registration_state", []string{"trunk", "carrier", "state", "registering"}, 0},
+		{"sipedge_trunk_calls_active", []string{"trunk", "carrier"}, 0},
+		{"sipedge_set_member_up", []string{"set", "pbx", "member", dead}, 0},
+		{"sipedge_set_member_up", []string{"set", "pbx", "member", sipURI(good.Port, "udp")}, 1},
+		{"sipedge_set_member_selections_total", []string{"set", "pbx", "member", dead}, 0},
+		{"sipedge_set_member_selections_total", []string{"set", "pbx", "member", sipURI(u503.Port, "udp")}, 2},
+		{"sipedge_set_member_failovers_total", []string{"set", "pbx", "member", sipURI(u503.Port, "udp")}, 2},
+		{"sipedge_set_member_selections_total", []string{"set", "pbx", "member", sipURI(good.Port, "udp")}, 4},
+		{"sipedge_set_member_failovers_total", []string{"set", "pbx", "member", sipURI(good.Port, "udp")}, 0},
+		{"sipedge_bans_active", nil, 1},
+		{"sipedge_bans_total", []string{"reason", "scanner"}, 1},
+		{"sipedge_bans_total", []string{"reason", "rate"}, 0},
+	}
+	for _, w := range want {
+		if v, ok := metricValue(fams, w.name, w.labels...); !ok || v != w.v {
+			t.Errorf("%s%v = %v (present %v), want %v", w.name, w.labels, v, ok, w.v)
+		}
+	}
+	// Exactly one state is 1.
+	ones := 0
+	for _, m := range fams["sipedge_trunk_registration_state"].GetMetric() {
+		ones += int(m.GetGauge().GetValue())
+	}
+	if ones != 1 {
+		t.Errorf("%d trunk states at 1, want 1", ones)
+	}
+	problems, err := promlint.New(bytes.NewReader(body)).Lint()
+	if err != nil {
+		t.Fatalf("lint: %v", err)
+	}
+	for _, p := range problems {
+		if strings.HasPrefix(p.Metric, "sipedge_") {
+			t.Errorf("lint: %s: %s", p.Metric, p.Text)
+		}
+	}
 }

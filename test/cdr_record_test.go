@@ -103,3 +103,59 @@ func TestCDRBrowserCall(t *testing.T) {
 		t.Errorf("sipedge_call_duration_seconds count = %v, want 1", v)
 	}
 }
+
+// TestCDRClassicCalls: SIPp calls through sipedge without rtpengine leave
+// one record each: an answered classic-to-classic call (no media stats),
+// a call the caller cancelled while it rang, and an INVITE refused here
+// before forwarding (no route: 404).
+func TestCDRClassicCalls(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "cdr.jsonl")
+	uas := startSIPp(t, sippRun{Name: "uas", Scenario: "uas_call.xml"})
+	ringer := startSIPp(t, sippRun{Name: "ringer", Scenario: "uas_ring_cancel.xml"})
+	cfg := callConfig()
+	cfg.Routes = []proxyRoute{{User: "^15551234$", To: []string{sipURI(uas.Port, "udp")}}, {User: "^ring$", To: []string{sipURI(ringer.Port, "udp")}}}
+	cfg.CDR = map[string]any{"file": file}
+	gw := startSipedge(t, cfg)
+	start := time.Now()
+	startSIPp(t, sippRun{Name: "uac", Scenario: "uac_call.xml", Remote: gw.Addr(t, "udp"), Service: "15551234"}).expectAllSuccessful(t, 1)
+	uas.expectAllSuccessful(t, 1)
+	startSIPp(t, sippRun{Name: "canceller", Scenario: "uac_cancel.xml", Remote: gw.Addr(t, "udp"), Service: "ring"}).expectAllSuccessful(t, 1)
+	ringer.expectAllSuccessful(t, 1)
+	startSIPp(t, sippRun{Name: "refused", Scenario: "uac_refused.xml", Remote: gw.Addr(t, "udp"), Service: "nobody"}).expectAllSuccessful(t, 1)
+
+	byCallee := map[string]cdr.Record{}
+	var recs []cdr.Record
+	for deadline := time.Now().Add(3 * time.Second); ; pause(20 * time.Millisecond) {
+		if _, err := os.Stat(file); err == nil {
+			recs = readRecords(t, file)
+		}
+		if len(recs) >= 3 || time.Now().After(deadline) {
+			break
+		}
+	}
+	if len(recs) != 3 {
+		t.Fatalf("%d records, want 3: %+v", len(recs), recs)
+	}
+	for _, r := range recs {
+		user, _, _ := strings.Cut(strings.TrimPrefix(r.Callee, "sip:"), "@")
+		byCallee[user] = r
+		if r.CallID == "" || !strings.HasPrefix(r.Caller, "sip:sipp@127.0.0.1:") || r.Direction != cdr.Transit || r.Media != nil {
+			t.Errorf("%s: call id %q, caller %q, direction %q, media %+v", user, r.CallID, r.Caller, r.Direction, r.Media)
+		}
+		if r.Start.Before(start) || r.End.Before(r.Start) || r.End.After(time.Now()) {
+			t.Errorf("%s: start %v end %v", user, r.Start, r.End)
+		}
+	}
+	ans, can, ref := byCallee["15551234"], byCallee["ring"], byCallee["nobody"]
+	if ans.Disposition != cdr.Answered || ans.Code != 200 || ans.HungUp != cdr.ByCaller || ans.Answer.IsZero() ||
+		ans.Destination != "udp:127.0.0.1:"+itoa(uas.Port) || ans.Duration < 0 || ans.Answer.Before(ans.Start) {
+		t.Errorf("answered call: %+v", ans)
+	}
+	if can.Disposition != cdr.Canceled || can.Code != 487 || can.HungUp != cdr.ByCaller || !can.Answer.IsZero() ||
+		can.Destination != "udp:127.0.0.1:"+itoa(ringer.Port) || can.Duration != 0 {
+		t.Errorf("cancelled call: %+v", can)
+	}
+	if ref.Disposition != cdr.Failed || ref.Code != 404 || ref.HungUp != "" || !ref.Answer.IsZero() || ref.Destination != "" {
+		t.Errorf("refused call: %+v", ref)
+	}
+}

@@ -247,7 +247,7 @@ func serve(ctx context.Context, path string, cfg *config.Config, stderr io.Write
 	}
 	defer cancel()
 	if cfg.Admin.Enabled() {
-		src := admin.Sources{Registrations: gw, Dialogs: gw, Drainer: gw, WebSockets: gw, Trunks: gw, Reload: reload}
+		src := admin.Sources{Registrations: gw, Dialogs: gw, Drainer: gw, WebSockets: gw, Trunks: gw, Reload: reload, Edge: gw}
 		if deps.RTP != nil {
 			src.RTPEngine = deps.RTP
 		}

@@ -31,7 +31,25 @@ var ( //nolint:gochecknoglobals // immutable descriptors
 		"rtpengine error, malformed or oversize replies, by node.", []string{"node"}, nil)
 	descNodeLatency = prometheus.NewDesc("sipedge_rtpengine_command_duration_seconds",
 		"Round-trip time of rtpengine commands answered, by node.", []string{"node"}, nil)
+	descTrunkState = prometheus.NewDesc("sipedge_trunk_registration_state",
+		"1 for the state a registering trunk is in, 0 for the other states.", []string{"trunk", "state"}, nil)
+	descTrunkCalls = prometheus.NewDesc("sipedge_trunk_calls_active",
+		"Calls in progress through a trunk (holding a max_calls slot).", []string{"trunk"}, nil)
+	descSetMemberUp = prometheus.NewDesc("sipedge_set_member_up",
+		"1 when a destination set member is up (answers its probes, or has none), 0 when down.", []string{"set", "member"}, nil)
+	descSetSelections = prometheus.NewDesc("sipedge_set_member_selections_total",
+		"Branches sent to a destination set member.", []string{"set", "member"}, nil)
+	descSetFailovers = prometheus.NewDesc("sipedge_set_member_failovers_total",
+		"Branches to a destination set member that failed (408, 5xx, no answer), so the call moved on.", []string{"set", "member"}, nil)
+	descBansActive = prometheus.NewDesc("sipedge_bans_active",
+		"Source addresses banned now.", nil, nil)
+	descBans = prometheus.NewDesc("sipedge_bans_total",
+		"Bans entered since start, by reason (rate, auth, scanner, manual).", []string{"reason"}, nil)
 )
+
+// trunkStates are the values of sipedge_trunk_registration_state's state
+// label (trunk.State's names).
+var trunkStates = []string{"starting", "registering", "registered", "failed", "forbidden", "closed", "standby"} //nolint:gochecknoglobals // constant table
 
 // sourceCollector reads the gauges and the counters other owners keep
 // (rtpengine, ws) when /metrics is scraped: nothing on the hot path.
@@ -40,7 +58,7 @@ type sourceCollector struct{ src Sources }
 func (c sourceCollector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{descDialogs, descTransactions, descRegistrations, descContacts,
 		descWSConns, descWSRefusals, descDraining, descNodeUp, descNodeDisabled, descNodeTimeouts,
-		descNodeErrors, descNodeLatency} {
+		descNodeErrors, descNodeLatency, descTrunkState, descTrunkCalls, descSetMemberUp, descSetSelections, descSetFailovers, descBansActive, descBans} {
 		ch <- d
 	}
 }
@@ -87,6 +105,27 @@ func (c sourceCollector) Collect(ch chan<- prometheus.Metric) {
 			}
 			total := cum + n.LatencyBuckets[len(bounds)]
 			ch <- prometheus.MustNewConstHistogram(descNodeLatency, total, n.LatencySum.Seconds(), buckets, n.Address)
+		}
+	}
+	if e := c.src.Edge; e != nil {
+		for _, t := range e.TrunkStats() {
+			gauge(descTrunkCalls, float64(t.Calls), t.Name)
+			if t.State == "" {
+				continue
+			}
+			for _, st := range trunkStates {
+				gauge(descTrunkState, b2f(st == t.State), t.Name, st)
+			}
+		}
+		for _, m := range e.SetMemberStats() {
+			gauge(descSetMemberUp, b2f(m.Up), m.Set, m.Member)
+			counter(descSetSelections, m.Selections, m.Set, m.Member)
+			counter(descSetFailovers, m.Failovers, m.Set, m.Member)
+		}
+		active, total := e.BanStats()
+		gauge(descBansActive, float64(active))
+		for _, r := range []string{"rate", "auth", "scanner", "manual"} {
+			counter(descBans, total[r], r)
 		}
 	}
 }

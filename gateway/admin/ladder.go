@@ -52,7 +52,7 @@ func NewRing(maxCalls int) *Ring {
 }
 
 // Tap implements wire.Tap: the message is copied into its call's entry.
-func (r *Ring) Tap(m *wire.Tapped) {
+func (r *Ring) Tap(m wire.Tapped) {
 	id := hep.CallID(m.Data)
 	if len(id) == 0 {
 		return // keepalives and messages without a Call-ID have no ladder

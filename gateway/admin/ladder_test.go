@@ -11,8 +11,8 @@ import (
 	"github.com/sipedge/sipedge/gateway/wire"
 )
 
-func tapped(callID, first string, src, dst string, sent bool) *wire.Tapped {
-	return &wire.Tapped{Time: time.Now(), Transport: "udp", Src: netip.MustParseAddrPort(src), Dst: netip.MustParseAddrPort(dst),
+func tapped(callID, first string, src, dst string, sent bool) wire.Tapped {
+	return wire.Tapped{Time: time.Now(), Transport: "udp", Src: netip.MustParseAddrPort(src), Dst: netip.MustParseAddrPort(dst),
 		Sent: sent, Data: []byte(first + "\r\nCall-ID: " + callID + "\r\n\r\n")}
 }
 
@@ -23,7 +23,7 @@ func TestRing(t *testing.T) {
 	r.Tap(tapped("a", "INVITE sip:b SIP/2.0", gwOut, callee, true))
 	r.Tap(tapped("a", "SIP/2.0 200 OK", callee, gwOut, false))
 	r.Tap(tapped("a", "SIP/2.0 200 OK", gwIn, caller, true))
-	r.Tap(&wire.Tapped{Data: []byte("\r\n\r\n")}) // no Call-ID: ignored
+	r.Tap(wire.Tapped{Data: []byte("\r\n\r\n")}) // no Call-ID: ignored
 	r.Record(&cdr.Record{CallID: "a", Disposition: cdr.Answered, Code: 200})
 	l, ok := r.Call("a")
 	if !ok || len(l.Messages) != 4 || l.Record == nil {

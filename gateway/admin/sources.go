@@ -111,4 +111,35 @@ type Sources struct {
 	Trunks       Trunks
 	Bans         Bans
 	Certificates Certificates
+	// Edge feeds the trunk, set member and ban metrics (nil: none).
+	Edge EdgeStats
+}
+
+// EdgeStats is what /metrics reads about trunks, destination sets and
+// bans when it is scraped.
+type EdgeStats interface {
+	// TrunkStats lists every trunk.
+	TrunkStats() []TrunkStat
+	// SetMemberStats lists every destination set member.
+	SetMemberStats() []SetMemberStat
+	// BanStats returns the bans in force and the bans entered since
+	// start by reason (rate, auth, scanner, manual).
+	BanStats() (active int, total map[string]uint64)
+}
+
+// TrunkStat is one trunk's registration state (starting, registering,
+// registered, failed, forbidden, closed, standby; "" when it does not
+// register) and its calls in progress.
+type TrunkStat struct {
+	Name, State string
+	Calls       int
+}
+
+// SetMemberStat is one destination set member's health, the branches
+// sent to it (Selections) and those that failed over to the next member
+// (Failovers: 408, 5xx, no answer).
+type SetMemberStat struct {
+	Set, Member           string
+	Up                    bool
+	Selections, Failovers uint64
 }

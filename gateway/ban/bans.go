@@ -19,6 +19,7 @@ package ban
 
 import (
 	"log/slog"
+	"maps"
 	"math/rand/v2"
 	"net/netip"
 	"slices"
@@ -65,6 +66,7 @@ type Bans struct {
 	bans  map[[16]byte]ban
 	auth  map[[16]byte]failures // guarded by mu
 	vouch map[[16]byte]int64    // until, unix ns; guarded by mu
+	total map[string]uint64     // bans entered, by reason; guarded by mu
 
 	share func(Entry) // hands this table's bans to the cluster (WithShare)
 
@@ -310,6 +312,10 @@ func (b *Bans) put(ip netip.Addr, reason string, now time.Time, d time.Duration)
 		}
 	}
 	b.bans[k] = ban{reason: reason, since: now.UnixNano(), until: now.Add(d).UnixNano()}
+	if b.total == nil {
+		b.total = map[string]uint64{}
+	}
+	b.total[reason]++
 	delete(b.auth, k)
 	b.n.Store(int64(len(b.bans)))
 	return true
@@ -355,6 +361,23 @@ func (b *Bans) Lift(ip netip.Addr) bool {
 		return true
 	}
 	return false
+}
+
+// Totals returns how many bans were entered since start, by reason
+// (those shared by other nodes included), and how many are in force.
+func (b *Bans) Totals() (active int, total map[string]uint64) {
+	if b == nil {
+		return 0, nil
+	}
+	now := b.now().UnixNano()
+	b.mu.RLock()
+	defer b.mu.RUnlock()
+	for _, e := range b.bans {
+		if now < e.until {
+			active++
+		}
+	}
+	return active, maps.Clone(b.total)
 }
 
 // List returns the bans in force, the newest first.

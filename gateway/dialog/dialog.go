@@ -49,6 +49,10 @@ type Dialog struct {
 	Flows []string
 	// Legs[p] is how to reach party p.
 	Legs [2]*Leg
+	// RecordOnly is set for a classic-to-classic call tracked only for
+	// its call record (no flow, no media, no CSeq shift): its expiry
+	// writes the record and sends no BYE.
+	RecordOnly bool
 
 	cseq [2]uint32 // highest CSeq party p sent; owned by the Table
 	// shift is added to the CSeq of the caller's requests toward the

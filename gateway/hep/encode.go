@@ -52,7 +52,7 @@ type Packet struct {
 	Time        time.Time
 	CaptureID   uint32
 	AuthKey     string // optional
-	Correlation string // the Call-ID; optional
+	Correlation []byte // the Call-ID; optional (bytes: taken from the message without a copy)
 	Payload     []byte
 }
 
@@ -91,8 +91,8 @@ func Append(dst []byte, p Packet) ([]byte, error) {
 	if p.AuthKey != "" {
 		dst = chunkString(dst, ChunkAuthKey, p.AuthKey)
 	}
-	if p.Correlation != "" {
-		dst = chunkString(dst, ChunkCorrelation, p.Correlation)
+	if len(p.Correlation) > 0 {
+		dst = chunkBytes(dst, ChunkCorrelation, p.Correlation)
 	}
 	if len(dst)-start+6+len(p.Payload) > maxPacket {
 		return dst[:start], ErrTooLarge
@@ -111,6 +111,13 @@ func chunk(dst []byte, typ uint16, v []byte) []byte {
 }
 
 func chunkString(dst []byte, typ uint16, v string) []byte {
+	if len(v) > 0xff00 {
+		v = v[:0xff00]
+	}
+	return append(header(dst, typ, len(v)), v...)
+}
+
+func chunkBytes(dst []byte, typ uint16, v []byte) []byte {
 	if len(v) > 0xff00 {
 		v = v[:0xff00]
 	}

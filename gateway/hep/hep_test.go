@@ -102,9 +102,9 @@ func TestAppend(t *testing.T) {
 		withAuth, withCorr bool
 	}{
 		{"ipv4 udp", Packet{Src: netip.MustParseAddrPort("10.0.0.1:5060"), Dst: netip.MustParseAddrPort("192.0.2.7:5080"),
-			Time: at, CaptureID: 2001, Correlation: "abc@h", Payload: msg}, 0x02, 0x11, false, true},
+			Time: at, CaptureID: 2001, Correlation: []byte("abc@h"), Payload: msg}, 0x02, 0x11, false, true},
 		{"ipv6 tcp auth", Packet{Src: netip.MustParseAddrPort("[2001:db8::1]:443"), Dst: netip.MustParseAddrPort("[::1]:40000"),
-			TCP: true, Time: at, CaptureID: 7, AuthKey: "s3cret", Correlation: "abc@h", Payload: msg}, 0x0a, 0x06, true, true},
+			TCP: true, Time: at, CaptureID: 7, AuthKey: "s3cret", Correlation: []byte("abc@h"), Payload: msg}, 0x0a, 0x06, true, true},
 		{"mapped v4, no correlation", Packet{Src: netip.MustParseAddrPort("[::ffff:127.0.0.1]:1"), Dst: netip.MustParseAddrPort("127.0.0.2:2"),
 			Time: at, CaptureID: 1, Payload: msg}, 0x02, 0x11, false, false},
 	}
@@ -130,7 +130,7 @@ func TestAppend(t *testing.T) {
 			if d.sec != uint32(at.Unix()) || d.usec != 123456 {
 				t.Errorf("time %d.%06d", d.sec, d.usec)
 			}
-			if d.captureID != tc.p.CaptureID || d.authKey != tc.p.AuthKey || d.correlation != tc.p.Correlation || !bytes.Equal(d.payload, msg) {
+			if d.captureID != tc.p.CaptureID || d.authKey != tc.p.AuthKey || d.correlation != string(tc.p.Correlation) || !bytes.Equal(d.payload, msg) {
 				t.Errorf("capture id %d, auth %q, correlation %q, payload %q", d.captureID, d.authKey, d.correlation, d.payload)
 			}
 			has := func(typ uint16) bool {
@@ -181,7 +181,7 @@ func TestCallID(t *testing.T) {
 // and decodes what they receive.
 func TestSender(t *testing.T) {
 	msg := []byte("MESSAGE sip:a@b SIP/2.0\r\nCall-ID: c1\r\n\r\n")
-	tap := &wire.Tapped{Time: time.Now(), Transport: "wss", Src: netip.MustParseAddrPort("127.0.0.1:1000"),
+	tap := wire.Tapped{Time: time.Now(), Transport: "wss", Src: netip.MustParseAddrPort("127.0.0.1:1000"),
 		Dst: netip.MustParseAddrPort("127.0.0.1:2000"), Data: msg}
 	check := func(t *testing.T, b []byte) {
 		d, err := decode(b)
@@ -204,7 +204,7 @@ func TestSender(t *testing.T) {
 		}
 		defer s.Close()
 		s.Tap(tap)
-		s.Tap(&wire.Tapped{Data: []byte("\r\n\r\n")}) // keepalive: not sent
+		s.Tap(wire.Tapped{Data: []byte("\r\n\r\n")}) // keepalive: not sent
 		buf := make([]byte, 65536)
 		_ = pc.SetReadDeadline(time.Now().Add(5 * time.Second))
 		n, _, err := pc.ReadFrom(buf)
@@ -243,6 +243,7 @@ func TestSender(t *testing.T) {
 			}
 			check(t, append(head, rest...))
 		}
+		_ = s.Close() // the writer counts after its write returns
 		if sent, dropped := s.Stats(); sent != 2 || dropped != 0 {
 			t.Errorf("stats: sent %d dropped %d", sent, dropped)
 		}
@@ -283,7 +284,7 @@ func FuzzAppend(f *testing.F) {
 			return
 		}
 		p := Packet{Src: netip.AddrPortFrom(a, port), Dst: netip.AddrPortFrom(a, ^port), TCP: tcp, Time: time.Unix(int64(port)*1000, 0),
-			CaptureID: uint32(port), AuthKey: key, Correlation: string(CallID(payload)), Payload: payload}
+			CaptureID: uint32(port), AuthKey: key, Correlation: CallID(payload), Payload: payload}
 		b, err := Append(nil, p)
 		if err != nil {
 			return
@@ -310,4 +311,32 @@ func FuzzCallID(f *testing.F) {
 			t.Fatalf("CallID %q is not in the message", id)
 		}
 	})
+}
+
+// TestSenderQueueFull: with the collector down, Tap never blocks: what
+// does not fit in the queue is dropped and counted.
+func TestSenderQueueFull(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	_ = ln.Close() // nothing listens: every dial fails
+	s, err := New(Config{Address: addr, Transport: "tcp", CaptureID: 1, QueueSize: 4}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	m := wire.Tapped{Time: time.Now(), Transport: "udp", Src: netip.MustParseAddrPort("127.0.0.1:1"),
+		Dst: netip.MustParseAddrPort("127.0.0.1:2"), Data: []byte("OPTIONS sip:a SIP/2.0\r\nCall-ID: q\r\n\r\n")}
+	start := time.Now()
+	for range 10 {
+		s.Tap(m)
+	}
+	if d := time.Since(start); d > 100*time.Millisecond {
+		t.Errorf("10 taps took %v", d)
+	}
+	if sent, dropped := s.Stats(); sent != 0 || dropped != 6 {
+		t.Errorf("stats: sent %d dropped %d, want 0 and 6", sent, dropped)
+	}
 }

@@ -2,6 +2,7 @@ package sets
 
 import (
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -14,6 +15,11 @@ const retryAfter = 30 * time.Second
 // reload neither forgets that a member is down nor loses the count of its
 // calls in progress.
 type health struct {
+	// selected counts branches sent to the member, failedOver those that
+	// failed so that the call moved on (or failed): kept across reloads
+	// with the health.
+	selected, failedOver atomic.Uint64
+
 	mu        sync.Mutex
 	down      bool
 	downSince time.Time

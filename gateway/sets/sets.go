@@ -232,7 +232,10 @@ func hash(s string) int {
 func (s *Sets) CallEnded(callID string) { s.reg.ended(callID) }
 
 // Started implements route.Observer: a branch to the member was sent.
-func (m *member) Started(string) { m.h.addActive(1) }
+func (m *member) Started(string) {
+	m.h.selected.Add(1)
+	m.h.addActive(1)
+}
 
 // Ended implements route.Observer: a 2xx to an INVITE leaves the call in
 // progress until CallEnded; any other end releases it. A branch we gave
@@ -244,6 +247,9 @@ func (m *member) Ended(callID string, code int, local, invite bool) {
 		m.sets.reg.answered(callID, m.h, m.sets.now())
 	default:
 		m.h.addActive(-1)
+	}
+	if local || code == 408 || code >= 500 && code < 600 {
+		m.h.failedOver.Add(1) // route.Failover's codes: the next member is tried
 	}
 	if local && (code == 0 || code == 408 || code == 503) {
 		m.logChange(m.h.failure(m.sets.now(), m.s.cfg.DownAfterCalls), "calls failed")
@@ -268,6 +274,9 @@ type State struct {
 	Down        bool
 	Active      int
 	RTT         time.Duration // moving average of probe round trips (0: none yet)
+	// Selections are the branches sent to the member; Failovers those
+	// that failed with 408, a 5xx or no answer, so the call moved on.
+	Selections, Failovers uint64
 }
 
 // States lists every member's state, set by set in name order.
@@ -281,7 +290,8 @@ func (s *Sets) States() []State {
 	for _, n := range names {
 		for _, m := range s.sets[n].members {
 			a, rtt, _ := m.h.snapshot()
-			out = append(out, State{Set: n, Member: m.cfg.URI, Down: m.h.isDown(), Active: a, RTT: rtt})
+			out = append(out, State{Set: n, Member: m.cfg.URI, Down: m.h.isDown(), Active: a, RTT: rtt,
+				Selections: m.h.selected.Load(), Failovers: m.h.failedOver.Load()})
 		}
 	}
 	return out

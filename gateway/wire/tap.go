@@ -18,14 +18,14 @@ type Tapped struct {
 // Tap sees every SIP message the gateway sends or receives (HEP capture,
 // the call-ladder ring). Tap is called on the I/O path: it must not block.
 type Tap interface {
-	Tap(m *Tapped)
+	Tap(m Tapped)
 }
 
 // Taps fans one message out to several taps.
 type Taps []Tap
 
 // Tap implements Tap.
-func (ts Taps) Tap(m *Tapped) {
+func (ts Taps) Tap(m Tapped) {
 	for _, t := range ts {
 		t.Tap(m)
 	}

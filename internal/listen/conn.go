@@ -25,6 +25,7 @@ type sipConn struct {
 	out     []byte    // framed, not yet returned by Read
 	started time.Time // when the first byte of the message in buf arrived
 	shook   bool      // TLS handshake done (or not a TLS connection)
+	tls     bool      // a TLS connection (for the tap)
 	err     error     // set once the connection is ended here: what Read returns
 
 	closeOnce sync.Once
@@ -37,7 +38,7 @@ type handshaker interface {
 
 func newSIPConn(c net.Conn, s *Streams) *sipConn {
 	_, isTLS := c.(handshaker)
-	return &sipConn{Conn: c, s: s, f: framer{max: s.cfg.MaxMessageSize}, shook: !isTLS}
+	return &sipConn{Conn: c, s: s, f: framer{max: s.cfg.MaxMessageSize}, shook: !isTLS, tls: isTLS}
 }
 
 // Read returns the next bytes of the current message, or of the next unit
@@ -66,7 +67,11 @@ func (c *sipConn) Read(b []byte) (int, error) {
 			c.out = c.take(n)
 			return c.deliver(b), nil
 		case unitMessage:
-			if c.out = c.filter(c.take(n)); len(c.out) > 0 {
+			msg := c.take(n)
+			if c.s.tap != nil {
+				c.s.tap(c.Conn, c.tls, msg, false)
+			}
+			if c.out = c.filter(msg); len(c.out) > 0 {
 				return c.deliver(b), nil
 			}
 			continue
@@ -197,8 +202,12 @@ func (c *sipConn) Close() error {
 	return c.closeErr
 }
 
-// Write writes b under write_timeout.
+// Write writes b under write_timeout. The SIP stack writes one whole
+// message per call; the tap sees it (keepalives, 4 bytes or fewer, not).
 func (c *sipConn) Write(b []byte) (int, error) {
+	if c.s.tap != nil && len(b) > 4 {
+		c.s.tap(c.Conn, c.tls, b, true)
+	}
 	if err := c.Conn.SetWriteDeadline(time.Now().Add(c.s.cfg.WriteTimeout)); err != nil {
 		return 0, err
 	}

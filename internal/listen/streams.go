@@ -23,6 +23,7 @@ type Streams struct {
 	caps   *Caps
 	filter Filter
 	log    *slog.Logger
+	tap    Tap // nil: none
 
 	cut       *throttle // message_timeout
 	idle      *throttle // idle_timeout
@@ -65,6 +66,21 @@ func (s *Streams) Limit(ln net.Listener) net.Listener {
 func (s *Streams) Frame(ln net.Listener) net.Listener {
 	return &frameListener{Listener: ln, s: s}
 }
+
+// Wrap frames one connection the caller opened itself (a dialled TCP or
+// TLS connection, its handshake done) like an accepted one: deadlines, size
+// limit, filter and tap. It is not counted against the caps.
+func (s *Streams) Wrap(c net.Conn) net.Conn { return newSIPConn(c, s) }
+
+// Tap sees every SIP message read from or written to a connection framed
+// by Streams, as octets with the connection: received messages as they
+// arrived (before the filter), written ones just before the write. msg is
+// valid only during the call. tls tells a TLS connection from a TCP one. It
+// is called on the connection's reader or writer and must not block.
+type Tap func(c net.Conn, tls bool, msg []byte, sent bool)
+
+// SetTap installs the tap; call it before any listener is served.
+func (s *Streams) SetTap(t Tap) { s.tap = t }
 
 // Count returns the open connections counted against the caps and from how
 // many addresses.
