@@ -62,7 +62,8 @@ FUZZ_TARGETS := FuzzCheck:./gateway/wire/ FuzzRequestPath:./gateway/ FuzzHandleM
 	FuzzDecode:./gateway/cluster/ \
 	FuzzParse:./gateway/route/rtjson/ \
 	FuzzAppend:./gateway/hep/ FuzzCallID:./gateway/hep/ \
-	FuzzContainsFold:./gateway/ban/ FuzzNames:./tls/
+	FuzzContainsFold:./gateway/ban/ FuzzNames:./tls/ \
+	FuzzOpen:./gateway/topo/
 FUZZTIME_SHORT ?= 3s
 
 fuzz:

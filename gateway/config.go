@@ -15,6 +15,7 @@ import (
 	"github.com/sipedge/sipedge/gateway/registrar"
 	"github.com/sipedge/sipedge/gateway/route"
 	"github.com/sipedge/sipedge/gateway/sets"
+	"github.com/sipedge/sipedge/gateway/topo"
 	"github.com/sipedge/sipedge/gateway/trunk"
 	"github.com/sipedge/sipedge/internal/field"
 )
@@ -94,6 +95,13 @@ type Config struct {
 
 	// Media decides which calls rtpengine anchors (needs rtpengine.nodes).
 	Media MediaConfig `yaml:"media"`
+
+	// TopologyHiding names the transports that face the outside: no
+	// inside address appears in the Via, Record-Route or Contact of what
+	// sipedge sends over them (topo.Config, docs/topology-hiding.md).
+	// Needs media.classic_to_classic: anchor, else SDP shows inside media
+	// addresses.
+	TopologyHiding topo.Config `yaml:"topology_hiding"`
 
 	// Trunks are the SIP providers, keyed by a name that routes use as
 	// `trunk:NAME` (letters, digits, '-', '_', '.'): their URIs,
@@ -234,6 +242,10 @@ func (c *Config) Validate() error {
 		if _, err := ParsePrefix(t); err != nil {
 			l.Add(fmt.Sprintf("trusted[%d]", i), t, "must be a CIDR prefix or an address")
 		}
+	}
+	l.Merge("topology_hiding", c.TopologyHiding.Validate())
+	if c.TopologyHiding.Enabled() && c.Media.ClassicToClassic != "anchor" {
+		l.Add("media.classic_to_classic", c.Media.ClassicToClassic, "must be anchor with topology_hiding.external (else SDP shows inside media addresses)")
 	}
 	for i, r := range c.Routes {
 		p := fmt.Sprintf("routes[%d]", i)

@@ -125,6 +125,7 @@ type Gateway struct {
 	reloadMu sync.Mutex            // one Reload at a time; guards probing
 	probing  bool                  // the sets' probes run (listeners bound)
 	trunks   *trunks               // trunks.go
+	hiding   *hiding               // nil without topology_hiding.external (hiding.go)
 
 	// set by Run once listeners are bound
 	self     selfAddrs
@@ -198,6 +199,9 @@ func New(cfg Config, deps Deps) (*Gateway, error) {
 		return nil, err
 	}
 	g.ruleset.Store(r)
+	if g.hiding, err = newHiding(cfg.TopologyHiding); err != nil {
+		return nil, fmt.Errorf("gateway: %w", err)
+	}
 	if g.trunks, err = newTrunks(cfg.Trunks, cfg.TrunkDNS); err != nil {
 		return nil, fmt.Errorf("gateway: %w", err)
 	}

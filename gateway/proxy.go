@@ -40,6 +40,8 @@ type proxyTx struct {
 
 	single bool // one group of one target: the branch may use base itself
 
+	hidden hiddenVias // inside Vias taken out toward the outside (hiding.go)
+
 	mu        sync.Mutex
 	finalSent bool // a final response went upstream
 	canceled  bool // upstream CANCEL (or shutdown)
@@ -234,6 +236,7 @@ func (b *branch) build(ctx context.Context) (*sip.Request, error) {
 	if b.tgt.Edit != nil {
 		b.tgt.Edit(r)
 	}
+	p.hidden.set(g.hideRequest(r, out))
 	g.address(r, b.tgt, out)
 	return r, nil
 }
@@ -481,6 +484,7 @@ func (p *proxyTx) upstream(res *sip.Response) *sip.Response {
 		nat.AliasContacts(out, res.Source(), res.Transport())
 	}
 	restoreParties(out, p.req)
+	p.hideUpstream(out)
 	out.SetTransport(p.req.Transport())
 	out.SetDestination(p.req.Source())
 	return out

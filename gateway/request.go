@@ -42,7 +42,7 @@ func (g *Gateway) prepare(req *sip.Request, inPlace bool) (prepared, error) {
 	} else if mf.Val() == 0 && !(req.Method == sip.OPTIONS && g.forUs(fwd)) {
 		return prepared{}, status.New(483, "Too Many Hops", ErrTooManyHops)
 	}
-	p := prepared{fwd: fwd}
+	p := prepared{fwd: fwd, ourRoute: g.restoreRequest(fwd)}
 	// A strict router before us put our URI in the Request-URI: restore
 	// the real one from the last Route (RFC 3261 §16.4).
 	if g.self.isSelf(fwd.Recipient) && fwd.Recipient.UriParams.Has("lr") {
