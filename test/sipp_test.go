@@ -34,7 +34,6 @@ type sippRun struct {
 	Limit     int           // -l: concurrent calls cap (0: SIPp default)
 	Timeout   time.Duration // -timeout for the whole run (default 15s)
 	Args      []string      // extra arguments, e.g. -au/-ap
-	IP        string        // -i: local address (default 127.0.0.1)
 }
 
 // sippProc is a started SIPp process.
@@ -87,9 +86,6 @@ func startSIPp(t *testing.T, r sippRun) *sippProc {
 	}
 	if r.Timeout == 0 {
 		r.Timeout = 15 * time.Second
-	}
-	if r.IP == "" {
-		r.IP = "127.0.0.1"
 	}
 	if r.Name == "" {
 		r.Name = strings.TrimSuffix(r.Scenario, ".xml")
