@@ -46,7 +46,18 @@ func TestManagerUpdate(t *testing.T) {
 		"moved": at("5075", nil),
 		"added": at("5076", nil),
 	}
+	var retired []*Registration
+	for _, name := range []string{"gone", "fix", "moved"} {
+		retired = append(retired, h.m.regs[name])
+	}
 	ch := h.m.Update(after)
+	for _, r := range retired { // their timers gone: runUntil counts the new ones
+		select {
+		case <-r.done:
+		case <-time.After(5 * time.Second):
+			t.Fatalf("retired registration %s did not end", r.name)
+		}
+	}
 	want := Changes{Added: []string{"added"}, Removed: []string{"gone"}, Changed: []string{"fix", "moved"}, Kept: []string{"keep"}}
 	if !slices.Equal(ch.Added, want.Added) || !slices.Equal(ch.Removed, want.Removed) || !slices.Equal(ch.Changed, want.Changed) || !slices.Equal(ch.Kept, want.Kept) {
 		t.Fatalf("changes %+v, want %+v", ch, want)
