@@ -51,7 +51,7 @@ func (g *Gateway) expandSet(ctx context.Context, rs *rules, req *sip.Request, t 
 				hops = append(hops, m)
 				continue
 			}
-			exp, err := g.expandNamed(ctx, req, m)
+			exp, err := g.expandNamed(ctx, rs, req, m)
 			if err != nil {
 				g.log.Debug("set member not usable", "set", t.Name, "member", m.Name, "error", err)
 				continue

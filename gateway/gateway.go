@@ -202,9 +202,7 @@ func New(cfg Config, deps Deps) (*Gateway, error) {
 	if g.hiding, err = newHiding(cfg.TopologyHiding); err != nil {
 		return nil, fmt.Errorf("gateway: %w", err)
 	}
-	if g.trunks, err = newTrunks(cfg.Trunks, cfg.TrunkDNS); err != nil {
-		return nil, fmt.Errorf("gateway: %w", err)
-	}
+	g.trunks = &trunks{slots: newTrunkSlots()}
 	g.trunks.slots.shared = deps.Counters
 	store := deps.Locations
 	if store == nil {
@@ -520,7 +518,7 @@ func (g *Gateway) trustedRequest(req *sip.Request) bool {
 // trustedSource reports whether src (ip:port) is in a trusted network or
 // is a trunk's address.
 func (g *Gateway) trustedSource(src string) bool {
-	if _, ok := g.trunks.source(src); ok {
+	if _, ok := g.rules().trunks.source(src); ok {
 		return true
 	}
 	host, _, err := net.SplitHostPort(src)

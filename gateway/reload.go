@@ -6,7 +6,7 @@ import (
 	"github.com/sipedge/sipedge/gateway/sets"
 )
 
-// Reload replaces the rules (routes, destination sets, users) with cfg's,
+// Reload replaces the rules (routes, destination sets, users, trunks) with cfg's,
 // as read and validated by the caller (config.Load: the same checks as
 // `sipedge check`); cfg is validated again here, and an invalid one is
 // refused with every problem and the rules in effect are kept. The new
@@ -14,8 +14,12 @@ import (
 // the old rules or the new ones, never a mix; calls in progress keep the
 // targets they were routed to. Set members keep their health and call
 // counts across a reload; the authenticator (and the nonces it issued) is
-// kept unless the users changed. Other keys (listeners, domains, timers)
-// need a restart and are ignored here. Reload is safe to call from any
+// kept unless the users changed. Trunk registrations follow the new
+// trunks (trunk.Manager.Update): a removed trunk unregisters and takes no
+// new call (its calls in progress go on), an added one registers at once,
+// a changed one registers again, an unchanged one is left alone. Other
+// keys (listeners, domains, timers, trunk_registration) need a restart
+// and are ignored here. Reload is safe to call from any
 // goroutine (SIGHUP, the admin API), one at a time.
 func (g *Gateway) Reload(cfg Config) error {
 	cfg.SetDefaults()
@@ -39,7 +43,8 @@ func (g *Gateway) Reload(cfg Config) error {
 	}
 	g.ruleset.Store(r)
 	_ = prev.sets.Close()
-	g.log.Info("rules reloaded", "routes", len(cfg.Routes), "sets", len(cfg.Sets), "users", len(cfg.Users))
+	g.reloadTrunks(cfg.Trunks)
+	g.log.Info("rules reloaded", "routes", len(cfg.Routes), "sets", len(cfg.Sets), "users", len(cfg.Users), "trunks", len(cfg.Trunks))
 	return nil
 }
 

@@ -10,7 +10,7 @@ import (
 )
 
 // rules is the part of the configuration a reload replaces: routes,
-// destination sets and users (trunks join here). It is immutable once
+// destination sets, users and trunks. It is immutable once
 // built (the sets' health and call counters aside) and swapped with one
 // atomic store, so a request sees the old rules or the new ones, never a
 // mix: read it once per request with g.rules().
@@ -22,6 +22,7 @@ type rules struct {
 	// secrets are the users' credentials auth was built from: a reload
 	// that keeps them keeps auth (and the nonces it issued).
 	secrets map[string]auth.Secret
+	trunks  *trunkRules // the trunks routes and set members name
 }
 
 // rules returns the rules in effect.
@@ -51,6 +52,13 @@ func buildRules(cfg Config, prev *rules, deps Deps) (*rules, error) {
 		prevSets = prev.sets
 	}
 	if r.sets, err = sets.New(cfg.Sets, prevSets, deps.Logger); err != nil {
+		return nil, fmt.Errorf("gateway: %w", err)
+	}
+	var prevTrunks *trunkRules
+	if prev != nil {
+		prevTrunks = prev.trunks
+	}
+	if r.trunks, err = newTrunkRules(cfg.Trunks, cfg.TrunkDNS, prevTrunks); err != nil {
 		return nil, fmt.Errorf("gateway: %w", err)
 	}
 	return r, nil

@@ -37,7 +37,7 @@ func (g *Gateway) expand(ctx context.Context, rs *rules, req *sip.Request, group
 				if t.Kind == route.KindSet {
 					exp, err = g.expandSet(ctx, rs, req, t)
 				} else {
-					exp, err = g.expandNamed(ctx, req, t)
+					exp, err = g.expandNamed(ctx, rs, req, t)
 				}
 				if err != nil {
 					return nil, err
@@ -64,10 +64,10 @@ func (g *Gateway) expand(ctx context.Context, rs *rules, req *sip.Request, group
 }
 
 // expandNamed expands one trunk or set target.
-func (g *Gateway) expandNamed(ctx context.Context, req *sip.Request, t route.Target) ([]route.Group, error) {
+func (g *Gateway) expandNamed(ctx context.Context, rs *rules, req *sip.Request, t route.Target) ([]route.Group, error) {
 	switch t.Kind {
 	case route.KindTrunk:
-		return g.expandTrunk(ctx, req, t.Name)
+		return g.expandTrunk(ctx, rs, req, t.Name)
 	case route.KindSet: // expand calls expandSet with the request's rules
 		return nil, status.New(500, "Server Internal Error", fmt.Errorf("%w: destination set %q inside a set", ErrNoRoute, t.Name))
 	}

@@ -36,8 +36,9 @@ type TrunkInfo struct {
 func (g *Gateway) ListTrunks() any {
 	out := []TrunkInfo{}
 	mgr := g.trunks.manager()
-	for _, name := range slices.Sorted(maps.Keys(g.trunks.cfg)) {
-		c := g.trunks.cfg[name]
+	cfg := g.rules().trunks.cfg
+	for _, name := range slices.Sorted(maps.Keys(cfg)) {
+		c := cfg[name]
 		ti := TrunkInfo{Name: name, URIs: c.URIs, Register: c.Register, Calls: g.trunks.slots.inUse(name), MaxCalls: c.MaxCalls}
 		if mgr != nil {
 			if st, ok := mgr.StatusOf(name); ok {
@@ -60,7 +61,7 @@ func (g *Gateway) ListTrunks() any {
 
 // Reregister makes trunk name register now (the admin API's re-register).
 func (g *Gateway) Reregister(name string) error {
-	if _, ok := g.trunks.cfg[name]; !ok {
+	if _, ok := g.rules().trunks.cfg[name]; !ok {
 		return fmt.Errorf("%w: no trunk %q", trunk.ErrNotRegistering, name)
 	}
 	mgr := g.trunks.manager()

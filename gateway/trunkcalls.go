@@ -18,7 +18,7 @@ func (b *branch) trunkOf() string {
 	if b.tgt.Trunk != "" || b.tgt.Flow != "" {
 		return b.tgt.Trunk
 	}
-	name, _ := b.p.g.trunks.source(b.tgt.Addr)
+	name, _ := b.p.g.rules().trunks.source(b.tgt.Addr)
 	return name
 }
 
@@ -71,7 +71,7 @@ func (b *branch) reauth(ctx context.Context, res *sip.Response) (sip.ClientTrans
 	req.ReplaceHeader(via) // the top Via: ours, with a new branch
 	cseq := prev.CSeq()
 	req.ReplaceHeader(&sip.CSeqHeader{SeqNo: cseq.SeqNo + 1, MethodName: cseq.MethodName})
-	if err := trunk.CredentialsOf(g.trunks.cfg[name]).Authorize(req, ch); err != nil {
+	if err := trunk.CredentialsOf(g.rules().trunks.cfg[name]).Authorize(req, ch); err != nil {
 		log.Warn("trunk challenge not answered", "error", err)
 		return nil, false
 	}
@@ -122,7 +122,7 @@ func (p *proxyTx) restoreCSeq(out *sip.Response) {
 // callerID rewrites the From user of an initial request toward trunk name
 // to its from_user, and asserts it (P-Asserted-Identity).
 func (g *Gateway) callerID(r *sip.Request, name string) {
-	fu := g.trunks.cfg[name].FromUser
+	fu := g.rules().trunks.cfg[name].FromUser
 	if fu == "" {
 		return
 	}

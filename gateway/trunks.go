@@ -1,106 +1,30 @@
 package gateway
 
 import (
-	"cmp"
 	"context"
 	"fmt"
-	"maps"
-	"net"
-	"net/netip"
-	"slices"
-	"strings"
 	"sync"
 	"time"
 
 	"github.com/emiago/sipgo/sip"
 
-	"github.com/sipedge/sipedge/gateway/resolve"
 	"github.com/sipedge/sipedge/gateway/route"
 	"github.com/sipedge/sipedge/gateway/status"
 	"github.com/sipedge/sipedge/gateway/trunk"
 )
 
-// trunks is the gateway's view of the configured trunks: their URIs,
-// the addresses their requests come from, and the registrations (started
-// by Run once the listeners are bound).
+// trunks is what the gateway keeps of the trunks across reloads (their
+// settings are in the rules: trunkRules): the registrations (started by
+// Run once the listeners are bound, updated by Reload) and the calls
+// holding max_calls slots.
 type trunks struct {
-	cfg  map[string]trunk.Config
-	uris map[string][]sip.Uri
-	dns  *resolve.Resolver // nil when every URI is an IP literal
+	slots *trunkSlots // max_calls (trunkslots.go)
 
-	mu    sync.Mutex
-	addrs map[netip.Addr]string // source address -> trunk name
-	mgr   *trunk.Manager        // nil until Run starts it
-	slots *trunkSlots           // max_calls (trunkslots.go)
+	mu  sync.Mutex
+	mgr *trunk.Manager // nil until Run starts it
 
 	stopWatch chan struct{} // closed by closeTrunks
 	watchDone chan struct{} // closed when watchConns returns
-}
-
-// newTrunks reads the trunks of cfg (validated). The address of a URI
-// that is an IP literal is a trusted source of its trunk from the start;
-// those of a name once it has been resolved (by the registration or a
-// call). servers are the DNS servers for names (nil: /etc/resolv.conf).
-func newTrunks(cfg map[string]trunk.Config, servers []string) (*trunks, error) {
-	t := &trunks{cfg: cfg, uris: map[string][]sip.Uri{}, addrs: map[netip.Addr]string{}, slots: newTrunkSlots()}
-	named := false
-	for _, name := range slices.Sorted(maps.Keys(cfg)) {
-		for _, s := range cfg[name].URIs {
-			u, err := trunk.ParseURI(s)
-			if err != nil {
-				return nil, fmt.Errorf("trunk %s: %w", name, err)
-			}
-			t.uris[name] = append(t.uris[name], u)
-			if a, err := netip.ParseAddr(strings.Trim(u.Host, "[]")); err == nil {
-				t.addrs[a.Unmap()] = name
-			} else {
-				named = true
-			}
-		}
-	}
-	if named {
-		r, err := resolve.New(resolve.Options{Servers: servers})
-		if err != nil {
-			return nil, err
-		}
-		t.dns = r
-	}
-	return t, nil
-}
-
-// hops are where trunk name's requests go, in failover order: each URI's
-// hops (RFC 3263 for a name) in turn, each marked with the trunk, with
-// the URI it came from. A URI that does not resolve is skipped (logged
-// by the caller through the error when none does).
-func (t *trunks) hops(ctx context.Context, name string) ([]route.Target, []sip.Uri, error) {
-	var out []route.Target
-	var from []sip.Uri
-	var firstErr error
-	for _, u := range t.uris[name] {
-		var hs []route.Target
-		var err error
-		if t.dns != nil {
-			hs, err = t.dns.Lookup(ctx, u)
-		} else {
-			var h route.Target
-			h, err = route.FromURI(u)
-			hs = []route.Target{h}
-		}
-		if err != nil {
-			firstErr = cmp.Or(firstErr, err)
-			continue
-		}
-		for _, h := range hs {
-			h.Trunk = name
-			out = append(out, h)
-			from = append(from, u)
-			t.learn(h.Addr, name)
-		}
-	}
-	if len(out) == 0 && firstErr != nil {
-		return nil, nil, firstErr
-	}
-	return out, from, nil
 }
 
 // manager is the registrations' Manager, nil before Run starts it.
@@ -110,42 +34,11 @@ func (t *trunks) manager() *trunk.Manager {
 	return t.mgr
 }
 
-// learn makes addr's host a trusted source of trunk name.
-func (t *trunks) learn(addr, name string) {
-	host, _, err := net.SplitHostPort(addr)
-	if err != nil {
-		return
-	}
-	a, err := netip.ParseAddr(host)
-	if err != nil {
-		return
-	}
-	t.mu.Lock()
-	t.addrs[a.Unmap()] = name
-	t.mu.Unlock()
-}
-
-// source is the trunk whose address src (ip:port) is, if any.
-func (t *trunks) source(src string) (string, bool) {
-	host, _, err := net.SplitHostPort(src)
-	if err != nil {
-		return "", false
-	}
-	a, err := netip.ParseAddr(host)
-	if err != nil {
-		return "", false
-	}
-	t.mu.Lock()
-	name, ok := t.addrs[a.Unmap()]
-	t.mu.Unlock()
-	return name, ok
-}
-
 // expandTrunk is a trunk:NAME target as serial groups, one per hop: the
 // Request-URI keeps its user and takes the provider URI's host, port and
 // parameters.
-func (g *Gateway) expandTrunk(ctx context.Context, req *sip.Request, name string) ([]route.Group, error) {
-	c, ok := g.trunks.cfg[name]
+func (g *Gateway) expandTrunk(ctx context.Context, rs *rules, req *sip.Request, name string) ([]route.Group, error) {
+	c, ok := rs.trunks.cfg[name]
 	if !ok {
 		return nil, status.New(500, "Server Internal Error", fmt.Errorf("%w: trunk %q is not configured", ErrNoRoute, name))
 	}
@@ -154,7 +47,7 @@ func (g *Gateway) expandTrunk(ctx context.Context, req *sip.Request, name string
 		g.log.Info("trunk full: trying the next target", "call_id", callID(req), "trunk", name, "max_calls", c.MaxCalls)
 		return nil, nil
 	}
-	hops, uris, err := g.trunks.hops(ctx, name)
+	hops, uris, err := rs.trunks.hops(ctx, name)
 	if err != nil {
 		g.log.Warn("trunk has no address: trying the next target", "call_id", callID(req), "trunk", name, "error", err)
 		g.trunks.slots.release(callID(req))
@@ -207,7 +100,7 @@ func (g *Gateway) registeredHop(name string, hops []route.Target) int {
 // in our first domain. A trunk without dids routes as usual; one with
 // dids answers 404 to a number it does not list.
 func (g *Gateway) mapDID(fwd *sip.Request, name string) error {
-	dids := g.trunks.cfg[name].DIDs
+	dids := g.rules().trunks.cfg[name].DIDs
 	if len(dids) == 0 {
 		return nil
 	}
@@ -224,27 +117,25 @@ func (g *Gateway) mapDID(fwd *sip.Request, name string) error {
 }
 
 // startTrunks starts the registrations of the trunks with register: true,
-// sending through the gateway's stack from its bound listeners.
+// sending through the gateway's stack from its bound listeners. The
+// Manager runs (with no registration at all when no trunk registers) so
+// that a reload can add some.
 func (g *Gateway) startTrunks() {
-	if g.trunks == nil || len(g.trunks.cfg) == 0 {
-		return
-	}
 	g.waitUDPServing()
+	g.reloadMu.Lock() // a Reload now or later sees the Manager
+	defer g.reloadMu.Unlock()
+	cfg := g.rules().trunks.cfg
 	var held func(string) bool
 	if l := g.deps.Leases; l != nil {
-		for name, c := range g.trunks.cfg {
-			if c.Register {
-				l.Want(trunkLease(name))
-			}
-		}
+		g.wantLeases(cfg)
 		held = func(name string) bool { _, ok := l.Held(trunkLease(name)); return ok }
 	}
-	mgr := trunk.NewManager(g.cfg.TrunkRegistration, g.trunks.cfg, trunk.Deps{
+	mgr := trunk.NewManager(g.cfg.TrunkRegistration, cfg, trunk.Deps{
 		Held:    held,
 		Send:    trunkSender{g},
 		Contact: g.trunkContact,
 		Hops: func(ctx context.Context, name string, _ trunk.Config) ([]route.Target, error) {
-			hops, _, err := g.trunks.hops(ctx, name)
+			hops, _, err := g.rules().trunks.hops(ctx, name)
 			return hops, err
 		},
 		MaxForwards: g.cfg.MaxForwards,
@@ -255,6 +146,33 @@ func (g *Gateway) startTrunks() {
 	g.trunks.mu.Unlock()
 	g.trunks.stopWatch, g.trunks.watchDone = make(chan struct{}), make(chan struct{})
 	go g.watchConns(g.trunks.stopWatch, g.trunks.watchDone)
+}
+
+// wantLeases asks the cluster for the lease of every trunk that registers.
+func (g *Gateway) wantLeases(cfg map[string]trunk.Config) {
+	for name, c := range cfg {
+		if c.Register {
+			g.deps.Leases.Want(trunkLease(name))
+		}
+	}
+}
+
+// reloadTrunks makes the registrations follow the trunks of the rules
+// just swapped in (trunk.Manager.Update): under reloadMu, after the swap,
+// so a new registration already finds its trunk's URIs. Nothing before
+// Run has started them (startTrunks reads the rules then).
+func (g *Gateway) reloadTrunks(cfg map[string]trunk.Config) {
+	mgr := g.trunks.manager()
+	if mgr == nil {
+		return
+	}
+	if g.deps.Leases != nil {
+		g.wantLeases(cfg)
+	}
+	ch := mgr.Update(cfg)
+	if len(ch.Added)+len(ch.Removed)+len(ch.Changed) > 0 {
+		g.log.Info("trunk registrations reloaded", "added", ch.Added, "removed", ch.Removed, "changed", ch.Changed, "kept", len(ch.Kept))
+	}
 }
 
 // connCheck is how often watchConns looks for lost trunk connections.
@@ -305,6 +223,8 @@ func (g *Gateway) waitUDPServing() {
 // closeTrunks unregisters and stops the registrations (before the stack
 // closes: the unregisters must still leave).
 func (g *Gateway) closeTrunks() {
+	g.reloadMu.Lock()
+	defer g.reloadMu.Unlock()
 	if mgr := g.trunks.manager(); mgr != nil {
 		close(g.trunks.stopWatch)
 		<-g.trunks.watchDone

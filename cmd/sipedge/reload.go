@@ -16,8 +16,9 @@ import (
 // reload both run, one at a time: the file is loaded and checked as
 // `sipedge check` does, and a file with problems changes nothing (the
 // error lists them, one per file:line:field); then the rules (routes,
-// destination sets, users) are swapped in at once, and the TLS
-// certificate is reloaded. Calls in progress keep their route;
+// destination sets, users, trunks) are swapped in at once, the trunk
+// registrations follow the new trunks, and the TLS certificate is
+// reloaded. Calls in progress keep their route;
 // connections already up keep their certificate.
 func reloader(path string, certs *edgetls.Certificates, gw *gateway.Gateway, log *slog.Logger) admin.ReloadFunc {
 	var mu sync.Mutex
@@ -31,7 +32,7 @@ func reloader(path string, certs *edgetls.Certificates, gw *gateway.Gateway, log
 		if err := gw.Reload(cfg.Gateway); err != nil {
 			return fmt.Errorf("config reload refused, nothing changed: %w", err)
 		}
-		log.Info("rules reloaded: routes, destination sets and users in effect")
+		log.Info("rules reloaded: routes, destination sets, users and trunks in effect")
 		if certs == nil {
 			log.Info("reload: no tls certificate configured, nothing to reload for tls")
 			return nil

@@ -10,7 +10,11 @@
 // once when its connection is lost and unregisters (expires=0) on Close.
 // Every Registration of a Manager draws from one token bucket, so a
 // restart with many trunks sends no more than the configured REGISTERs per
-// second. The clock is injected, so the policy is tested in fake time.
+// second. Manager.Update follows a reloaded trunk list: removed trunks
+// unregister, added ones register, changed ones register again (a
+// credentials change as a refresh of the same registration), unchanged
+// ones are not touched. The clock is injected, so the policy is tested in
+// fake time.
 //
 // Credentials answer a provider's 401/407 to any request sent toward the
 // trunk (REGISTER, INVITE, in-dialog requests) with github.com/icholy/digest.

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/emiago/sipgo/sip"
@@ -90,6 +91,16 @@ type Registration struct {
 	maxForwards int
 	held        func() bool // this node holds the trunk's lease (nil: always)
 
+	// Set by the Manager before run starts.
+	delayed bool               // wait a random start delay first (a start, not a reload)
+	ctx     context.Context    // ends with Close or retire
+	stop    context.CancelFunc // retire
+	after   <-chan struct{}    // the registration this one replaces has ended
+	from    *Registration      // whose Call-ID, CSeq and binding this one takes over
+	// handover: retired without unregistering (the next registration of
+	// the trunk takes the binding over).
+	handover atomic.Bool
+
 	// Owned by the run goroutine.
 	bound   sip.Uri // the Contact of the last REGISTER
 	callID  string
@@ -118,13 +129,25 @@ type outcome struct {
 // ends; then unregister.
 func (r *Registration) run(ctx context.Context) {
 	defer close(r.done)
+	if r.after != nil {
+		select {
+		case <-r.after:
+		case <-ctx.Done():
+		}
+	}
+	if r.from != nil {
+		r.takeOver(r.from)
+	}
 	delay := time.Duration(0)
-	if r.pol.StartDelay > 0 {
+	if r.delayed && r.pol.StartDelay > 0 {
 		delay = time.Duration(r.rand() * float64(r.pol.StartDelay))
 	}
 	r.set(func(s *Status) { s.Next = r.clock.Now().Add(delay) })
 	for {
 		if !r.wait(ctx, delay) {
+			if r.handover.Load() {
+				return // the binding is the next registration's now
+			}
 			r.unregister()
 			r.set(func(s *Status) { s.State = StateClosed; s.Next = time.Time{} })
 			return
@@ -146,8 +169,37 @@ func (r *Registration) run(ctx context.Context) {
 			r.log.Info("trunk lease taken: registering from this node")
 		}
 		r.set(func(s *Status) { s.State = StateRegistering })
-		delay = r.decide(was, r.round(ctx, r.expires))
+		o := r.round(ctx, r.expires)
+		if ctx.Err() != nil {
+			// Stopped mid-round: the binding (if any) is as it was, and
+			// is unregistered or handed over as such.
+			r.set(func(s *Status) { s.State = was })
+			continue
+		}
+		delay = r.decide(was, o)
 	}
+}
+
+// retire stops the registration: with unregister, its binding is removed
+// (expires=0) first; without, the next registration of the trunk takes it
+// over (from). It does not wait (the Manager's Close does).
+func (r *Registration) retire(unregister bool) {
+	r.handover.Store(!unregister)
+	r.stop()
+}
+
+// takeOver continues prev's registration (ended; same address of record
+// and provider): its Call-ID, From tag and CSeq (RFC 3261 §10.2.4: the
+// provider sees a refresh of the same binding), its granted lifetime when
+// the expires asked for did not change, and its status. The first
+// REGISTER with the new settings goes at once.
+func (r *Registration) takeOver(prev *Registration) {
+	r.callID, r.tag, r.cseq = prev.callID, prev.tag, prev.cseq
+	if prev.cfg.Expires == r.cfg.Expires {
+		r.expires = prev.expires
+	}
+	st := prev.Status()
+	r.set(func(s *Status) { *s = st; s.Trunk = r.name })
 }
 
 // wait sleeps d; a lost connection while registered cuts it short. It
