@@ -137,6 +137,7 @@ type Gateway struct {
 	rtp        *rtpengine.Client // nil without rtpengine nodes
 	dialogs    *dialog.Table
 	api        *rtjson.Client // routing API (routes[].api), keep-alive
+	tlsNamed   *tlsNamed      // TLS toward trunks named by a host (trunktls.go)
 	reqHandler func(*sip.Request, sip.ServerTransaction)
 	ackHandler func(*sip.Request, sip.ServerTransaction)
 
@@ -203,6 +204,7 @@ func New(cfg Config, deps Deps) (*Gateway, error) {
 		return nil, fmt.Errorf("gateway: %w", err)
 	}
 	g.trunks = &trunks{slots: newTrunkSlots()}
+	g.tlsNamed = newTLSNamed(deps.ClientTLS, g.log)
 	g.trunks.slots.shared = deps.Counters
 	store := deps.Locations
 	if store == nil {
@@ -369,6 +371,14 @@ func (g *Gateway) Run(ctx context.Context) error {
 	if g.ws != nil {
 		closers = append(closers, g.ws.Close)
 	}
+	for _, b := range bound {
+		if a, err := net.ResolveTCPAddr("tcp", b.Addr); err == nil && b.Transport == "tls" {
+			g.tlsNamed.ln.addr = a
+			break
+		}
+	}
+	closers = append(closers, g.tlsNamed.ln.Close)
+	serves = append(serves, func() error { return g.srv.ServeTLS(g.tlsNamed.ln) })
 	g.self = newSelfAddrs(g.cfg.Advertise, g.cfg.Domains, bound)
 	if g.deps.Tap != nil {
 		g.dialer = newTapDialer(g, bound)

@@ -83,6 +83,11 @@ func (g *Gateway) request(ctx context.Context, req *sip.Request, t route.Target)
 		}
 		return f.Request(ctx, req)
 	}
+	if t.TLSName != "" {
+		if err := g.tlsNamed.ensure(ctx, g.ua.TransportLayer(), t); err != nil {
+			return nil, err
+		}
+	}
 	return g.out.request(ctx, req)
 }
 

@@ -101,6 +101,7 @@ func (t *trunkRules) hops(ctx context.Context, name string) ([]route.Target, []s
 		}
 		for _, h := range hs {
 			h.Trunk = name
+			h.TLSName = tlsName(h, u)
 			out = append(out, h)
 			from = append(from, u)
 			t.learn(h.Addr, name)

@@ -95,6 +95,10 @@ type Target struct {
 	// Trunk is the trunk a hop belongs to (a trunk:NAME target expanded),
 	// whose credentials answer its challenges; "" otherwise.
 	Trunk string
+	// TLSName, for a tls hop resolved from a URI naming a host, is that
+	// host: the name the next hop's certificate must carry (and the SNI
+	// sent), not the address it resolved to (RFC 5922). "" otherwise.
+	TLSName string
 }
 
 // Group is a set of targets tried in parallel; groups are tried in order
