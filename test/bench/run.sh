@@ -35,6 +35,8 @@
 set -euo pipefail
 
 here="$(cd "$(dirname "$0")" && pwd)"
+# shellcheck source=proc.sh
+. "$here/proc.sh" # tree, cpu_ticks
 root="$(cd "$here/../.." && pwd)"
 scen="$root/test/testdata/sipp"
 modes="${BENCH_MODES:-fixed peak}"
@@ -95,23 +97,7 @@ wait_udp() {
 # stop PID: kill one process we started and wait for it.
 stop() { kill "$1" 2>/dev/null || true; wait "$1" 2>/dev/null || true; }
 
-# tree PID: PID and its descendants (Kamailio forks its workers). The
-# stat files are read through cat: a process may end while we read, and
-# mawk gives up on a file that vanished.
-tree() {
-  cat /proc/[0-9]*/stat 2>/dev/null | awk -v root="$1" '
-    { line=$0; sub(/.*\) /, "", line); split(line, f, " "); parent[$1]=f[2] }
-    END { keep[root]=1; changed=1
-      while (changed) { changed=0; for (p in parent) if (!(p in keep) && (parent[p] in keep)) { keep[p]=1; changed=1 } }
-      for (p in keep) print p }'
-}
 
-# cpu_ticks PID: utime+stime (+ reaped children's) of PID's process tree.
-cpu_ticks() {
-  local p files=()
-  for p in $(tree "$1"); do files+=("/proc/$p/stat"); done
-  cat "${files[@]}" 2>/dev/null | awk '{ line=$0; sub(/.*\) /, "", line); split(line, f, " "); s+=f[12]+f[13]+f[14]+f[15] } END { print s+0 }'
-}
 
 # pss_kb PID: summed Pss of PID's process tree, kB.
 pss_kb() {

@@ -29,6 +29,8 @@
 set -euo pipefail
 
 here="$(cd "$(dirname "$0")" && pwd)"
+# shellcheck source=proc.sh
+. "$here/proc.sh" # tree, cpu_ticks
 root="$(cd "$here/../.." && pwd)"
 scen="$here/sipp"
 targets="${SCALE_TARGETS:-sipedge sipedge-redis kamailio kamailio-redis}"
@@ -78,19 +80,6 @@ wait_udp() { # PORT PID
   return 1
 }
 
-# tree PID: PID and its descendants (Kamailio forks its workers).
-tree() {
-  cat /proc/[0-9]*/stat 2>/dev/null | awk -v root="$1" '
-    { line=$0; sub(/.*\) /, "", line); split(line, f, " "); parent[$1]=f[2] }
-    END { keep[root]=1; changed=1
-      while (changed) { changed=0; for (p in parent) if (!(p in keep) && (parent[p] in keep)) { keep[p]=1; changed=1 } }
-      for (p in keep) print p }'
-}
-cpu_ticks() {
-  local p files=()
-  for p in $(tree "$1"); do files+=("/proc/$p/stat"); done
-  cat "${files[@]}" 2>/dev/null | awk '{ line=$0; sub(/.*\) /, "", line); split(line, f, " "); s+=f[12]+f[13]+f[14]+f[15] } END { print s+0 }'
-}
 
 # stats CSV [WINDOW]: "ok failed secs" of the last SIPp statistics row
 # (within WINDOW seconds when given).
