@@ -1,7 +1,6 @@
 package rtpengine
 
 import (
-	"errors"
 	"fmt"
 	"net"
 	"strconv"
@@ -81,39 +80,10 @@ type Node struct {
 // unknown key or a value of the wrong type is a *yaml.TypeError, so the
 // decoder goes on and reports the file's other problems too.
 func (n *Node) UnmarshalYAML(v *yaml.Node) error {
-	if v.Kind == yaml.ScalarNode {
-		n.Address = v.Value
-		return nil
-	}
-	if v.Kind != yaml.MappingNode {
-		return &yaml.TypeError{Errors: []string{fmt.Sprintf("line %d: a node is a string or a map with address, weight, set", v.Line)}}
-	}
-	var errs []string
-	for i := 0; i+1 < len(v.Content); i += 2 {
-		k, val := v.Content[i], v.Content[i+1]
-		var err error
-		switch k.Value {
-		case "address":
-			err = val.Decode(&n.Address)
-		case "weight":
-			err = val.Decode(&n.Weight)
-		case "set":
-			err = val.Decode(&n.Set)
-		default:
-			errs = append(errs, fmt.Sprintf("line %d: field %s not found in type rtpengine.Node", k.Line, k.Value))
-		}
-		var te *yaml.TypeError
-		switch {
-		case errors.As(err, &te):
-			errs = append(errs, te.Errors...)
-		case err != nil:
-			errs = append(errs, fmt.Sprintf("line %d: %v", val.Line, err))
-		}
-	}
-	if len(errs) > 0 {
-		return &yaml.TypeError{Errors: errs}
-	}
-	return nil
+	return field.Shorthand(v, "a node", "rtpengine.Node", &n.Address,
+		field.Key{Name: "address", Into: &n.Address},
+		field.Key{Name: "weight", Into: &n.Weight},
+		field.Key{Name: "set", Into: &n.Set})
 }
 
 // SetDefaults fills zero fields with their documented defaults.

@@ -1,7 +1,6 @@
 package sets
 
 import (
-	"errors"
 	"fmt"
 	"maps"
 	"slices"
@@ -103,41 +102,11 @@ type Probe struct {
 // An unknown key or a value of the wrong type is a *yaml.TypeError, so
 // the decoder goes on and reports the file's other problems too.
 func (m *Member) UnmarshalYAML(v *yaml.Node) error {
-	if v.Kind == yaml.ScalarNode {
-		m.URI = v.Value
-		return nil
-	}
-	if v.Kind != yaml.MappingNode {
-		return &yaml.TypeError{Errors: []string{fmt.Sprintf("line %d: a member is a string or a map with uri, weight, priority, max_calls", v.Line)}}
-	}
-	var errs []string
-	for i := 0; i+1 < len(v.Content); i += 2 {
-		k, val := v.Content[i], v.Content[i+1]
-		var err error
-		switch k.Value {
-		case "uri":
-			err = val.Decode(&m.URI)
-		case "weight":
-			err = val.Decode(&m.Weight)
-		case "priority":
-			err = val.Decode(&m.Priority)
-		case "max_calls":
-			err = val.Decode(&m.MaxCalls)
-		default:
-			errs = append(errs, fmt.Sprintf("line %d: field %s not found in type sets.Member", k.Line, k.Value))
-		}
-		var te *yaml.TypeError
-		switch {
-		case errors.As(err, &te):
-			errs = append(errs, te.Errors...)
-		case err != nil:
-			errs = append(errs, fmt.Sprintf("line %d: %v", val.Line, err))
-		}
-	}
-	if len(errs) > 0 {
-		return &yaml.TypeError{Errors: errs}
-	}
-	return nil
+	return field.Shorthand(v, "a member", "sets.Member", &m.URI,
+		field.Key{Name: "uri", Into: &m.URI},
+		field.Key{Name: "weight", Into: &m.Weight},
+		field.Key{Name: "priority", Into: &m.Priority},
+		field.Key{Name: "max_calls", Into: &m.MaxCalls})
 }
 
 // SetDefaults fills zero fields with their documented defaults.
