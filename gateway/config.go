@@ -239,7 +239,7 @@ func (c *Config) Validate() error {
 		}
 	}
 	for i, t := range c.Trusted {
-		if _, err := ParsePrefix(t); err != nil {
+		if _, err := route.ParsePrefix(t); err != nil {
 			l.Add(fmt.Sprintf("trusted[%d]", i), t, "must be a CIDR prefix or an address")
 		}
 	}
@@ -386,19 +386,6 @@ func (c *Config) validateTrunks(l *field.List) {
 			l.Add(fmt.Sprintf("trunk_dns[%d]", i), s, "must be IP:port")
 		}
 	}
-}
-
-// ParsePrefix parses a CIDR prefix or a bare address (a /32 or /128).
-func ParsePrefix(s string) (netip.Prefix, error) {
-	if strings.Contains(s, "/") {
-		p, err := netip.ParsePrefix(s)
-		return p.Masked(), err
-	}
-	a, err := netip.ParseAddr(s)
-	if err != nil {
-		return netip.Prefix{}, err
-	}
-	return netip.PrefixFrom(a, a.BitLen()), nil
 }
 
 func isHex(s string, n int) bool {

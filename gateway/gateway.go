@@ -29,6 +29,7 @@ import (
 	"github.com/sipedge/sipedge/gateway/cdr"
 	"github.com/sipedge/sipedge/gateway/dialog"
 	"github.com/sipedge/sipedge/gateway/registrar"
+	"github.com/sipedge/sipedge/gateway/route"
 	"github.com/sipedge/sipedge/gateway/route/rtjson"
 	"github.com/sipedge/sipedge/gateway/wire"
 	"github.com/sipedge/sipedge/internal/listen"
@@ -189,7 +190,7 @@ func New(cfg Config, deps Deps) (*Gateway, error) {
 		g.streams.SetTap(g.tapStream)
 	}
 	for _, t := range cfg.Trusted {
-		p, err := ParsePrefix(t)
+		p, err := route.ParsePrefix(t)
 		if err != nil {
 			return nil, fmt.Errorf("gateway: trusted %q: %w", t, err)
 		}

@@ -29,6 +29,7 @@ import (
 	"github.com/sipedge/sipedge/gateway/cdr"
 	"github.com/sipedge/sipedge/gateway/cluster"
 	"github.com/sipedge/sipedge/gateway/hep"
+	"github.com/sipedge/sipedge/gateway/route"
 	"github.com/sipedge/sipedge/gateway/wire"
 	"github.com/sipedge/sipedge/rtpengine"
 	edgetls "github.com/sipedge/sipedge/tls"
@@ -298,7 +299,7 @@ func runDraining(ctx context.Context, gw *gateway.Gateway, drain time.Duration, 
 func newBans(cfg *config.Config, log *slog.Logger, opts ...ban.Option) (*ban.Bans, error) {
 	var trusted []netip.Prefix
 	for _, t := range cfg.Gateway.Trusted {
-		p, err := gateway.ParsePrefix(t)
+		p, err := route.ParsePrefix(t)
 		if err != nil {
 			return nil, fmt.Errorf("trusted %q: %w", t, err)
 		}

@@ -85,7 +85,7 @@ func (m Match) compile() (matcher, error) {
 		c.transports = append(c.transports, strings.ToLower(t))
 	}
 	for i, s := range m.Source {
-		p, err := parsePrefix(s)
+		p, err := ParsePrefix(s)
 		if err != nil {
 			return c, fmt.Errorf("source[%d]: %w", i, err)
 		}
@@ -167,7 +167,7 @@ func (m Match) Validate() error {
 		}
 	}
 	for i, s := range m.Source {
-		if _, err := parsePrefix(s); err != nil {
+		if _, err := ParsePrefix(s); err != nil {
 			l.Add(fmt.Sprintf("source[%d]", i), s, "must be a CIDR prefix or an address")
 		}
 	}
@@ -193,7 +193,9 @@ func (m Match) Validate() error {
 	return l.Err()
 }
 
-func parsePrefix(s string) (netip.Prefix, error) {
+// ParsePrefix parses a CIDR prefix or a bare address (a /32 or /128), as
+// the configuration writes networks (route sources, trusted networks).
+func ParsePrefix(s string) (netip.Prefix, error) {
 	if strings.Contains(s, "/") {
 		p, err := netip.ParsePrefix(s)
 		return p.Masked(), err
