@@ -28,6 +28,7 @@ import (
 	"github.com/sipedge/sipedge/gateway/ban"
 	"github.com/sipedge/sipedge/gateway/cdr"
 	"github.com/sipedge/sipedge/gateway/dialog"
+	"github.com/sipedge/sipedge/gateway/lograte"
 	"github.com/sipedge/sipedge/gateway/registrar"
 	"github.com/sipedge/sipedge/gateway/route"
 	"github.com/sipedge/sipedge/gateway/route/rtjson"
@@ -154,8 +155,8 @@ type Gateway struct {
 	stopped  chan struct{} // closed when Run has returned
 	running  atomic.Bool   // Run was called
 
-	badLog *slog.Logger // bad input at the edge, rate-limited (badinput.go)
-	limits []*limiter   // closed by Run at its end
+	badLog *slog.Logger       // bad input at the edge, rate-limited (badinput.go)
+	limits []*lograte.Limiter // closed by Run at its end
 
 	// Stateless local answers kept for retransmissions, and the parser and
 	// handler of the REGISTERs served on the UDP reader (answers.go).
@@ -217,10 +218,10 @@ func New(cfg Config, deps Deps) (*Gateway, error) {
 	g.parser = sip.NewParser()
 	g.regSlots = make(chan struct{}, 2*runtime.GOMAXPROCS(0))
 
-	badLim, sipLim := newLimiter(logInterval, logBurst), newLimiter(logInterval, logBurst)
-	g.limits = []*limiter{badLim, sipLim}
-	g.badLog = slog.New(limitHandler{g.log.Handler(), badLim})
-	sipLog := slog.New(newSIPLogHandler(deps.Logger.Handler(), sipLim)).With("component", "sip")
+	badLim, sipLim := lograte.New(lograte.Interval, lograte.Burst), lograte.New(lograte.Interval, lograte.Burst)
+	g.limits = []*lograte.Limiter{badLim, sipLim}
+	g.badLog = slog.New(lograte.Handler(g.log.Handler(), badLim))
+	sipLog := slog.New(lograte.SIPHandler(deps.Logger.Handler(), sipLim)).With("component", "sip")
 	uaOpts := []sipgo.UserAgentOption{
 		sipgo.WithUserAgent("sipedge"),
 		sipgo.WithUserAgentTransportLayerOptions(sip.WithTransportLayerLogger(sipLog)),

@@ -29,6 +29,7 @@ import (
 	"github.com/sipedge/sipedge/gateway/cdr"
 	"github.com/sipedge/sipedge/gateway/cluster"
 	"github.com/sipedge/sipedge/gateway/hep"
+	"github.com/sipedge/sipedge/gateway/lograte"
 	"github.com/sipedge/sipedge/gateway/route"
 	"github.com/sipedge/sipedge/gateway/wire"
 	"github.com/sipedge/sipedge/rtpengine"
@@ -118,7 +119,7 @@ func serve(ctx context.Context, path string, cfg *config.Config, stderr io.Write
 	// sipgo's process-wide default logger (used where no logger was
 	// injected, e.g. "UDP ref went negative"), set once before any user
 	// agent exists: our format, its chatter at Debug, rate-limited.
-	sipLog, closeSIPLog := gateway.SIPLogger(log)
+	sipLog, closeSIPLog := lograte.SIPLogger(log)
 	defer closeSIPLog()
 	sip.SetDefaultLogger(sipLog)
 	gateway.ApplyProcessTimers(cfg.Gateway)

@@ -32,39 +32,6 @@ func (h *captureHandler) records() []slog.Record {
 	return append([]slog.Record(nil), h.recs...)
 }
 
-func TestLimiter(t *testing.T) {
-	h := &captureHandler{}
-	lim := newLimiter(50*time.Millisecond, 2)
-	log := slog.New(limitHandler{h, lim})
-	for range 100 {
-		log.Info("junk")
-	}
-	log.Info("other")
-	if n := len(h.records()); n != 3 {
-		t.Fatalf("%d records before the interval ends, want 3", n)
-	}
-	deadline := time.Now().Add(2 * time.Second)
-	for len(h.records()) < 4 && time.Now().Before(deadline) {
-		time.Sleep(10 * time.Millisecond)
-	}
-	recs := h.records()
-	if len(recs) != 4 || recs[3].Message != "log lines suppressed" {
-		t.Fatalf("no summary: %v", recs)
-	}
-	var count int64
-	recs[3].Attrs(func(a slog.Attr) bool {
-		if a.Key == "count" {
-			count = a.Value.Int64()
-		}
-		return true
-	})
-	if count != 98 {
-		t.Fatalf("summary count %d, want 98", count)
-	}
-	lim.Close()
-	lim.Close()
-}
-
 // TestJunkFloodLogs sends 10,000 junk datagrams (garbage, a refused
 // request, a broken response) and checks they give a handful of log lines,
 // none at Error and none carrying the junk, and that the gateway still

@@ -1,4 +1,4 @@
-package gateway
+package lograte
 
 import (
 	"context"
@@ -17,8 +17,9 @@ const maxLogValue = 256
 // stay above Debug are rate-limited.
 type sipgoHandler struct{ next slog.Handler }
 
-// newSIPLogHandler is the handler for every logger given to sipgo.
-func newSIPLogHandler(base slog.Handler, lim *limiter) slog.Handler {
+// SIPHandler is the handler for every logger given to sipgo: its records
+// mapped and cut as sipgoHandler says, then rate-limited by lim.
+func SIPHandler(base slog.Handler, lim *Limiter) slog.Handler {
 	return sipgoHandler{limitHandler{base, lim}}
 }
 
@@ -26,8 +27,8 @@ func newSIPLogHandler(base slog.Handler, lim *limiter) slog.Handler {
 // (sip.SetDefaultLogger), built on base with the same level mapping, cuts
 // and rate limit as the gateway's own sipgo loggers. Call close at exit.
 func SIPLogger(base *slog.Logger) (l *slog.Logger, close func()) {
-	lim := newLimiter(logInterval, logBurst)
-	return slog.New(newSIPLogHandler(base.Handler(), lim)).With("component", "sip"), lim.Close
+	lim := New(Interval, Burst)
+	return slog.New(SIPHandler(base.Handler(), lim)).With("component", "sip"), lim.Close
 }
 
 func sipgoLevel(l slog.Level) slog.Level {
