@@ -83,11 +83,12 @@ type Deps struct {
 	Resolver *net.Resolver
 	// NAT configures keepalives toward NATed UDP clients.
 	NAT nat.Config
-	// TLSPeers, if set, tells whether the TLS or WSS connection from an
-	// address presented a client certificate that makes it trusted (see
-	// tls.trusted_names); such requests are treated as from a trusted
-	// network.
-	TLSPeers interface{ TrustedPeerAddr(addr string) bool }
+	// TLSPeers, if set, tells what the verified client certificate of the
+	// TLS or WSS connection from an address says: whether it makes the
+	// connection trusted (tls.trusted_names; its requests are treated as
+	// from a trusted network), and its names, which identify a trunk
+	// (trunks' tls_names).
+	TLSPeers TLSPeers
 	// Ban drops floods and scanners (nil: no bans). cmd owns and closes
 	// it; the gateway samples, checks and feeds it (gateway/ban.go).
 	Ban *ban.Bans
@@ -512,17 +513,65 @@ func (g *Gateway) Close() error {
 // shutdownGrace bounds how long Run waits for calls being ended on shutdown.
 const shutdownGrace = 3 * time.Second
 
-// trustedRequest reports whether req comes from a trusted network or over
-// a TLS/WSS connection whose client certificate is trusted.
+// TLSPeers reports, by the remote address ("ip:port") of a TLS or WSS
+// connection, what its verified client certificate says (tls.Certificates
+// implements it). It is asked only for requests that came over TLS or WSS.
+type TLSPeers interface {
+	// TrustedPeerAddr reports whether the certificate names one of
+	// tls.trusted_names.
+	TrustedPeerAddr(addr string) bool
+	// PeerNames are the certificate's DNS and URI subject alternative
+	// names (nil: no verified certificate).
+	PeerNames(addr string) []string
+}
+
+// trustedRequest reports whether req comes from a trusted network, from a
+// trunk (by address or client certificate), or over a TLS/WSS connection
+// whose client certificate is trusted.
 func (g *Gateway) trustedRequest(req *sip.Request) bool {
 	if g.trustedSource(req.Source()) {
 		return true
 	}
+	if !overTLS(req) || g.deps.TLSPeers == nil {
+		return false
+	}
+	if g.deps.TLSPeers.TrustedPeerAddr(req.Source()) {
+		return true
+	}
+	_, ok := g.trunkByCertificate(req)
+	return ok
+}
+
+// overTLS reports whether req came over a TLS or WSS connection.
+func overTLS(req *sip.Request) bool {
 	switch req.Transport() {
 	case "TLS", "WSS":
-		return g.deps.TLSPeers != nil && g.deps.TLSPeers.TrustedPeerAddr(req.Source())
+		return true
 	}
 	return false
+}
+
+// requestTrunk is the trunk req comes from: the one whose address is its
+// source, else the one whose tls_names its TLS connection's verified
+// client certificate carries.
+func (g *Gateway) requestTrunk(req *sip.Request) (string, bool) {
+	if name, ok := g.rules().trunks.source(req.Source()); ok {
+		return name, true
+	}
+	return g.trunkByCertificate(req)
+}
+
+// trunkByCertificate is the trunk the verified client certificate of
+// req's TLS or WSS connection identifies (trunks' tls_names).
+func (g *Gateway) trunkByCertificate(req *sip.Request) (string, bool) {
+	if !overTLS(req) || g.deps.TLSPeers == nil {
+		return "", false
+	}
+	rs := g.rules()
+	if len(rs.trunks.tls) == 0 {
+		return "", false
+	}
+	return rs.trunks.byCertificate(g.deps.TLSPeers.PeerNames(req.Source()))
 }
 
 // trustedSource reports whether src (ip:port) is in a trusted network or

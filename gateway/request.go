@@ -134,7 +134,7 @@ func (g *Gateway) handle(ctx context.Context, req *sip.Request, tx sip.ServerTra
 			return err
 		}
 	}
-	if name, ok := g.rules().trunks.source(req.Source()); ok {
+	if name, ok := g.requestTrunk(req); ok {
 		if err := g.mapDID(fwd, name); err != nil {
 			return err
 		}
