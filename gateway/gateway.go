@@ -126,7 +126,6 @@ type Gateway struct {
 	reloadMu sync.Mutex            // one Reload at a time; guards probing
 	probing  bool                  // the sets' probes run (listeners bound)
 	trunks   *trunks               // trunks.go
-	hiding   *hiding               // nil without topology_hiding.external (hiding.go)
 
 	// set by Run once listeners are bound
 	self     selfAddrs
@@ -201,9 +200,6 @@ func New(cfg Config, deps Deps) (*Gateway, error) {
 		return nil, err
 	}
 	g.ruleset.Store(r)
-	if g.hiding, err = newHiding(cfg.TopologyHiding); err != nil {
-		return nil, fmt.Errorf("gateway: %w", err)
-	}
 	g.trunks = &trunks{slots: newTrunkSlots()}
 	g.tlsNamed = newTLSNamed(deps.ClientTLS, g.log)
 	g.trunks.slots.shared = deps.Counters
