@@ -525,9 +525,14 @@ type TLSPeers interface {
 // trunk (by address or client certificate), or over a TLS/WSS connection
 // whose client certificate is trusted.
 func (g *Gateway) trustedRequest(req *sip.Request) bool {
-	if g.trustedSource(req.Source()) {
-		return true
-	}
+	return g.trustedSource(req.Source()) || g.certifiedRequest(req)
+}
+
+// certifiedRequest reports whether req came over a TLS or WSS connection
+// whose verified client certificate makes it trusted (tls.trusted_names)
+// or a trunk's (tls_names): as good as a digest, so it also exempts its
+// source from rate bans (handle vouches for it).
+func (g *Gateway) certifiedRequest(req *sip.Request) bool {
 	if !overTLS(req) || g.deps.TLSPeers == nil {
 		return false
 	}

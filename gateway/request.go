@@ -117,6 +117,9 @@ func (g *Gateway) handle(ctx context.Context, req *sip.Request, tx sip.ServerTra
 	}
 	fwd := p.fwd
 	trusted := g.trustedRequest(req)
+	if trusted && g.certifiedRequest(req) {
+		g.banVouch(req) // a verified client certificate, as a digest would
+	}
 	if to := req.To(); to != nil && hasTag(to.Params) {
 		return g.inDialog(ctx, req, tx, p, trusted)
 	}

@@ -73,9 +73,18 @@ func (u *streamUAC) invite(number string) sentInvite {
 	return inv
 }
 
-// next reads the next message off the connection.
+// next reads the next message off the connection, or fails the test.
 func (u *streamUAC) next(t *testing.T, within time.Duration) sip.Message {
 	t.Helper()
+	m, err := u.read(within)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return m
+}
+
+// read reads the next message off the connection.
+func (u *streamUAC) read(within time.Duration) (sip.Message, error) {
 	_ = u.conn.SetReadDeadline(time.Now().Add(within))
 	tp := textproto.NewReader(u.r)
 	var head strings.Builder
@@ -83,7 +92,7 @@ func (u *streamUAC) next(t *testing.T, within time.Duration) sip.Message {
 	for {
 		line, err := tp.ReadLine()
 		if err != nil {
-			t.Fatalf("read: %v after %q", err, head.String())
+			return nil, fmt.Errorf("read: %w after %q", err, head.String())
 		}
 		if line == "" {
 			if head.Len() == 0 {
@@ -98,13 +107,35 @@ func (u *streamUAC) next(t *testing.T, within time.Duration) sip.Message {
 	}
 	body := make([]byte, length)
 	if _, err := io.ReadFull(u.r, body); err != nil {
-		t.Fatalf("read body: %v", err)
+		return nil, fmt.Errorf("read body: %w", err)
 	}
 	m, err := sip.ParseMessage([]byte(head.String() + "\r\n" + string(body)))
 	if err != nil {
-		t.Fatalf("parse %q: %v", head.String(), err)
+		return nil, fmt.Errorf("parse %q: %w", head.String(), err)
 	}
-	return m
+	return m, nil
+}
+
+// options sends an OPTIONS to sipedge itself (host) and reports whether a
+// final response came within the given time.
+func (u *streamUAC) options(host string, cseq int, within time.Duration) bool {
+	msg := fmt.Sprintf("OPTIONS sip:%s SIP/2.0\r\nVia: SIP/2.0/%s %s;branch=z9hG4bK%s\r\nFrom: <sip:carrier@carrier.example>;tag=o%d\r\n"+
+		"To: <sip:%s>\r\nCall-ID: opt-%s\r\nCSeq: %d OPTIONS\r\nMax-Forwards: 70\r\nContent-Length: 0\r\n\r\n",
+		host, u.transport, u.local, randHex(8), cseq, host, randHex(6), cseq)
+	_ = u.conn.SetWriteDeadline(time.Now().Add(within))
+	if _, err := u.conn.Write([]byte(msg)); err != nil {
+		return false
+	}
+	for range 5 {
+		m, err := u.read(within)
+		if err != nil {
+			return false
+		}
+		if res, ok := m.(*sip.Response); ok && !res.IsProvisional() {
+			return true
+		}
+	}
+	return false
 }
 
 // final returns the next final response.

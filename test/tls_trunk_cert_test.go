@@ -1,7 +1,9 @@
 package test
 
 import (
+	"bufio"
 	"crypto/tls"
+	"net"
 	"testing"
 	"time"
 
@@ -90,6 +92,64 @@ func TestTLSTrunkByCertificate(t *testing.T) {
 			if res := uac.final(t, 5*time.Second); res.StatusCode != 200 || res.CSeq().MethodName != sip.BYE {
 				t.Fatalf("BYE: %d %s %s, want 200 BYE", res.StatusCode, res.Reason, res.CSeq().Value())
 			}
+		})
+	}
+}
+
+// TestTLSTrunkCertificateNotRateBanned: a verified client certificate
+// counts as authenticated for the rate bans, as a digest does (ban
+// vouch_time): with ban.max_requests 10, a trunk's TLS connection sends 40
+// OPTIONS at once and every one is answered, while a connection from
+// another address with a certificate of the same CA naming no trunk is
+// banned within the 40 (an answer missing for 1 s).
+func TestTLSTrunkCertificateNotRateBanned(t *testing.T) {
+	dir := t.TempDir()
+	serverCA, clientCA := tlstest.NewCA(t, "server CA"), tlstest.NewCA(t, "client CA")
+	srv := serverCA.Issue(t, dir, "server", "sipedge", false, "127.0.0.1")
+	gw := startSipedge(t, proxyConfig{
+		Listen: []string{"udp://127.0.0.1:0", "tls://127.0.0.1:0"},
+		Users:  map[string]string{"alice": "alice-secret"},
+		TLS: map[string]any{"cert": srv.CertFile, "key": srv.KeyFile, "client_auth": "request",
+			"client_ca": clientCA.WriteCA(t, dir, "client-ca")},
+		Ban: map[string]any{"max_requests": 10, "window": "2s"},
+		Extra: map[string]any{"trunks": map[string]any{"carrier": map[string]any{
+			"uris": []string{"sip:127.0.0.9:5061;transport=tls"}, "tls_names": []string{"carrier.example"},
+		}}},
+	})
+	for _, tt := range []struct {
+		name, ip, san string
+		banned        bool
+	}{
+		{"trunk certificate", edgePhoneIP, "carrier.example", false},
+		{"other name", "127.0.0.4", "phone.example.com", true},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			leaf := clientCA.Issue(t, t.TempDir(), "uac", "uac", false, tt.san)
+			pair, err := tls.LoadX509KeyPair(leaf.CertFile, leaf.KeyFile)
+			if err != nil {
+				t.Fatal(err)
+			}
+			c, err := tls.DialWithDialer(&net.Dialer{Timeout: 5 * time.Second, LocalAddr: &net.TCPAddr{IP: net.ParseIP(tt.ip)}}, "tcp", gw.Addr(t, "tls"),
+				&tls.Config{RootCAs: serverCA.Pool, ServerName: "127.0.0.1", Certificates: []tls.Certificate{pair}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer c.Close()
+			uac := &streamUAC{conn: c, r: bufio.NewReader(c), local: c.LocalAddr().String(), transport: "TLS"}
+			answered := 0
+			for i := range 40 {
+				if !uac.options("127.0.0.1", i+1, time.Second) {
+					break
+				}
+				answered++
+			}
+			switch {
+			case tt.banned && answered == 40:
+				t.Fatalf("all 40 OPTIONS answered: the rate limit of 10 did not ban")
+			case !tt.banned && answered < 40:
+				t.Fatalf("%d of 40 OPTIONS answered: the trunk's connection was banned", answered)
+			}
+			t.Logf("%d of 40 OPTIONS answered", answered)
 		})
 	}
 }
