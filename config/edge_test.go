@@ -46,3 +46,22 @@ func TestLoadBrokenBan(t *testing.T) {
 		}
 	}
 }
+
+// TestLoadBrokenTrunkTLSNames checks a trunk's tls_names: a bad entry, one
+// that two trunks share, and what they need of tls and the listeners.
+func TestLoadBrokenTrunkTLSNames(t *testing.T) {
+	_, err := Load("testdata/trunk-tls-names-broken.yaml")
+	if !errors.Is(err, ErrInvalid) {
+		t.Fatalf("err = %v, want ErrInvalid", err)
+	}
+	for _, w := range []string{
+		"trunks.carrier.tls_names[1] (bad_name): must be a DNS name",
+		"trunks.other.tls_names[0] (CARRIER.example): also in trunks.carrier.tls_names",
+		`trunks.carrier.tls_names: needs tls.client_auth "request" or "require"`,
+		"trunks.other.tls_names: needs a tls:// or wss:// listener",
+	} {
+		if !strings.Contains(err.Error(), w) {
+			t.Errorf("missing %q in:\n%v", w, err)
+		}
+	}
+}

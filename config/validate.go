@@ -2,7 +2,9 @@ package config
 
 import (
 	"fmt"
+	"maps"
 	"net"
+	"slices"
 	"time"
 
 	"github.com/sipedge/sipedge/internal/field"
@@ -40,6 +42,7 @@ func (c *Config) Validate() error {
 		l.Add("tls", nil, "tls.cert and tls.key (or tls.certificates) are required for tls:// and wss:// listeners")
 	}
 	l.Merge("tls", c.TLS.Validate())
+	c.validateTrunkCertificates(&l, needTLS)
 	l.Merge("rtpengine", c.RTPEngine.Validate())
 	l.Merge("ws", c.WS.Validate())
 	l.Merge("tcp", c.TCP.Validate())
@@ -72,4 +75,22 @@ func (c *Config) Validate() error {
 		l.Add("runtime.gc_percent", gc, "-1 turns collection off: it needs runtime.memory_limit_mb")
 	}
 	return l.Err()
+}
+
+// validateTrunkCertificates checks what trunks' tls_names need beyond the
+// trunk section: a tls:// or wss:// listener (tls) that asks clients for a
+// certificate (tls.client_auth).
+func (c *Config) validateTrunkCertificates(l *field.List, tls bool) {
+	for _, name := range slices.Sorted(maps.Keys(c.Gateway.Trunks)) {
+		if len(c.Gateway.Trunks[name].TLSNames) == 0 {
+			continue
+		}
+		p := "trunks." + name + ".tls_names"
+		if c.TLS.ClientAuth != "request" && c.TLS.ClientAuth != "require" {
+			l.Add(p, nil, `needs tls.client_auth "request" or "require" (no client certificate is asked for)`)
+		}
+		if !tls {
+			l.Add(p, nil, "needs a tls:// or wss:// listener")
+		}
+	}
 }

@@ -65,7 +65,7 @@ func (g *Gateway) handleAck(ctx context.Context, req *sip.Request, tx sip.Server
 			fwd.SetBody([]byte(res.SDP))
 		}
 	}
-	g.hideRequest(fwd, out)
+	g.hideRequest(p.hiding, fwd, out)
 	g.address(fwd, t, out)
 	if err := g.write(fwd, t); err != nil {
 		return status.New(503, "Service Unavailable", fmt.Errorf("%w: ACK to %s: %w", ErrUnreachable, t.Addr, err))

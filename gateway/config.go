@@ -365,6 +365,7 @@ func validateAPI(l *field.List, p string, a *route.API, inviteTimeout time.Durat
 // validateTrunks adds the problems of the trunks section: each trunk's
 // own, and every DID that maps to no configured user.
 func (c *Config) validateTrunks(l *field.List) {
+	tlsOwner := map[string]string{} // lower-cased tls_names entry -> trunk
 	for _, name := range slices.Sorted(maps.Keys(c.Trunks)) {
 		t := c.Trunks[name]
 		p := "trunks." + name
@@ -372,6 +373,12 @@ func (c *Config) validateTrunks(l *field.List) {
 			l.Add(p, name, "trunk name must be letters, digits, '-', '_' or '.'")
 		}
 		l.Merge(p, t.Validate())
+		for i, n := range t.TLSNames {
+			if other, ok := tlsOwner[strings.ToLower(n)]; ok && other != name {
+				l.Add(fmt.Sprintf("%s.tls_names[%d]", p, i), n, "also in trunks.%s.tls_names: a certificate must identify one trunk", other)
+			}
+			tlsOwner[strings.ToLower(n)] = name
+		}
 		for _, did := range slices.Sorted(maps.Keys(t.DIDs)) {
 			if _, ok := c.Users[t.DIDs[did]]; !ok {
 				l.Add(p+".dids."+did, t.DIDs[did], "no user named %q (users:)", t.DIDs[did])

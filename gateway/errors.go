@@ -28,4 +28,7 @@ var (
 	ErrListenerNotFound = errors.New("gateway: no listener for transport")
 	ErrRunning          = errors.New("gateway: Run called twice")
 	ErrClosed           = errors.New("gateway: closed")
+	// ErrNeedsRestart is a reload whose new settings only work together
+	// with a key a reload does not change.
+	ErrNeedsRestart = errors.New("gateway: needs a restart")
 )

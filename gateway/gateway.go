@@ -85,11 +85,12 @@ type Deps struct {
 	Resolver *net.Resolver
 	// NAT configures keepalives toward NATed UDP clients.
 	NAT nat.Config
-	// TLSPeers, if set, tells whether the TLS or WSS connection from an
-	// address presented a client certificate that makes it trusted (see
-	// tls.trusted_names); such requests are treated as from a trusted
-	// network.
-	TLSPeers interface{ TrustedPeerAddr(addr string) bool }
+	// TLSPeers, if set, tells what the verified client certificate of the
+	// TLS or WSS connection from an address says: whether it makes the
+	// connection trusted (tls.trusted_names; its requests are treated as
+	// from a trusted network), and its names, which identify a trunk
+	// (trunks' tls_names).
+	TLSPeers TLSPeers
 	// Ban drops floods and scanners (nil: no bans). cmd owns and closes
 	// it; the gateway samples, checks and feeds it (gateway/ban.go).
 	Ban *ban.Bans
@@ -127,7 +128,6 @@ type Gateway struct {
 	reloadMu sync.Mutex            // one Reload at a time; guards probing
 	probing  bool                  // the sets' probes run (listeners bound)
 	trunks   *trunks               // trunks.go
-	hiding   *hiding               // nil without topology_hiding.external (hiding.go)
 
 	// set by Run once listeners are bound
 	self     selfAddrs
@@ -202,9 +202,6 @@ func New(cfg Config, deps Deps) (*Gateway, error) {
 		return nil, err
 	}
 	g.ruleset.Store(r)
-	if g.hiding, err = newHiding(cfg.TopologyHiding); err != nil {
-		return nil, fmt.Errorf("gateway: %w", err)
-	}
 	g.trunks = &trunks{slots: newTrunkSlots()}
 	g.tlsNamed = newTLSNamed(deps.ClientTLS, g.log)
 	g.trunks.slots.shared = deps.Counters
@@ -514,17 +511,70 @@ func (g *Gateway) Close() error {
 // shutdownGrace bounds how long Run waits for calls being ended on shutdown.
 const shutdownGrace = 3 * time.Second
 
-// trustedRequest reports whether req comes from a trusted network or over
-// a TLS/WSS connection whose client certificate is trusted.
+// TLSPeers reports, by the remote address ("ip:port") of a TLS or WSS
+// connection, what its verified client certificate says (tls.Certificates
+// implements it). It is asked only for requests that came over TLS or WSS.
+type TLSPeers interface {
+	// TrustedPeerAddr reports whether the certificate names one of
+	// tls.trusted_names.
+	TrustedPeerAddr(addr string) bool
+	// PeerNames are the certificate's DNS and URI subject alternative
+	// names (nil: no verified certificate).
+	PeerNames(addr string) []string
+}
+
+// trustedRequest reports whether req comes from a trusted network, from a
+// trunk (by address or client certificate), or over a TLS/WSS connection
+// whose client certificate is trusted.
 func (g *Gateway) trustedRequest(req *sip.Request) bool {
-	if g.trustedSource(req.Source()) {
+	return g.trustedSource(req.Source()) || g.certifiedRequest(req)
+}
+
+// certifiedRequest reports whether req came over a TLS or WSS connection
+// whose verified client certificate makes it trusted (tls.trusted_names)
+// or a trunk's (tls_names): as good as a digest, so it also exempts its
+// source from rate bans (handle vouches for it).
+func (g *Gateway) certifiedRequest(req *sip.Request) bool {
+	if !overTLS(req) || g.deps.TLSPeers == nil {
+		return false
+	}
+	if g.deps.TLSPeers.TrustedPeerAddr(req.Source()) {
 		return true
 	}
+	_, ok := g.trunkByCertificate(req)
+	return ok
+}
+
+// overTLS reports whether req came over a TLS or WSS connection.
+func overTLS(req *sip.Request) bool {
 	switch req.Transport() {
 	case "TLS", "WSS":
-		return g.deps.TLSPeers != nil && g.deps.TLSPeers.TrustedPeerAddr(req.Source())
+		return true
 	}
 	return false
+}
+
+// requestTrunk is the trunk req comes from: the one whose address is its
+// source, else the one whose tls_names its TLS connection's verified
+// client certificate carries.
+func (g *Gateway) requestTrunk(req *sip.Request) (string, bool) {
+	if name, ok := g.rules().trunks.source(req.Source()); ok {
+		return name, true
+	}
+	return g.trunkByCertificate(req)
+}
+
+// trunkByCertificate is the trunk the verified client certificate of
+// req's TLS or WSS connection identifies (trunks' tls_names).
+func (g *Gateway) trunkByCertificate(req *sip.Request) (string, bool) {
+	if !overTLS(req) || g.deps.TLSPeers == nil {
+		return "", false
+	}
+	rs := g.rules()
+	if len(rs.trunks.tls) == 0 {
+		return "", false
+	}
+	return rs.trunks.byCertificate(g.deps.TLSPeers.PeerNames(req.Source()))
 }
 
 // trustedSource reports whether src (ip:port) is in a trusted network or

@@ -40,6 +40,7 @@ type proxyTx struct {
 
 	single bool // one group of one target: the branch may use base itself
 
+	hiding *hiding    // topology hiding in effect when the request came (nil: off)
 	hidden hiddenVias // inside Vias taken out toward the outside (hiding.go)
 
 	mu        sync.Mutex
@@ -83,7 +84,7 @@ func noBuild(*sipgo.Client, *sip.Request) error { return nil }
 // upstream. It returns when a final response has been sent upstream (or
 // the request was cancelled).
 func (g *Gateway) forward(ctx context.Context, req, base *sip.Request, stx sip.ServerTransaction, pre prepared, groups []route.Group) {
-	p := &proxyTx{g: g, req: req, base: base, stx: stx, hash: pre.hash, fromPeer: pre.localOnly, started: time.Now()}
+	p := &proxyTx{g: g, req: req, base: base, stx: stx, hash: pre.hash, fromPeer: pre.localOnly, hiding: pre.hiding, started: time.Now()}
 	if f := flowOf(stx); f != nil {
 		p.inFlow = f.ID()
 	}
@@ -236,7 +237,7 @@ func (b *branch) build(ctx context.Context) (*sip.Request, error) {
 	if b.tgt.Edit != nil {
 		b.tgt.Edit(r)
 	}
-	p.hidden.set(g.hideRequest(r, out))
+	p.hidden.set(g.hideRequest(p.hiding, r, out))
 	g.address(r, b.tgt, out)
 	return r, nil
 }

@@ -6,7 +6,8 @@ import (
 	"github.com/sipedge/sipedge/gateway/sets"
 )
 
-// Reload replaces the rules (routes, destination sets, users, trunks) with cfg's,
+// Reload replaces the rules (routes, destination sets, users, trunks,
+// topology_hiding) with cfg's,
 // as read and validated by the caller (config.Load: the same checks as
 // `sipedge check`); cfg is validated again here, and an invalid one is
 // refused with every problem and the rules in effect are kept. The new
@@ -17,7 +18,13 @@ import (
 // kept unless the users changed. Trunk registrations follow the new
 // trunks (trunk.Manager.Update): a removed trunk unregisters and takes no
 // new call (its calls in progress go on), an added one registers at once,
-// a changed one registers again, an unchanged one is left alone. Other
+// a changed one registers again, an unchanged one is left alone.
+// topology_hiding applies to requests that arrive after the swap (their
+// whole transaction keeps it); a new secret seals new tokens while the
+// tokens of the secret before keep opening, so dialogs in progress keep
+// routing (one secret back: a second change drops the oldest), and
+// turning external off keeps restoring them (newHiding). Enabling it needs
+// media.classic_to_classic anchor in effect (a restart). Other
 // keys (listeners, domains, timers, trunk_registration) need a restart
 // and are ignored here. Reload is safe to call from any
 // goroutine (SIGHUP, the admin API), one at a time.
@@ -25,6 +32,10 @@ func (g *Gateway) Reload(cfg Config) error {
 	cfg.SetDefaults()
 	if err := cfg.Validate(); err != nil {
 		return fmt.Errorf("gateway: reload refused: %w", err)
+	}
+	if cfg.TopologyHiding.Enabled() && g.cfg.Media.ClassicToClassic != "anchor" {
+		return fmt.Errorf("gateway: reload refused: topology_hiding.external needs media.classic_to_classic anchor, and the one in effect is %q: %w",
+			g.cfg.Media.ClassicToClassic, ErrNeedsRestart)
 	}
 	g.reloadMu.Lock()
 	defer g.reloadMu.Unlock()
@@ -44,7 +55,8 @@ func (g *Gateway) Reload(cfg Config) error {
 	g.ruleset.Store(r)
 	_ = prev.sets.Close()
 	g.reloadTrunks(cfg.Trunks)
-	g.log.Info("rules reloaded", "routes", len(cfg.Routes), "sets", len(cfg.Sets), "users", len(cfg.Users), "trunks", len(cfg.Trunks))
+	g.log.Info("rules reloaded", "routes", len(cfg.Routes), "sets", len(cfg.Sets), "users", len(cfg.Users), "trunks", len(cfg.Trunks),
+		"topology_hiding", cfg.TopologyHiding.External, "topology_secret_changed", hidingRekeyed(prev.hiding, r.hiding))
 	return nil
 }
 

@@ -22,6 +22,7 @@ type prepared struct {
 	ourRoute  bool         // the request carried one of our Record-Route entries
 	flows     []string     // flow ids found in our Route entries
 	localOnly bool         // a cluster peer asks us to reach our own bindings only
+	hiding    *hiding      // topology hiding in effect for this request (nil: off)
 }
 
 // prepare runs sanity checks, Max-Forwards, loose routing (RFC 3261 §16.4)
@@ -42,7 +43,8 @@ func (g *Gateway) prepare(req *sip.Request, inPlace bool) (prepared, error) {
 	} else if mf.Val() == 0 && !(req.Method == sip.OPTIONS && g.forUs(fwd)) {
 		return prepared{}, status.New(483, "Too Many Hops", ErrTooManyHops)
 	}
-	p := prepared{fwd: fwd, ourRoute: g.restoreRequest(fwd)}
+	th := g.rules().hiding
+	p := prepared{fwd: fwd, ourRoute: restoreRequest(th, fwd), hiding: th}
 	// A strict router before us put our URI in the Request-URI: restore
 	// the real one from the last Route (RFC 3261 §16.4).
 	if g.self.isSelf(fwd.Recipient) && fwd.Recipient.UriParams.Has("lr") {
@@ -115,6 +117,9 @@ func (g *Gateway) handle(ctx context.Context, req *sip.Request, tx sip.ServerTra
 	}
 	fwd := p.fwd
 	trusted := g.trustedRequest(req)
+	if trusted && g.certifiedRequest(req) {
+		g.banVouch(req) // a verified client certificate, as a digest would
+	}
 	if to := req.To(); to != nil && hasTag(to.Params) {
 		return g.inDialog(ctx, req, tx, p, trusted)
 	}
@@ -134,7 +139,7 @@ func (g *Gateway) handle(ctx context.Context, req *sip.Request, tx sip.ServerTra
 			return err
 		}
 	}
-	if name, ok := g.rules().trunks.source(req.Source()); ok {
+	if name, ok := g.requestTrunk(req); ok {
 		if err := g.mapDID(fwd, name); err != nil {
 			return err
 		}

@@ -87,7 +87,7 @@ func (g *Gateway) query(fwd *sip.Request, api *route.API) rtjson.Query {
 	if f := fwd.From(); f != nil {
 		tag, _ := f.Params.Get("tag")
 		q.From = rtjson.Party{Display: f.DisplayName, URI: f.Address.String(), Tag: tag}
-		if !g.trustedSource(fwd.Source()) {
+		if !g.trustedRequest(fwd) {
 			q.AuthUser = f.Address.User // authorize checked it is the authenticated user
 		}
 	}

@@ -23,6 +23,7 @@ type rules struct {
 	// that keeps them keeps auth (and the nonces it issued).
 	secrets map[string]auth.Secret
 	trunks  *trunkRules // the trunks routes and set members name
+	hiding  *hiding     // topology hiding (hiding.go); nil: never on
 }
 
 // rules returns the rules in effect.
@@ -30,8 +31,8 @@ func (g *Gateway) rules() *rules { return g.ruleset.Load() }
 
 // buildRules compiles the reloadable part of cfg (validated). prev, if
 // not nil, is the rule set it replaces: set members keep their health and
-// calls in progress, and the authenticator is kept when the users did not
-// change. The caller starts the new sets' probes and closes prev's.
+// calls in progress, the authenticator is kept when the users did not
+// change, and topology hiding's tokens keep opening (newHiding). The caller starts the new sets' probes and closes prev's.
 func buildRules(cfg Config, prev *rules, deps Deps) (*rules, error) {
 	r := &rules{users: map[string]bool{}, secrets: make(map[string]auth.Secret, len(cfg.Users))}
 	var err error
@@ -59,6 +60,13 @@ func buildRules(cfg Config, prev *rules, deps Deps) (*rules, error) {
 		prevTrunks = prev.trunks
 	}
 	if r.trunks, err = newTrunkRules(cfg.Trunks, cfg.TrunkDNS, prevTrunks); err != nil {
+		return nil, fmt.Errorf("gateway: %w", err)
+	}
+	var prevHiding *hiding
+	if prev != nil {
+		prevHiding = prev.hiding
+	}
+	if r.hiding, err = newHiding(cfg.TopologyHiding, prevHiding); err != nil {
 		return nil, fmt.Errorf("gateway: %w", err)
 	}
 	return r, nil

@@ -26,6 +26,7 @@ type trunkRules struct {
 	uris    map[string][]sip.Uri
 	servers []string          // trunk_dns the resolver was made for
 	dns     *resolve.Resolver // nil when every URI is an IP literal
+	tls     []certName        // every trunk's tls_names, by trunk name
 
 	mu    sync.Mutex
 	addrs map[netip.Addr]string // source address -> trunk name
@@ -42,6 +43,9 @@ func newTrunkRules(cfg map[string]trunk.Config, servers []string, prev *trunkRul
 	t := &trunkRules{cfg: cfg, uris: map[string][]sip.Uri{}, servers: servers, addrs: map[netip.Addr]string{}}
 	named := false
 	for _, name := range slices.Sorted(maps.Keys(cfg)) {
+		for _, n := range cfg[name].TLSNames {
+			t.tls = append(t.tls, certName{pattern: n, trunk: name})
+		}
 		for _, s := range cfg[name].URIs {
 			u, err := trunk.ParseURI(s)
 			if err != nil {
@@ -142,4 +146,19 @@ func (t *trunkRules) source(src string) (string, bool) {
 	name, ok := t.addrs[a.Unmap()]
 	t.mu.Unlock()
 	return name, ok
+}
+
+// certName is one entry of a trunk's tls_names.
+type certName struct{ pattern, trunk string }
+
+// byCertificate is the trunk one of whose tls_names matches one of sans,
+// the subject alternative names of a verified client certificate: the
+// first trunk in name order, its first matching entry.
+func (t *trunkRules) byCertificate(sans []string) (string, bool) {
+	for _, n := range t.tls {
+		if slices.ContainsFunc(sans, func(san string) bool { return trunk.MatchTLSName(n.pattern, san) }) {
+			return n.trunk, true
+		}
+	}
+	return "", false
 }

@@ -474,6 +474,15 @@ func (u *wsUA) respond(req *sip.Request, code int, reason, toTag, body string) {
 // the ACK. It returns the dialog (we are the callee).
 func (u *wsUA) Answer(within time.Duration) *wsDialog {
 	u.t.Helper()
+	d := u.answer200(within)
+	d.waitAck(within)
+	return d
+}
+
+// answer200 waits for an INVITE, rings and answers 200 with SDP (the ACK
+// is waitAck's). It returns the dialog (we are the callee).
+func (u *wsUA) answer200(within time.Duration) *wsDialog {
+	u.t.Helper()
 	var inv *sip.Request
 	for range 10 {
 		r := u.nextRequest(within)
@@ -497,17 +506,24 @@ func (u *wsUA) Answer(within time.Duration) *wsDialog {
 	for _, rr := range inv.GetHeaders("Record-Route") { // UAS: same order
 		d.routes = append(d.routes, rr.Value())
 	}
+	return d
+}
+
+// waitAck waits for the ACK of the 200 answer200 sent, answering
+// retransmissions of the INVITE again.
+func (d *wsDialog) waitAck(within time.Duration) {
+	u := d.u
+	u.t.Helper()
 	for range 10 {
 		r := u.nextRequest(within)
 		if r.Method == sip.ACK && r.CallID().Value() == d.callID {
-			return d
+			return
 		}
 		if r.Method == sip.INVITE { // a retransmission while we were answering
-			u.respond(r, 200, "OK", tag, testSDP)
+			u.respond(r, 200, "OK", d.localTag, testSDP)
 			continue
 		}
 		u.t.Logf("%s: ignoring %s while waiting for ACK", u.user, r.Method)
 	}
 	u.t.Fatalf("%s: no ACK for the 200", u.user)
-	return nil
 }

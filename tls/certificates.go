@@ -24,7 +24,7 @@ import (
 type Certificates struct {
 	cfg       Config
 	clientCAs *x509.CertPool // client_ca, loaded once; nil without client_auth
-	peers     peers          // connections trusted by their client certificate
+	peers     peers          // connections with a verified client certificate
 	acme      *acmeManager   // nil without acme.names
 	mu        sync.Mutex     // serialises Reload (the watcher, SIGHUP, the admin API)
 	// loaded are the stamps of the files as the last Reload found them
@@ -226,8 +226,8 @@ func (s *Certificates) ServerConfig() *stdtls.Config {
 	case "require":
 		tc.ClientAuth, tc.ClientCAs = stdtls.RequireAndVerifyClientCert, s.clientCAs
 	}
-	if tc.ClientCAs != nil && len(s.cfg.TrustedNames) > 0 {
-		s.withPeerCheck(tc)
+	if tc.ClientCAs != nil {
+		s.withPeerCheck(tc) // trusted_names, and trunks' tls_names (PeerNames)
 	}
 	if s.acme != nil {
 		s.withACMEChallenge(tc)

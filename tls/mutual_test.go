@@ -15,7 +15,7 @@ func TestMutualListener(t *testing.T) {
 	dir := t.TempDir()
 	serverCA, clientCA, otherCA := tlstest.NewCA(t, "server CA"), tlstest.NewCA(t, "client CA"), tlstest.NewCA(t, "other CA")
 	srv := serverCA.Issue(t, dir, "server", "sipedge", false, "127.0.0.1")
-	pbx := clientCA.Issue(t, dir, "pbx", "pbx", false, "pbx.example.com")
+	pbx := clientCA.Issue(t, dir, "pbx", "pbx", false, "pbx.example.com", "sip:trunk.example.com")
 	phone := clientCA.Issue(t, dir, "phone", "phone", false, "phone.example.net")
 	rogue := otherCA.Issue(t, dir, "rogue", "rogue", false, "pbx.example.com")
 	certs, err := Config{Cert: srv.CertFile, Key: srv.KeyFile, ClientAuth: "require",
@@ -47,11 +47,12 @@ func TestMutualListener(t *testing.T) {
 		leaf    *tlstest.Leaf
 		ok      bool
 		trusted bool
+		names   string // PeerNames, joined
 	}{
-		{"no certificate", nil, false, false},
-		{"trusted name", &pbx, true, true},
-		{"other name", &phone, true, false},
-		{"unknown CA", &rogue, false, false},
+		{"no certificate", nil, false, false, ""},
+		{"trusted name", &pbx, true, true, "pbx.example.com sip:trunk.example.com"},
+		{"other name", &phone, true, false, "phone.example.net"},
+		{"unknown CA", &rogue, false, false, ""},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			cc := &stdtls.Config{RootCAs: serverCA.Pool, ServerName: "127.0.0.1"}
@@ -74,6 +75,9 @@ func TestMutualListener(t *testing.T) {
 			}
 			if got := certs.TrustedPeerAddr(c.LocalAddr().String()); got != tt.trusted {
 				t.Fatalf("TrustedPeerAddr = %v, want %v", got, tt.trusted)
+			}
+			if got := strings.Join(certs.PeerNames(c.LocalAddr().String()), " "); got != tt.names {
+				t.Fatalf("PeerNames = %q, want %q", got, tt.names)
 			}
 		})
 	}

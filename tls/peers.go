@@ -2,38 +2,46 @@ package tls
 
 import (
 	stdtls "crypto/tls"
+	"crypto/x509"
+	"slices"
 	"sync"
 )
 
-// maxPeers caps the table of trusted TLS peers (one entry per connection
-// of a trusted client; a stale one is overwritten by the next handshake
-// from its address).
+// maxPeers caps the table of verified TLS peers (one entry per connection
+// that presented a verified client certificate; a stale one is overwritten
+// by the next handshake from its address).
 const maxPeers = 4096
 
-// peers remembers which TLS connections, by remote address, presented a
-// verified client certificate naming one of TrustedNames.
-type peers struct {
-	mu sync.RWMutex
-	m  map[string]bool
+// peer is what a verified client certificate says of its connection.
+type peer struct {
+	trusted bool     // a DNS name matches trusted_names
+	names   []string // the leaf's DNS and URI subject alternative names
 }
 
-func (p *peers) record(addr string, trusted bool) {
+// peers remembers, by remote address, the TLS connections that presented
+// a verified client certificate.
+type peers struct {
+	mu sync.RWMutex
+	m  map[string]peer
+}
+
+func (p *peers) record(addr string, pr peer) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if !trusted {
+	if !pr.trusted && len(pr.names) == 0 {
 		delete(p.m, addr)
 		return
 	}
 	if p.m == nil {
-		p.m = map[string]bool{}
+		p.m = map[string]peer{}
 	}
-	if len(p.m) >= maxPeers {
+	if _, ok := p.m[addr]; !ok && len(p.m) >= maxPeers {
 		for k := range p.m { // evict one, arbitrarily
 			delete(p.m, k)
 			break
 		}
 	}
-	p.m[addr] = true
+	p.m[addr] = pr
 }
 
 // TrustedPeerAddr reports whether the TLS (or WSS) connection from addr
@@ -43,18 +51,44 @@ func (p *peers) record(addr string, trusted bool) {
 func (s *Certificates) TrustedPeerAddr(addr string) bool {
 	s.peers.mu.RLock()
 	defer s.peers.mu.RUnlock()
-	return s.peers.m[addr]
+	return s.peers.m[addr].trusted
 }
 
-// withPeerCheck makes tc record, at each handshake, whether the client's
-// verified certificate makes its connection trusted.
+// PeerNames returns the DNS and URI subject alternative names of the
+// verified client certificate the TLS (or WSS) connection from addr
+// ("ip:port") presented at its last handshake; nil when it presented none,
+// or one client_ca does not verify. The gateway asks it only for requests
+// that came over TLS or WSS (a trunk's tls_names).
+func (s *Certificates) PeerNames(addr string) []string {
+	s.peers.mu.RLock()
+	defer s.peers.mu.RUnlock()
+	return slices.Clone(s.peers.m[addr].names)
+}
+
+// verifiedNames are the DNS and URI subject alternative names of the leaf
+// of the first verified chain (none without one).
+func verifiedNames(chains [][]*x509.Certificate) []string {
+	if len(chains) == 0 || len(chains[0]) == 0 {
+		return nil
+	}
+	leaf := chains[0][0]
+	names := slices.Clone(leaf.DNSNames)
+	for _, u := range leaf.URIs {
+		names = append(names, u.String())
+	}
+	return names
+}
+
+// withPeerCheck makes tc record, at each handshake, what the client's
+// verified certificate says of its connection (nothing for a handshake
+// without one: a stale entry of the same address goes).
 func (s *Certificates) withPeerCheck(tc *stdtls.Config) {
 	base := tc.Clone()
 	tc.GetConfigForClient = func(hello *stdtls.ClientHelloInfo) (*stdtls.Config, error) {
 		addr := hello.Conn.RemoteAddr().String()
 		c := base.Clone()
 		c.VerifyConnection = func(cs stdtls.ConnectionState) error {
-			s.peers.record(addr, s.cfg.TrustedPeer(cs.VerifiedChains))
+			s.peers.record(addr, peer{trusted: s.cfg.TrustedPeer(cs.VerifiedChains), names: verifiedNames(cs.VerifiedChains)})
 			return nil
 		}
 		return c, nil

@@ -23,6 +23,8 @@ type Config struct {
 	// keyed by SHA-256 of it), at least 16 bytes. Give every node of a
 	// cluster the same secret, and set one for in-dialog requests to keep
 	// routing across a restart. Empty (default): a random key per start.
+	// A reload may change it: tokens of the previous secret keep opening
+	// (one secret back), so dialogs in progress keep routing.
 	Secret string `yaml:"secret"`
 }
 

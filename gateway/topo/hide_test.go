@@ -141,6 +141,15 @@ func TestOpen(t *testing.T) {
 		t.Fatal(err)
 	}
 	tok := h.Seal([]string{"sip:a@10.0.0.1", "sip:b@10.0.0.2;lr"})
+	next, err := h.Rekey("the next secret of enough bytes")
+	if err != nil {
+		t.Fatal(err)
+	}
+	after, err := next.Rekey("")
+	if err != nil {
+		t.Fatal(err)
+	}
+	fresh := next.Seal([]string{"sip:c@10.0.0.3", "sip:d@10.0.0.4;lr"})
 	tests := []struct {
 		name string
 		h    *Hider
@@ -150,6 +159,11 @@ func TestOpen(t *testing.T) {
 		{"same key", h, tok, true},
 		{"same secret", other, tok, true},
 		{"random key", rnd, tok, false},
+		{"rekeyed: the previous key's token", next, tok, true},
+		{"rekeyed: its own token", next, fresh, true},
+		{"rekeyed: the old key does not open the new token", h, fresh, false},
+		{"rekeyed twice: one key back opens", after, fresh, true},
+		{"rekeyed twice: two keys back does not", after, tok, false},
 		{"tampered", h, tok[:len(tok)-2] + "AA", false},
 		{"short", h, "abc", false},
 		{"not base64", h, "!!!", false},

@@ -14,9 +14,11 @@ import (
 const MinSecret = 16
 
 // Hider seals inside addresses into tokens and opens them again. It is
-// safe for concurrent use.
+// safe for concurrent use and never changes: a new secret makes a new
+// Hider (Rekey).
 type Hider struct {
-	aead cipher.AEAD
+	aead cipher.AEAD // seals, and opens first
+	prev cipher.AEAD // the key before the last Rekey: opens only (nil: none)
 }
 
 // New makes a Hider keyed by secret (SHA-256 of it). An empty secret picks
@@ -24,6 +26,27 @@ type Hider struct {
 // only on this node (set a shared secret for a cluster or for dialogs that
 // must outlive a restart).
 func New(secret string) (*Hider, error) {
+	aead, err := newAEAD(secret)
+	if err != nil {
+		return nil, err
+	}
+	return &Hider{aead: aead}, nil
+}
+
+// Rekey returns a Hider that seals with secret's key (a random one for
+// "") and opens tokens of either that key or h's sealing key, so that the
+// dialogs in progress, whose tokens h sealed, keep routing. Only one key
+// back is kept: a token from two rekeys ago no longer opens.
+func (h *Hider) Rekey(secret string) (*Hider, error) {
+	aead, err := newAEAD(secret)
+	if err != nil {
+		return nil, err
+	}
+	return &Hider{aead: aead, prev: h.aead}, nil
+}
+
+// newAEAD is AES-256-GCM keyed by SHA-256 of secret, or a random key.
+func newAEAD(secret string) (cipher.AEAD, error) {
 	var key [32]byte
 	switch {
 	case secret == "":
@@ -43,7 +66,7 @@ func New(secret string) (*Hider, error) {
 	if err != nil {
 		return nil, fmt.Errorf("topo: %w", err)
 	}
-	return &Hider{aead: aead}, nil
+	return aead, nil
 }
 
 // sep joins sealed values: no URI or header value holds a line feed.
@@ -59,7 +82,8 @@ func (h *Hider) Seal(vals []string) string {
 	return base64.RawURLEncoding.EncodeToString(buf)
 }
 
-// Open decrypts a token made by Seal with the same key.
+// Open decrypts a token made by Seal with the same key (or, after Rekey,
+// the key before).
 func (h *Hider) Open(tok string) ([]string, error) {
 	raw, err := base64.RawURLEncoding.DecodeString(tok)
 	if err != nil {
@@ -70,6 +94,9 @@ func (h *Hider) Open(tok string) ([]string, error) {
 		return nil, fmt.Errorf("%w: %d bytes", ErrToken, len(raw))
 	}
 	plain, err := h.aead.Open(nil, raw[:ns], raw[ns:], nil)
+	if err != nil && h.prev != nil {
+		plain, err = h.prev.Open(nil, raw[:ns], raw[ns:], nil)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrToken, err)
 	}

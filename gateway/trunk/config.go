@@ -60,6 +60,18 @@ type Config struct {
 	// whose end is never seen, after media.max_call_duration). Over it the
 	// route's next target is tried, else 503. 0 (default) = no limit.
 	MaxCalls int `yaml:"max_calls"`
+	// TLSNames identify the trunk by the client certificate of its TLS
+	// (or WSS) connections, for a provider whose source address is not
+	// known in advance: a request over a connection whose certificate,
+	// verified against tls.client_ca (needs tls.client_auth request or
+	// require), has one of these among its subject alternative names comes
+	// from this trunk (no digest, dids apply), wherever it comes from. An
+	// entry is a DNS name (carrier.example), a one-label wildcard
+	// (*.carrier.example) or a URI SAN (sip:carrier.example), compared
+	// without case. A connection without a certificate, or with one
+	// client_ca does not verify or naming none of them, is not the trunk.
+	// Default none.
+	TLSNames []string `yaml:"tls_names"`
 }
 
 // SetDefaults fills zero fields with their documented defaults.
@@ -111,6 +123,11 @@ func (c *Config) Validate() error {
 	}
 	if c.MaxCalls < 0 {
 		l.Add("max_calls", c.MaxCalls, "must be >= 0 (0 = no limit)")
+	}
+	for i, n := range c.TLSNames {
+		if err := checkTLSName(n); err != nil {
+			l.Add(fmt.Sprintf("tls_names[%d]", i), n, "%v", err)
+		}
 	}
 	return l.Err()
 }

@@ -24,6 +24,12 @@ func TestConfigValidate(t *testing.T) {
 		{"expires", func(c *Config) { c.Expires = 10 }, []string{"expires (10): must be 30..86400"}},
 		{"max_calls", func(c *Config) { c.MaxCalls = -1 }, []string{"max_calls (-1): must be >= 0"}},
 		{"did", func(c *Config) { c.DIDs = map[string]string{"a b": "alice"} }, []string{"dids.a b (a b): a DID must be a SIP user"}},
+		{"tls_names", func(c *Config) {
+			c.TLSNames = []string{"carrier.example", "*.carrier.example", "sip:carrier.example", "spiffe://carrier/edge"}
+		}, nil},
+		{"bad tls_names", func(c *Config) { c.TLSNames = []string{"", "a..b", "*.*.x", "bad name", ":nohost"} }, []string{
+			"tls_names[0]: must be a DNS name", "tls_names[1] (a..b)", "tls_names[2] (*.*.x)", "tls_names[3] (bad name)", "tls_names[4] (:nohost)",
+		}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -66,5 +72,28 @@ func TestConfigDefaults(t *testing.T) {
 	r.RetryMax = time.Second
 	if err := r.Validate(); err == nil || !strings.Contains(err.Error(), "retry_max (1s): must be >= retry_min (30s)") {
 		t.Errorf("Validate() = %v", err)
+	}
+}
+
+func TestMatchTLSName(t *testing.T) {
+	for _, tt := range []struct {
+		pattern, san string
+		want         bool
+	}{
+		{"carrier.example", "carrier.example", true},
+		{"carrier.example", "CARRIER.example.", true},
+		{"carrier.example", "other.example", false},
+		{"carrier.example", "edge.carrier.example", false},
+		{"*.carrier.example", "edge.carrier.example", true},
+		{"*.carrier.example", "carrier.example", false},
+		{"*.carrier.example", "a.b.carrier.example", false},
+		{"sip:carrier.example", "SIP:carrier.example", true},
+		{"sip:carrier.example", "carrier.example", false},
+		{"carrier.example", "sip:carrier.example", false},
+		{"*.example", "sip:carrier.example", false},
+	} {
+		if got := MatchTLSName(tt.pattern, tt.san); got != tt.want {
+			t.Errorf("MatchTLSName(%q, %q) = %v, want %v", tt.pattern, tt.san, got, tt.want)
+		}
 	}
 }

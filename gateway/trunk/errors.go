@@ -14,4 +14,7 @@ var (
 	// ErrNotRegistering names a trunk without a registration (unknown,
 	// or register: false).
 	ErrNotRegistering = errors.New("trunk: no registration for this trunk")
+	// ErrTLSName is an entry of tls_names that is neither a DNS name, a
+	// one-label wildcard nor a URI.
+	ErrTLSName = errors.New("must be a DNS name (carrier.example), a wildcard for one label (*.carrier.example) or a URI (sip:carrier.example)")
 )

@@ -11,8 +11,10 @@ import (
 	"encoding/pem"
 	"math/big"
 	"net"
+	"net/url"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 )
@@ -71,8 +73,8 @@ type Leaf struct {
 	Cert              *x509.Certificate
 }
 
-// Issue writes a new leaf certificate for names (DNS names, or IP
-// addresses) with CommonName cn, signed by ca, as dir/base.crt (leaf then
+// Issue writes a new leaf certificate for names (DNS names, IP
+// addresses, or URIs such as sip:carrier.example) with CommonName cn, signed by ca, as dir/base.crt (leaf then
 // the CA: the full chain) and dir/base.key. The key is RSA 2048 when rsaKey
 // is set, else ECDSA P-256. Files are written in place (not renamed).
 func (ca *CA) Issue(tb testing.TB, dir, base, cn string, rsaKey bool, names ...string) Leaf {
@@ -98,6 +100,8 @@ func (ca *CA) Issue(tb testing.TB, dir, base, cn string, rsaKey bool, names ...s
 	for _, n := range names {
 		if ip := net.ParseIP(n); ip != nil {
 			tmpl.IPAddresses = append(tmpl.IPAddresses, ip)
+		} else if u, err := url.Parse(n); err == nil && u.Scheme != "" && strings.Contains(n, ":") {
+			tmpl.URIs = append(tmpl.URIs, u)
 		} else {
 			tmpl.DNSNames = append(tmpl.DNSNames, n)
 		}
