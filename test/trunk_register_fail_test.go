@@ -215,7 +215,7 @@ func TestTrunkProviderKilledUDP(t *testing.T) {
 	got := waitReceived(t, second, "REGISTER", 1, 6*time.Second)
 	d := got[0].At.Sub(back)
 	t.Logf("registered again %v after the provider came back", d)
-	if d > 3500*time.Millisecond {
+	if d > 4*time.Second {
 		t.Errorf("restarted provider got the REGISTER %v after it came back, want within a timeout plus a 1-2s backoff", d)
 	}
 	waitReceived(t, second, "REGISTER", 2, 3*time.Second) // refreshed there: it was granted
