@@ -57,6 +57,8 @@ type mgwOptions struct {
 	EchoMedia rtpecho.MediaConfig
 	// EchoChallenge is rtpecho's Challenge (a provider demanding digest).
 	EchoChallenge func(*sip.Request) *sip.Response
+	// EchoChallengeReinvite is rtpecho's ChallengeReinvite.
+	EchoChallengeReinvite func(*sip.Request) *sip.Response
 	// Trunk, if set, makes rtpecho a trunk: it gets rtpecho's address as
 	// its one URI and is written under trunks: as "carrier"; TrunkRoute
 	// (a user regex) is routed to it.
@@ -82,7 +84,8 @@ func startMediaGW(t *testing.T, opts mgwOptions) *mediaGW {
 		m.ng = newNGClient(t, m.rtpe)
 		rtpSection = map[string]any{"nodes": []string{m.rtpe.NG}, "timeout": "1s"}
 	}
-	echo, err := rtpecho.Start(rtpecho.Config{Addr: mgwEchoIP + ":0", User: "echo", Media: opts.EchoMedia, Challenge: opts.EchoChallenge})
+	echo, err := rtpecho.Start(rtpecho.Config{Addr: mgwEchoIP + ":0", User: "echo", Media: opts.EchoMedia,
+		Challenge: opts.EchoChallenge, ChallengeReinvite: opts.EchoChallengeReinvite})
 	if err != nil {
 		t.Fatalf("rtpecho: %v", err)
 	}

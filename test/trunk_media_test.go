@@ -19,29 +19,54 @@ import (
 // DID +15550100 rings the browser user.
 func trunkMediaGW(t *testing.T) (*mediaGW, *atomic.Int32) {
 	t.Helper()
+	m, p := startTrunkProvider(t, mgwOptions{}, false)
+	return m, &p.invites
+}
+
+// trunkProvider counts what rtpecho, as a trunk's provider, let in after
+// checking the digest.
+type trunkProvider struct {
+	invites   atomic.Int32 // initial INVITEs
+	reinvites atomic.Int32 // re-INVITEs (with reinvites)
+	// rechallenged counts the re-INVITEs answered with a challenge.
+	rechallenged atomic.Int32
+}
+
+// startTrunkProvider is trunkMediaGW with opts (media, rtpecho's media)
+// as well; with reinvites the provider demands digest on every re-INVITE
+// too, as on initial INVITEs.
+func startTrunkProvider(t *testing.T, opts mgwOptions, reinvites bool) (*mediaGW, *trunkProvider) {
+	t.Helper()
 	a, err := auth.New(auth.Config{Realm: "carrier.test"}, map[string]auth.Secret{"acct": {Password: "pw"}}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	var authorized atomic.Int32
-	m := startMediaGW(t, mgwOptions{
-		EchoChallenge: func(req *sip.Request) *sip.Response {
-			if !strings.HasPrefix(req.Recipient.User, "+1555") {
-				return nil // the provider's own calls out (DIDs) are not challenged here
+	p := &trunkProvider{}
+	check := func(req *sip.Request, n, challenged *atomic.Int32) *sip.Response {
+		if _, err := a.Check(req, false); err != nil {
+			if challenged != nil {
+				challenged.Add(1)
 			}
-			if _, err := a.Check(req, false); err != nil {
-				return a.Challenge(req, false, errors.Is(err, auth.ErrStale))
-			}
-			authorized.Add(1)
-			return nil
-		},
-		Trunk: map[string]any{
-			"username": "acct", "password": "pw", "from_user": "+15550100",
-			"dids": map[string]string{"+15550100": mgwUser},
-		},
-		TrunkRoute: `^\+1555`,
-	})
-	return m, &authorized
+			return a.Challenge(req, false, errors.Is(err, auth.ErrStale))
+		}
+		n.Add(1)
+		return nil
+	}
+	opts.EchoChallenge = func(req *sip.Request) *sip.Response {
+		if !strings.HasPrefix(req.Recipient.User, "+1555") {
+			return nil // the provider's own calls out (DIDs) are not challenged here
+		}
+		return check(req, &p.invites, nil)
+	}
+	if reinvites {
+		opts.EchoChallengeReinvite = func(req *sip.Request) *sip.Response { return check(req, &p.reinvites, &p.rechallenged) }
+	}
+	opts.Trunk = map[string]any{
+		"username": "acct", "password": "pw", "from_user": "+15550100",
+		"dids": map[string]string{"+15550100": mgwUser},
+	}
+	opts.TrunkRoute = `^\+1555`
+	return startMediaGW(t, opts), p
 }
 
 // TestTrunkMediaBrowserCallsTrunk: a browser over WSS calls a number

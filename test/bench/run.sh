@@ -19,7 +19,8 @@
 # (/proc/PID/smaps_rollup; Kamailio's shared memory is counted once, not once
 # per child), sampled every 0.5 s; for one process Pss equals its RSS.
 # Prints every figure side by side with sipedge/kamailio ratios; failed
-# calls are printed and make the run exit 1 when sipedge has any.
+# calls are printed and make the run exit 1 when sipedge has any; the
+# UAS's SIPp error log is kept as uas-MODE-TARGET-errors.log.
 #
 # Environment: BENCH_MODES ("fixed peak"), BENCH_TARGETS ("direct kamailio
 # sipedge"), BENCH_FIXED_RATE (800), BENCH_FIXED_DURATION (10),
@@ -125,7 +126,7 @@ udp_drops() { awk '/^Udp:/ { if (!h) { for (i=1;i<=NF;i++) c[$i]=i; h=1 } else p
 
 start_uas() {
   /usr/bin/sipp -sf "$scen/$uas_scen" -i 127.0.0.1 -p $uas_port -t u1 -nostdin \
-    -max_recv_loops 10000 -buff_size 4194304 >"$work/uas-$1.out" 2>&1 &
+    -max_recv_loops 10000 -buff_size 4194304 -trace_err -error_file "$work/uas-$1-errors.log" >"$work/uas-$1.out" 2>&1 &
   uas_pid=$!; pids+=("$uas_pid")
   wait_udp $uas_port
 }

@@ -130,23 +130,38 @@ func (c *Call) end(reason string) {
 }
 
 // Reinvite sends a re-INVITE with a new offer of direction dir (SendOnly
-// to hold, SendRecv to resume) on an outgoing call, applies the answer and
-// ACKs it. Incoming calls cannot send re-INVITEs.
+// to hold, SendRecv to resume), applies the answer and ACKs it, on an
+// outgoing call or on an incoming one (toward the caller's Contact, along
+// its Record-Route).
 func (c *Call) Reinvite(ctx context.Context, dir string) error {
-	if c.cli == nil {
-		return fmt.Errorf("rtpecho: re-INVITE: only outgoing calls can send one")
-	}
 	if c.isEnded() {
 		return fmt.Errorf("rtpecho: re-INVITE: call %s ended", c.CallID)
 	}
-	target := c.cli.InviteRequest.Recipient
-	if ct := c.cli.InviteResponse.Contact(); ct != nil {
+	var d interface {
+		Do(context.Context, *sip.Request) (*sip.Response, error)
+		WriteRequest(*sip.Request) error
+	}
+	var target sip.Uri
+	switch {
+	case c.cli != nil:
+		d, target = c.cli, c.cli.InviteRequest.Recipient
+		if ct := c.cli.InviteResponse.Contact(); ct != nil {
+			target = ct.Address
+		}
+	case c.srv != nil:
+		d = c.srv
+		ct := c.srv.InviteRequest.Contact()
+		if ct == nil {
+			return fmt.Errorf("rtpecho: re-INVITE: the caller's INVITE has no Contact")
+		}
 		target = ct.Address
+	default:
+		return fmt.Errorf("rtpecho: re-INVITE: call %s has no dialog", c.CallID)
 	}
 	req := sip.NewRequest(sip.INVITE, target)
 	req.SetBody([]byte(c.Media.Offer(dir)))
 	req.AppendHeader(sip.NewHeader("Content-Type", "application/sdp"))
-	res, err := c.cli.Do(ctx, req)
+	res, err := d.Do(ctx, req)
 	if err != nil {
 		return fmt.Errorf("rtpecho: re-INVITE: %w", err)
 	}
@@ -157,7 +172,7 @@ func (c *Call) Reinvite(ctx context.Context, dir string) error {
 		return err
 	}
 	ack := sip.NewRequest(sip.ACK, target)
-	if err := c.cli.WriteRequest(ack); err != nil {
+	if err := d.WriteRequest(ack); err != nil {
 		return fmt.Errorf("rtpecho: re-INVITE ACK: %w", err)
 	}
 	c.mu.Lock()

@@ -40,6 +40,9 @@ type Config struct {
 	// returns (a provider's 401/407 digest challenge) is sent instead of
 	// answering the call; nil lets the call in.
 	Challenge func(req *sip.Request) *sip.Response
+	// ChallengeReinvite, if set, does the same for every re-INVITE (a
+	// provider demanding digest on in-dialog requests too).
+	ChallengeReinvite func(req *sip.Request) *sip.Response
 	// Log receives sipgo's and the UA's logs. Default: discard.
 	Log *slog.Logger
 }
@@ -242,6 +245,14 @@ func (u *UA) onReinvite(req *sip.Request, tx sip.ServerTransaction, callID strin
 	if c == nil || c.isEnded() {
 		u.respond(req, tx, 481, "Call/Transaction Does Not Exist")
 		return
+	}
+	if u.cfg.ChallengeReinvite != nil {
+		if res := u.cfg.ChallengeReinvite(req); res != nil {
+			if err := tx.Respond(res); err != nil {
+				u.log.Debug("challenge", "error", err)
+			}
+			return
+		}
 	}
 	var body string
 	var err error

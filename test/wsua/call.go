@@ -438,3 +438,25 @@ func (c *Call) Request(ctx context.Context, method sip.RequestMethod, ctype stri
 	}
 	return c.ua.transact(ctx, req, branch, nil)
 }
+
+// Reinvite sends an in-dialog re-INVITE with offer (hold, resume) along
+// the route set, ACKs its final response and returns it; a 2xx's SDP is
+// the answer. A failure status is returned as the response, not an error.
+func (c *Call) Reinvite(ctx context.Context, offer string) (*sip.Response, error) {
+	if c.isEnded() {
+		return nil, ErrCallEnded
+	}
+	req, branch := c.inDialog(sip.INVITE, 0)
+	req.AppendHeader(sip.NewHeader("Contact", "<"+c.ua.contact.String()+";ob>"))
+	req.AppendHeader(sip.NewHeader("Content-Type", "application/sdp"))
+	req.SetBody([]byte(offer))
+	res, err := c.ua.transact(ctx, req, branch, nil)
+	if err != nil {
+		return nil, err
+	}
+	if res.StatusCode >= 300 {
+		return res, c.ua.ackNon2xx(ctx, req, res)
+	}
+	ack, _ := c.inDialog(sip.ACK, req.CSeq().SeqNo)
+	return res, c.ua.write(ctx, ack)
+}

@@ -307,6 +307,28 @@ func TestUA(t *testing.T) {
 	if res := <-infoRes; res == nil || res.StatusCode != 200 {
 		t.Errorf("INFO response %v", res)
 	}
+	// A re-INVITE from the UA (hold): along the route set with its offer
+	// and Contact, the 200 ACKed with the re-INVITE's CSeq.
+	reRes := make(chan *sip.Response, 1)
+	go func() {
+		res, err := got.Reinvite(ctx, "hold-offer")
+		if err != nil {
+			t.Errorf("Reinvite: %v", err)
+		}
+		reRes <- res
+	}()
+	ri := srv.readRequest(ctx, sip.INVITE)
+	if ri.Route() == nil || string(ri.Body()) != "hold-offer" || ri.Contact() == nil || ri.CSeq().SeqNo <= info.CSeq().SeqNo || ri.Recipient.String() != "sip:carol@127.0.0.1:5080" {
+		t.Errorf("re-INVITE as sent:\n%s", ri)
+	}
+	srv.respond(ctx, ri, 200, "OK", "hold-answer")
+	ra := srv.readRequest(ctx, sip.ACK)
+	if ra.CSeq().SeqNo != ri.CSeq().SeqNo || ra.Route() == nil || branchOf(ra) == branchOf(ri) {
+		t.Errorf("ACK of the re-INVITE's 200:\n%s", ra)
+	}
+	if res := <-reRes; res == nil || res.StatusCode != 200 || string(res.Body()) != "hold-answer" {
+		t.Errorf("re-INVITE response %v", res)
+	}
 	srv.write(ctx, mustParse(t, "BYE sip:x@y.invalid SIP/2.0\r\nVia: SIP/2.0/WS gw.test;branch=z9hG4bKgw3\r\nFrom: <sip:carol@example.test>;tag=caroltag\r\nTo: <sip:alice@example.test>;tag="+t2+"\r\nCall-ID: incoming-1\r\nCSeq: 9 BYE\r\nContent-Length: 0\r\n\r\n"))
 	srv.readResponse(ctx, 200)
 	if reason, err := got.WaitEnded(ctx); err != nil || reason != wsua.EndByeReceived {
