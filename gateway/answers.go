@@ -6,6 +6,7 @@ import (
 	"net/netip"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/emiago/sipgo/sip"
@@ -65,9 +66,15 @@ type answerEntry struct {
 	res []byte
 	dst netip.AddrPort
 	at  int64 // Unix nanoseconds
+
+	// For the relayed 2xx of accepted.go: the socket to write res on, or
+	// (not over UDP) what sends the response again and what it holds.
+	pc     packetWriter
+	resend func() error
+	held   int
 }
 
-func (e *answerEntry) cost() int { return len(e.key) + len(e.res) + answerOverhead }
+func (e *answerEntry) cost() int { return len(e.key) + len(e.res) + e.held + answerOverhead }
 
 func newAnswerCache(maxBytes int, ttl time.Duration) *answerCache {
 	return &answerCache{max: maxBytes, ttl: ttl, index: make(map[string]uint64)}
@@ -76,17 +83,27 @@ func newAnswerCache(maxBytes int, ttl time.Duration) *answerCache {
 // get returns the answer stored for key if it is younger than the TTL at
 // now. The bytes must not be modified.
 func (c *answerCache) get(key []byte, now time.Time) ([]byte, netip.AddrPort, bool) {
+	e, ok := c.entry(key, now)
+	return e.res, e.dst, ok
+}
+
+// entry returns a copy of the entry stored for key if it is younger than
+// the TTL at now. A nil cache holds nothing.
+func (c *answerCache) entry(key []byte, now time.Time) (answerEntry, bool) {
+	if c == nil {
+		return answerEntry{}, false
+	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	seq, ok := c.index[string(key)]
 	if !ok {
-		return nil, netip.AddrPort{}, false
+		return answerEntry{}, false
 	}
-	e := &c.queue[seq-c.base]
+	e := c.queue[seq-c.base]
 	if now.UnixNano()-e.at > int64(c.ttl) {
-		return nil, netip.AddrPort{}, false
+		return answerEntry{}, false
 	}
-	return e.res, e.dst, true
+	return e, true
 }
 
 // put stores res (which the cache now owns) for key at now, replacing an
@@ -94,7 +111,11 @@ func (c *answerCache) get(key []byte, now time.Time) ([]byte, netip.AddrPort, bo
 // until the budget holds. An answer larger than the whole budget is not
 // kept.
 func (c *answerCache) put(key []byte, res []byte, dst netip.AddrPort, now time.Time) {
-	e := answerEntry{key: string(key), res: res, dst: dst, at: now.UnixNano()}
+	c.putEntry(answerEntry{key: string(key), res: res, dst: dst, at: now.UnixNano()}, now)
+}
+
+// putEntry is put for a whole entry (with its socket).
+func (c *answerCache) putEntry(e answerEntry, now time.Time) {
 	if e.cost() > c.max {
 		return
 	}
@@ -142,7 +163,16 @@ func (c *answerCache) stats() (entries, size int) {
 // transactions at once anyway), or a top Via without an RFC 3261 branch
 // (its transaction is matched on other fields).
 func answerKey(buf []byte, req *sip.Request) ([]byte, bool) {
-	if req.Method == sip.INVITE || req.Method == sip.ACK || sip.IsReliable(req.Transport()) {
+	if req.Method == sip.INVITE {
+		return nil, false
+	}
+	return txKey(buf, req)
+}
+
+// txKey is answerKey for any method but ACK: the key of req's server
+// transaction over UDP (accepted.go keys INVITEs with it).
+func txKey(buf []byte, req *sip.Request) ([]byte, bool) {
+	if req.Method == sip.ACK || sip.IsReliable(req.Transport()) {
 		return nil, false
 	}
 	via := req.Via()
@@ -212,6 +242,9 @@ func packetConn(tx sip.ServerTransaction) (packetWriter, bool) {
 // request answered statelessly, and reports whether it did; tx then ends.
 func (g *Gateway) answerRetransmission(req *sip.Request, tx sip.ServerTransaction) bool {
 	var buf [256]byte
+	if req.Method == sip.INVITE {
+		return g.absorbAccepted(buf[:0], req, tx)
+	}
 	key, ok := answerKey(buf[:0], req)
 	if !ok {
 		return false
@@ -220,6 +253,9 @@ func (g *Gateway) answerRetransmission(req *sip.Request, tx sip.ServerTransactio
 	res, dst, hit := g.authAnswers.get(key, now)
 	if !hit {
 		res, dst, hit = g.anonAnswers.get(key, now)
+	}
+	if !hit {
+		res, dst, hit = g.relayed.answers.get(key, now)
 	}
 	if !hit {
 		return false
@@ -256,10 +292,20 @@ func (g *Gateway) localTx(req *sip.Request, tx sip.ServerTransaction, cache *ans
 // ends as soon as the answer is out.
 type statelessTx struct {
 	sip.ServerTransaction
-	g     *Gateway
-	key   []byte
-	pc    packetWriter
-	cache *answerCache
+	g        *Gateway
+	key      []byte
+	pc       packetWriter
+	cache    *answerCache
+	answered atomic.Bool // the final answer went out raw
+}
+
+// Err implements sip.Transaction: nil once the final answer went out
+// raw (the transaction under it was ended on purpose, not failed).
+func (t *statelessTx) Err() error {
+	if t.answered.Load() {
+		return nil
+	}
+	return t.ServerTransaction.Err()
 }
 
 var answerBufs = sync.Pool{New: func() any { return new(bytes.Buffer) }}
@@ -281,6 +327,9 @@ func (t *statelessTx) Respond(res *sip.Response) error {
 	}
 	b := bytes.Clone(buf.Bytes())
 	answerBufs.Put(buf)
+	if !t.answered.CompareAndSwap(false, true) {
+		return nil // a final answer went out already (a second 2xx of a fork)
+	}
 	t.cache.put(t.key, b, dst, time.Now())
 	err = writePacket(t.pc, b, dst)
 	t.ServerTransaction.Terminate()

@@ -83,14 +83,15 @@ type Config struct {
 	MaxForwards int `yaml:"max_forwards"`
 
 	// TransactionLinger is how long a completed transaction stays
-	// to absorb retransmissions (RFC 3261 Timers D, J, L and M; D and J over UDP only): a request
+	// to absorb retransmissions (RFC 3261 Timers D and J; over UDP only): a request
 	// retransmitted within it is answered again instead of being forwarded
-	// anew. Every call keeps its transactions (the INVITE and BYE, received
-	// and sent) that long, so this sets the memory a sustained call rate
-	// needs. Default 32s (64*T1, as RFC 3261 and RFC 6026 say); Kamailio
-	// keeps its transactions 5s (tm's wt_timer), which is enough unless
-	// every response of a transaction is lost for longer. 1s..32s.
-	// Process-wide: it takes effect through ApplyProcessTimers.
+	// anew. Forwarded requests over UDP do not keep their transactions for
+	// it: a non-INVITE's final answer and an INVITE's relayed 2xx are kept
+	// as bytes, within a byte budget, for 32s (accepted.go), and the
+	// INVITE's transactions end 500ms after the 2xx. It still holds
+	// transactions other requests complete (an INVITE's client side after
+	// a failure answer, Timer D). Default 32s (64*T1, as RFC 3261 says).
+	// 1s..32s. Process-wide: it takes effect through ApplyProcessTimers.
 	TransactionLinger time.Duration `yaml:"transaction_linger"`
 
 	// Media decides which calls rtpengine anchors (needs rtpengine.nodes).
@@ -408,12 +409,17 @@ func isHex(s string, n int) bool {
 }
 
 // ApplyProcessTimers sets sipgo's process-wide transaction timers from c
-// (after SetDefaults): how long completed transactions linger (Timers D,
-// J, L and M). Call it once, before any gateway is built, as cmd does.
+// (after SetDefaults): how long completed transactions linger (Timers D
+// and J), and how long INVITE transactions stay after a 2xx (Timers L and
+// M: acceptedHold, accepted.go). Call it once, before any gateway is
+// built, as cmd does.
 func ApplyProcessTimers(c Config) {
 	d := c.TransactionLinger
 	if d <= 0 {
 		return
 	}
-	sip.Timer_D, sip.Timer_J, sip.Timer_L, sip.Timer_M = d, d, d, d
+	sip.Timer_D, sip.Timer_J = d, d
+	// After a 2xx, accepted.go keeps what the Accepted states are for;
+	// the transactions stay only for the relays under way.
+	sip.Timer_L, sip.Timer_M = min(d, acceptedHold), min(d, acceptedHold)
 }

@@ -161,6 +161,7 @@ type Gateway struct {
 	// Stateless local answers kept for retransmissions, and the parser and
 	// handler of the REGISTERs served on the UDP reader (answers.go).
 	authAnswers, anonAnswers *answerCache
+	relayed                  relayCaches // completed proxy transactions as bytes (accepted.go)
 	parser                   *sip.Parser
 	regHandler               func(*sip.Request, sip.ServerTransaction)
 	regSlots                 chan struct{} // REGISTERs running beside the UDP reader
@@ -212,6 +213,7 @@ func New(cfg Config, deps Deps) (*Gateway, error) {
 	g.reg = registrar.New(cfg.Registrar.Config, store, deps.Logger)
 	g.authAnswers = newAnswerCache(authAnswerBytes, answerTTL)
 	g.anonAnswers = newAnswerCache(anonAnswerBytes, answerTTL)
+	g.relayed = newRelayCaches()
 	g.parser = sip.NewParser()
 	g.regSlots = make(chan struct{}, 2*runtime.GOMAXPROCS(0))
 
@@ -607,6 +609,9 @@ func (g *Gateway) onStrayResponse(res *sip.Response) {
 	v := res.Via()
 	if v == nil || !g.self.hosts[v.Host] || !g.self.ports[v.Port] {
 		return
+	}
+	if g.resendAccepted(res) {
+		return // a 2xx retransmission, relayed as the first one was
 	}
 	out := res.Clone()
 	out.RemoveHeader("Via")

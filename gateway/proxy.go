@@ -84,7 +84,7 @@ func noBuild(*sipgo.Client, *sip.Request) error { return nil }
 // upstream. It returns when a final response has been sent upstream (or
 // the request was cancelled).
 func (g *Gateway) forward(ctx context.Context, req, base *sip.Request, stx sip.ServerTransaction, pre prepared, groups []route.Group) {
-	p := &proxyTx{g: g, req: req, base: base, stx: stx, hash: pre.hash, fromPeer: pre.localOnly, hiding: pre.hiding, started: time.Now()}
+	p := &proxyTx{g: g, req: req, base: base, stx: g.relayTx(req, stx), hash: pre.hash, fromPeer: pre.localOnly, hiding: pre.hiding, started: time.Now()}
 	if f := flowOf(stx); f != nil {
 		p.inFlow = f.ID()
 	}
@@ -516,6 +516,9 @@ func (p *proxyTx) relaySuccess(ctx context.Context, b *branch, res *sip.Response
 		if werr := p.g.srv.WriteResponse(out); werr != nil {
 			p.g.log.Debug("stateless 2xx relay failed", "call_id", callID(res), "error", werr)
 		}
+	}
+	if p.req.IsInvite() {
+		p.rememberAccepted(res, out) // accepted.go
 	}
 	if first {
 		p.cancelOthers(ctx, b)
