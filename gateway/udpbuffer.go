@@ -3,7 +3,6 @@ package gateway
 import (
 	"log/slog"
 	"net"
-	"syscall"
 )
 
 // udpReadBuffer is the receive buffer asked for on every UDP listener.
@@ -15,8 +14,8 @@ import (
 // sockets' buffers too. The kernel caps the request at net.core.rmem_max.
 const udpReadBuffer = 4 << 20
 
-// setReadBuffer asks for udpReadBuffer on pc and logs, at debug level,
-// what the kernel granted (Linux reports twice the usable size).
+// setReadBuffer asks for udpReadBuffer on pc (what the kernel granted:
+// TestUDPReadBuffer, or SO_RCVBUF in ss -m).
 func setReadBuffer(pc net.PacketConn, log *slog.Logger) {
 	uc, ok := pc.(*net.UDPConn)
 	if !ok {
@@ -24,15 +23,5 @@ func setReadBuffer(pc net.PacketConn, log *slog.Logger) {
 	}
 	if err := uc.SetReadBuffer(udpReadBuffer); err != nil {
 		log.Warn("UDP receive buffer not raised", "addr", uc.LocalAddr().String(), "error", err)
-		return
 	}
-	rc, err := uc.SyscallConn()
-	if err != nil {
-		return
-	}
-	var got int
-	_ = rc.Control(func(fd uintptr) {
-		got, _ = syscall.GetsockoptInt(int(fd), syscall.SOL_SOCKET, syscall.SO_RCVBUF)
-	})
-	log.Debug("UDP receive buffer", "addr", uc.LocalAddr().String(), "asked", udpReadBuffer, "granted", got)
 }
