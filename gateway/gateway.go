@@ -299,6 +299,7 @@ func (g *Gateway) Run(ctx context.Context) error {
 				return fmt.Errorf("gateway: listen udp %s: %w", l.Addr, err)
 			}
 			udpClosers = append(udpClosers, pc.Close)
+			setReadBuffer(pc, g.log)
 			if g.deps.Tap != nil {
 				pc = newTappedConn(pc, g.deps.Tap)
 			}
