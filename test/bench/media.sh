@@ -66,7 +66,7 @@ echo "== baseline: sipedge without media"
 
 if [ -x /usr/sbin/kamailio ]; then
   mkdir -p "$work/kam"
-  /usr/sbin/kamailio -DD -E -f "$here/kamailio.cfg" -Y "$work/kam" -w "$work/kam" -m 256 -M 16 \
+  /usr/sbin/kamailio -DD -E -f "$here/kamailio.cfg" -Y "$work/kam" -w "$work/kam" -m "${BENCH_KAM_SHM:-1024}" -M 16 \
     -A LISTEN=udp:127.0.0.1:$kam_port -A "NEXTHOP=\"sip:127.0.0.1:$callee_port\"" >"$work/kamailio.log" 2>&1 &
   pids+=($!)
   for i in $(seq 1 100); do ss -lun | grep -q ":$kam_port " && break; sleep 0.1; done

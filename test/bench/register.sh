@@ -117,7 +117,7 @@ start_target() { # KIND NAME; sets proxy_pid and dst
         db=(-A "DBURL=\"redis://127.0.0.1:$redis_port/0\"")
       fi
       mkdir -p "$work/kam-$2"
-      /usr/sbin/kamailio -DD -E -f "$here/kamailio-register.cfg" -Y "$work/kam-$2" -w "$work/kam-$2" -m 256 -M 16 \
+      /usr/sbin/kamailio -DD -E -f "$here/kamailio-register.cfg" -Y "$work/kam-$2" -w "$work/kam-$2" -m "${BENCH_KAM_SHM:-1024}" -M 16 \
         -A LISTEN=udp:127.0.0.1:$kam_port -A "DOMAIN=\"$domain\"" -A "PASSWORD=\"$password\"" "${db[@]}" \
         >"$work/kamailio-$2.log" 2>&1 &
       proxy_pid=$!; pids+=("$proxy_pid")

@@ -137,7 +137,7 @@ start_proxy() {
     direct) proxy_pid=""; dst=127.0.0.1:$uas_port ;;
     kamailio)
       mkdir -p "$work/kam-$2"
-      /usr/sbin/kamailio -DD -E -f "$kam_cfg" -Y "$work/kam-$2" -w "$work/kam-$2" -m 256 -M 16 \
+      /usr/sbin/kamailio -DD -E -f "$kam_cfg" -Y "$work/kam-$2" -w "$work/kam-$2" -m "${BENCH_KAM_SHM:-1024}" -M 16 \
         -A LISTEN=udp:127.0.0.1:$kam_port -A "NEXTHOP=\"sip:127.0.0.1:$uas_port\"" >"$work/kamailio-$2.log" 2>&1 &
       proxy_pid=$!; pids+=("$proxy_pid")
       wait_udp $kam_port

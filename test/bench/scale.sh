@@ -102,7 +102,7 @@ start_proxy() { # TARGET NAME; sets proxy_pid, dst
       local db=()
       [ "$1" = kamailio-redis ] && db=(-A "DBURL=\"redis://127.0.0.1:$redis_port/0\"")
       mkdir -p "$work/kam-$2"
-      /usr/sbin/kamailio -DD -E -f "$here/kamailio-location.cfg" -Y "$work/kam-$2" -w "$work/kam-$2" -m 256 -M 16 \
+      /usr/sbin/kamailio -DD -E -f "$here/kamailio-location.cfg" -Y "$work/kam-$2" -w "$work/kam-$2" -m "${BENCH_KAM_SHM:-1024}" -M 16 \
         -A LISTEN=udp:127.0.0.1:$kam_port -A "DOMAIN=\"$domain\"" -A 'PASSWORD="pw"' "${db[@]}" \
         >"$work/kamailio-$2.log" 2>&1 &
       proxy_pid=$!; pids+=("$proxy_pid")

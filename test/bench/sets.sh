@@ -14,7 +14,7 @@
 # Environment: BENCH_TARGETS ("kamailio sipedge"), BENCH_DURATION (20),
 # BENCH_RATE (20000), BENCH_LIMIT (400), BENCH_PORT_BASE (16060: uses
 # base..base+31), SIPEDGE_BIN (bin/sipedge), BENCH_KAM_SHM (Kamailio's
-# shared memory in MB, 256; at saturation 256 MB runs out - "tm: out of
+# shared memory in MB, 1024; at saturation 256 MB runs out - "tm: out of
 # mem", 500s - near 1,700 calls/s, where 1024 carries ~2,600).
 set -euo pipefail
 
@@ -81,7 +81,7 @@ run() { # TARGET
     kamailio)
       printf '1 sip:127.0.0.1:%s 0 0\n1 sip:127.0.0.1:%s 0 0\n' $uas1 $uas2 >"$work/dispatcher.list"
       mkdir -p "$work/kam"
-      /usr/sbin/kamailio -DD -E -f "$here/kamailio-dispatcher.cfg" -Y "$work/kam" -w "$work/kam" -m "${BENCH_KAM_SHM:-256}" -M 16 \
+      /usr/sbin/kamailio -DD -E -f "$here/kamailio-dispatcher.cfg" -Y "$work/kam" -w "$work/kam" -m "${BENCH_KAM_SHM:-1024}" -M 16 \
         -A LISTEN=udp:127.0.0.1:$kam_port -A "DSLIST=\"$work/dispatcher.list\"" >"$work/kamailio.log" 2>&1 &
       proxy=$!; pids+=("$proxy"); wait_udp $kam_port; dst=127.0.0.1:$kam_port ;;
     sipedge)
