@@ -51,7 +51,8 @@ tck="$(getconf CLK_TCK)"
 [ -x /usr/bin/sipp ] || { echo "bench: /usr/bin/sipp missing (run scripts/install-deps.sh)" >&2; exit 1; }
 [ -x "$bin" ] || { echo "bench: $bin missing (make build)" >&2; exit 1; }
 for p in $uas_port $gw_port $uac_port $hep_port; do
-  if grep -qi ":$(printf '%04X' "$p") " /proc/net/udp /proc/net/tcp; then
+  # bound UDP sockets, and TCP listeners (state 0A; not the last run's TIME_WAIT)
+  if grep -qi ":$(printf '%04X' "$p") " /proc/net/udp || grep -qi "^ *[0-9]*: [0-9A-F]*:$(printf '%04X' "$p") [0-9A-F:]* 0A " /proc/net/tcp; then
     echo "bench: port $p on this host is in use (set BENCH_PORT_BASE)" >&2; exit 1
   fi
 done
