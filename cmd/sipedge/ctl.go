@@ -44,6 +44,7 @@ func ctlVerbs() map[string]ctlVerb {
 		"undrain":       {nil, "DELETE", func([]string) string { return "/api/v1/drain" }, tableKV},
 		"draining":      {nil, "GET", func([]string) string { return "/api/v1/drain" }, tableKV},
 		"tls":           {nil, "GET", func([]string) string { return "/api/v1/tls" }, tableCerts},
+		"trunks":        {nil, "GET", func([]string) string { return "/api/v1/trunks" }, tableTrunks},
 	}
 }
 
@@ -67,7 +68,8 @@ verbs (kamcli's in brackets):
   drain                refuse new calls and registrations (503), let calls end
   undrain              stop draining
   draining             show the drain state
-  tls                  TLS certificates in service and their expiry`)
+  tls                  TLS certificates in service and their expiry
+  trunks               trunks, their registration state and calls [uac.reg_dump]`)
 }
 
 // ctl runs "sipedge ctl": one API call, its answer printed as a table (or
@@ -268,6 +270,27 @@ func tableCerts(w io.Writer, body []byte) error {
 	for _, c := range v.Certificates {
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", c.Name, c.Source, c.NotAfter.UTC().Format(time.RFC3339),
 			time.Until(c.NotAfter).Round(time.Second), strings.Join(c.Names, ","), c.Issuer)
+	}
+	return tw.Flush()
+}
+
+func tableTrunks(w io.Writer, body []byte) error {
+	var v []struct {
+		Name, State, Reason, Hop string
+		URIs                     []string
+		Code, Calls              int
+	}
+	if err := json.Unmarshal(body, &v); err != nil {
+		return err
+	}
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "TRUNK\tSTATE\tCODE\tHOP\tCALLS\tURIS")
+	for _, t := range v {
+		state := t.State
+		if state == "" {
+			state = "-" // does not register
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%d\t%s\t%d\t%s\n", t.Name, state, t.Code, t.Hop, t.Calls, strings.Join(t.URIs, ","))
 	}
 	return tw.Flush()
 }
