@@ -89,6 +89,8 @@ bench: deps build
 	./test/bench/routeapi.sh
 	./test/bench/edge.sh
 	./test/bench/scale.sh
+	./test/bench/ops.sh
+	BENCH_HEP_TRANSPORT=tcp ./test/bench/ops.sh
 
 # Long run under mixed load (UDP calls, WS registration churn, browser calls
 # through rtpengine, bad input): prints RSS, goroutines, open files and

@@ -259,6 +259,11 @@ func TestAdminEdgeMetrics(t *testing.T) {
 			t.Errorf("%s%v = %v (present %v), want %v", w.name, w.labels, v, ok, w.v)
 		}
 	}
+	// sipedge ctl trunks shows the same state.
+	if out, stderr, code := runCtl(t, "--addr", adm, "trunks"); code != 0 ||
+		!regexp.MustCompile(`(?m)^carrier\s+registered\s+200\s+\S+\s+0\s+`+regexp.QuoteMeta(sipURI(prov.Port, "udp"))+`$`).MatchString(out) {
+		t.Errorf("sipedge ctl trunks: exit %d %s\n%s", code, stderr, out)
+	}
 	// Exactly one state is 1.
 	ones := 0
 	for _, m := range fams["sipedge_trunk_registration_state"].GetMetric() {

@@ -30,6 +30,7 @@ func TestTLSACME(t *testing.T) {
 		TLS: map[string]any{"cert": def.CertFile, "key": def.KeyFile, "acme": map[string]any{
 			"names": []string{"localhost"}, "email": "ops@example.test", "directory": directory,
 			"directory_ca": dirCA, "storage": storage, "challenge_port": port}},
+		Admin: map[string]any{"listen": "127.0.0.1:0"},
 	}
 	served := func(addr, sni string, pool *x509.CertPool) (*x509.Certificate, error) {
 		c, err := tls.DialWithDialer(&net.Dialer{Timeout: 5 * time.Second}, "tcp", addr,
@@ -45,6 +46,7 @@ func TestTLSACME(t *testing.T) {
 		if wantObtained {
 			waitLog(t, gw, 60*time.Second, 1, "acme certificate obtained", "localhost")
 		}
+		var issued *x509.Certificate
 		for _, tr := range []string{"tls", "wss"} {
 			var got *x509.Certificate
 			var err error
@@ -57,8 +59,17 @@ func TestTLSACME(t *testing.T) {
 				t.Fatalf("run %d, %s: SNI localhost: %v", run, tr, err)
 			}
 			t.Logf("run %d, %s: localhost served %v issued by %s", run, tr, got.DNSNames, got.Issuer.CommonName)
+			issued = got
 			if got, err := served(gw.Addr(t, tr), "", nil); err == nil || got != nil {
 				t.Fatalf("run %d, %s: no SNI verified against system roots, want the self-signed default", run, tr)
+			}
+		}
+		// The ACME certificate's expiry is exported beside the default's.
+		fams, _ := scrape(t, adminAddr(t, gw), "")
+		const metric = "sipedge_tls_certificate_expiry_timestamp_seconds"
+		for name, want := range map[string]time.Time{"localhost": issued.NotAfter, "default": def.Cert.NotAfter} {
+			if v, ok := metricValue(fams, metric, "name", name); !ok || v != float64(want.Unix()) {
+				t.Errorf("run %d: %s{name=%q} = %v (present %v), want %d", run, metric, name, v, ok, want.Unix())
 			}
 		}
 		if !wantObtained && len(logLines(gw, "acme certificate obtained")) != 0 {

@@ -43,6 +43,8 @@ func ctlVerbs() map[string]ctlVerb {
 		"drain":         {nil, "POST", func([]string) string { return "/api/v1/drain" }, tableKV},
 		"undrain":       {nil, "DELETE", func([]string) string { return "/api/v1/drain" }, tableKV},
 		"draining":      {nil, "GET", func([]string) string { return "/api/v1/drain" }, tableKV},
+		"tls":           {nil, "GET", func([]string) string { return "/api/v1/tls" }, tableCerts},
+		"trunks":        {nil, "GET", func([]string) string { return "/api/v1/trunks" }, tableTrunks},
 	}
 }
 
@@ -65,7 +67,9 @@ verbs (kamcli's in brackets):
   reload               validate and reload the configuration (as SIGHUP)
   drain                refuse new calls and registrations (503), let calls end
   undrain              stop draining
-  draining             show the drain state`)
+  draining             show the drain state
+  tls                  TLS certificates in service and their expiry
+  trunks               trunks, their registration state and calls [uac.reg_dump]`)
 }
 
 // ctl runs "sipedge ctl": one API call, its answer printed as a table (or
@@ -246,6 +250,47 @@ func tableNodes(w io.Writer, body []byte) error {
 	fmt.Fprintln(tw, "NODE\tSET\tWEIGHT\tSTATE\tDISABLED\tCALLS\tREQUESTS\tTIMEOUTS\tERRORS")
 	for _, n := range v.Nodes {
 		fmt.Fprintf(tw, "%s\t%s\t%d\t%s\t%t\t%d\t%d\t%d\t%d\n", n.Address, n.Set, n.Weight, n.State, n.Disabled, n.Calls, n.Requests, n.Timeouts, n.Errors)
+	}
+	return tw.Flush()
+}
+
+func tableCerts(w io.Writer, body []byte) error {
+	var v struct {
+		Certificates []struct {
+			Name, Source, Issuer string
+			Names                []string
+			NotAfter             time.Time `json:"not_after"`
+		}
+	}
+	if err := json.Unmarshal(body, &v); err != nil {
+		return err
+	}
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "NAME\tSOURCE\tNOT AFTER\tEXPIRES IN\tNAMES\tISSUER")
+	for _, c := range v.Certificates {
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", c.Name, c.Source, c.NotAfter.UTC().Format(time.RFC3339),
+			time.Until(c.NotAfter).Round(time.Second), strings.Join(c.Names, ","), c.Issuer)
+	}
+	return tw.Flush()
+}
+
+func tableTrunks(w io.Writer, body []byte) error {
+	var v []struct {
+		Name, State, Reason, Hop string
+		URIs                     []string
+		Code, Calls              int
+	}
+	if err := json.Unmarshal(body, &v); err != nil {
+		return err
+	}
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "TRUNK\tSTATE\tCODE\tHOP\tCALLS\tURIS")
+	for _, t := range v {
+		state := t.State
+		if state == "" {
+			state = "-" // does not register
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%d\t%s\t%d\t%s\n", t.Name, state, t.Code, t.Hop, t.Calls, strings.Join(t.URIs, ","))
 	}
 	return tw.Flush()
 }

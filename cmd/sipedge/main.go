@@ -253,6 +253,9 @@ func serve(ctx context.Context, path string, cfg *config.Config, stderr io.Write
 		if deps.RTP != nil {
 			src.RTPEngine = deps.RTP
 		}
+		if certs != nil {
+			src.Certificates = certSource{certs}
+		}
 		adm, err := admin.Listen(cfg.Admin, admin.Options{Metrics: metrics, Sources: src, Ring: ring, Logger: log})
 		if err != nil {
 			_ = gw.Close()

@@ -1,6 +1,8 @@
 package admin
 
 import (
+	"time"
+
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/sipedge/sipedge/rtpengine"
@@ -45,6 +47,8 @@ var ( //nolint:gochecknoglobals // immutable descriptors
 		"Source addresses banned now.", nil, nil)
 	descBans = prometheus.NewDesc("sipedge_bans_total",
 		"Bans entered since start, by reason (rate, auth, scanner, manual).", []string{"reason"}, nil)
+	descCertExpiry = prometheus.NewDesc("sipedge_tls_certificate_expiry_timestamp_seconds",
+		"When a TLS certificate in service expires (its not-after, Unix time), by name: the first of its configured names, or default for tls.cert.", []string{"name"}, nil)
 )
 
 // trunkStates are the values of sipedge_trunk_registration_state's state
@@ -58,7 +62,7 @@ type sourceCollector struct{ src Sources }
 func (c sourceCollector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{descDialogs, descTransactions, descRegistrations, descContacts,
 		descWSConns, descWSRefusals, descDraining, descNodeUp, descNodeDisabled, descNodeTimeouts,
-		descNodeErrors, descNodeLatency, descTrunkState, descTrunkCalls, descSetMemberUp, descSetSelections, descSetFailovers, descBansActive, descBans} {
+		descNodeErrors, descNodeLatency, descTrunkState, descTrunkCalls, descSetMemberUp, descSetSelections, descSetFailovers, descBansActive, descBans, descCertExpiry} {
 		ch <- d
 	}
 }
@@ -128,6 +132,24 @@ func (c sourceCollector) Collect(ch chan<- prometheus.Metric) {
 			counter(descBans, total[r], r)
 		}
 	}
+	if cs := c.src.Certificates; cs != nil {
+		for name, at := range earliestExpiry(cs.CertificateExpiries()) {
+			gauge(descCertExpiry, float64(at.Unix()), name)
+		}
+	}
+}
+
+// earliestExpiry maps each certificate name to its earliest not-after:
+// one series per name, though a name may be served by two certificates
+// (an ECDSA and an RSA one); the sooner expiry is the one to act on.
+func earliestExpiry(cs []CertificateExpiry) map[string]time.Time {
+	out := make(map[string]time.Time, len(cs))
+	for _, c := range cs {
+		if at, ok := out[c.Name]; !ok || c.NotAfter.Before(at) {
+			out[c.Name] = c.NotAfter
+		}
+	}
+	return out
 }
 
 func b2f(b bool) float64 {

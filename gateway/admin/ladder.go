@@ -2,6 +2,7 @@ package admin
 
 import (
 	"bytes"
+	"net/netip"
 	"sort"
 	"sync"
 	"time"
@@ -12,7 +13,8 @@ import (
 )
 
 // Ring keeps the SIP messages of the last calls in memory for the
-// call-ladder page: at most maxCalls Call-IDs (the oldest is forgotten
+// call-ladder page: at most maxCalls calls (Call-IDs that began with an
+// INVITE) (the oldest is forgotten
 // first), at most maxMessagesPerCall messages each, each message cut at
 // maxMessageBytes. It implements wire.Tap and cdr.Recorder (a call's
 // record is shown with its ladder). Safe for concurrent use.
@@ -30,8 +32,24 @@ const (
 )
 
 type ringCall struct {
-	msgs   []LadderMessage
+	msgs   []ringMessage
 	record *cdr.Record
+}
+
+// ringMessage is a captured message as the I/O path stores it: one copy
+// (text) and nothing formatted; LadderMessage is made when the page asks.
+type ringMessage struct {
+	at        time.Time
+	transport string
+	src, dst  netip.AddrPort
+	sent, cut bool
+	lineLen   int // of the first line, in text
+	text      string
+}
+
+func (m *ringMessage) ladder() LadderMessage {
+	return LadderMessage{Time: m.at, Transport: m.transport, Src: m.src.String(), Dst: m.dst.String(), Sent: m.sent,
+		FirstLine: m.text[:m.lineLen], Text: m.text, Truncated: m.cut}
 }
 
 // LadderMessage is one captured message.
@@ -52,23 +70,45 @@ func NewRing(maxCalls int) *Ring {
 }
 
 // Tap implements wire.Tap: the message is copied into its call's entry.
+// Only an INVITE request starts an entry (a call); the messages of other
+// Call-IDs (REGISTER, OPTIONS, SUBSCRIBE, MESSAGE...) are not kept, so
+// that registration refreshes and probes neither push calls out of the
+// ring nor cost a copy each.
 func (r *Ring) Tap(m wire.Tapped) {
 	id := hep.CallID(m.Data)
 	if len(id) == 0 {
 		return // keepalives and messages without a Call-ID have no ladder
 	}
+	invite := bytes.HasPrefix(m.Data, []byte("INVITE "))
+	if !invite {
+		r.mu.Lock()
+		_, known := r.calls[string(id)]
+		r.mu.Unlock()
+		if !known {
+			return
+		}
+	}
 	data, cut := m.Data, false
 	if len(data) > maxMessageBytes {
 		data, cut = data[:maxMessageBytes], true
 	}
-	line, _, _ := bytes.Cut(data, []byte("\r\n"))
-	msg := LadderMessage{Time: m.Time, Transport: m.Transport, Src: m.Src.String(), Dst: m.Dst.String(), Sent: m.Sent,
-		FirstLine: string(line), Text: string(data), Truncated: cut}
+	lineLen := bytes.Index(data, []byte("\r\n"))
+	if lineLen < 0 {
+		lineLen = len(data)
+	}
+	text := string(data) // copied before the lock
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	c := r.call(string(id))
+	c := r.calls[string(id)] // no allocation for a call already there
+	if c == nil {
+		if !invite {
+			return // forgotten meanwhile
+		}
+		c = r.call(string(id))
+	}
 	if len(c.msgs) < maxMessagesPerCall {
-		c.msgs = append(c.msgs, msg)
+		c.msgs = append(c.msgs, ringMessage{at: m.Time, transport: m.Transport, src: m.Src, dst: m.Dst, sent: m.Sent,
+			cut: cut, lineLen: lineLen, text: text})
 	}
 }
 
@@ -116,7 +156,7 @@ func (r *Ring) Calls() []CallSummary {
 		c := r.calls[id]
 		s := CallSummary{CallID: id, Messages: len(c.msgs)}
 		if len(c.msgs) > 0 {
-			s.Start, s.FirstLine = c.msgs[0].Time, c.msgs[0].FirstLine
+			s.Start, s.FirstLine = c.msgs[0].at, c.msgs[0].text[:c.msgs[0].lineLen]
 		}
 		if c.record != nil {
 			s.Disposition, s.Code = c.record.Disposition, c.record.Code
@@ -150,7 +190,10 @@ func (r *Ring) Call(callID string) (Ladder, bool) {
 	c := r.calls[callID]
 	var l Ladder
 	if c != nil {
-		l = Ladder{CallID: callID, Messages: append([]LadderMessage(nil), c.msgs...), Record: c.record}
+		l = Ladder{CallID: callID, Messages: make([]LadderMessage, len(c.msgs)), Record: c.record}
+		for i := range c.msgs {
+			l.Messages[i] = c.msgs[i].ladder()
+		}
 	}
 	r.mu.Unlock()
 	if c == nil {

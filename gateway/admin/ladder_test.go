@@ -41,8 +41,18 @@ func TestRing(t *testing.T) {
 	}
 	// Bounded: a third call forgets the oldest; a call keeps at most
 	// maxMessagesPerCall messages, each cut at maxMessageBytes.
-	r.Tap(tapped("b", "OPTIONS sip:x SIP/2.0", caller, gwIn, false))
-	big := tapped("c", "MESSAGE sip:x SIP/2.0", caller, gwIn, false)
+	// Only an INVITE starts a call: registrations and probes neither
+	// enter the ring nor push a call out.
+	for i := range 5 {
+		r.Tap(tapped(fmt.Sprint("reg", i), "REGISTER sip:x SIP/2.0", caller, gwIn, false))
+		r.Tap(tapped(fmt.Sprint("reg", i), "SIP/2.0 200 OK", gwIn, caller, true))
+		r.Tap(tapped(fmt.Sprint("opt", i), "OPTIONS sip:x SIP/2.0", gwOut, callee, true))
+	}
+	if calls := r.Calls(); len(calls) != 1 || calls[0].CallID != "a" {
+		t.Fatalf("calls after REGISTERs and OPTIONS %+v, want only a", calls)
+	}
+	r.Tap(tapped("b", "INVITE sip:x SIP/2.0", caller, gwIn, false))
+	big := tapped("c", "INVITE sip:x SIP/2.0", caller, gwIn, false)
 	big.Data = append(big.Data, strings.Repeat("x", 2*maxMessageBytes)...)
 	for range maxMessagesPerCall + 5 {
 		r.Tap(big)

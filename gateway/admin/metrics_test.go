@@ -88,3 +88,41 @@ func BenchmarkMetricsRequestResponse(b *testing.B) {
 		m.Response(sip.INVITE, 200)
 	}
 }
+
+// fakeCerts is a TLS certificate source with fixed expiries.
+type fakeCerts []CertificateExpiry
+
+func (f fakeCerts) ListCertificates() any {
+	return map[string]any{"certificates": []CertificateExpiry(f)}
+}
+func (f fakeCerts) CertificateExpiries() []CertificateExpiry { return f }
+
+// TestCertificateExpiryGauge: one series per name, the not-after in Unix
+// seconds; a name served by two certificates shows the sooner expiry.
+func TestCertificateExpiryGauge(t *testing.T) {
+	m := NewMetrics()
+	certs := fakeCerts{
+		{Name: "default", NotAfter: time.Unix(1925000000, 0)},
+		{Name: "sip.example.test", NotAfter: time.Unix(1930000000, 0)},
+		{Name: "sip.example.test", NotAfter: time.Unix(1920000000, 0)}, // the RSA twin, sooner
+	}
+	m.reg.MustRegister(sourceCollector{Sources{Certificates: certs}})
+	want := `
+# HELP sipedge_tls_certificate_expiry_timestamp_seconds When a TLS certificate in service expires (its not-after, Unix time), by name: the first of its configured names, or default for tls.cert.
+# TYPE sipedge_tls_certificate_expiry_timestamp_seconds gauge
+sipedge_tls_certificate_expiry_timestamp_seconds{name="default"} 1.925e+09
+sipedge_tls_certificate_expiry_timestamp_seconds{name="sip.example.test"} 1.92e+09
+`
+	if err := testutil.GatherAndCompare(m.Registry(), strings.NewReader(want), "sipedge_tls_certificate_expiry_timestamp_seconds"); err != nil {
+		t.Error(err)
+	}
+	problems, err := testutil.GatherAndLint(m.Registry())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range problems {
+		if strings.HasPrefix(p.Metric, "sipedge_") {
+			t.Errorf("lint: %s: %s", p.Metric, p.Text)
+		}
+	}
+}

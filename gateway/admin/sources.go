@@ -95,7 +95,19 @@ type Bans interface {
 
 // Certificates lists the TLS certificates in service and their expiry.
 type Certificates interface {
+	// ListCertificates is what GET /api/v1/tls answers.
 	ListCertificates() any
+	// CertificateExpiries returns every certificate in service, read when
+	// /metrics is scraped (so a reload or an ACME renewal shows at once).
+	CertificateExpiries() []CertificateExpiry
+}
+
+// CertificateExpiry is one TLS certificate in service: its name (the
+// first of its configured names, or "default" for tls.cert) and when it
+// expires.
+type CertificateExpiry struct {
+	Name     string
+	NotAfter time.Time
 }
 
 // Sources are what a Server reads and steers; any may be nil.

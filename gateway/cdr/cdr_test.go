@@ -2,8 +2,10 @@ package cdr
 
 import (
 	"bufio"
+	"bytes"
 	"encoding/json"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -157,5 +159,31 @@ func TestConfigValidate(t *testing.T) {
 		if (err == nil) != (tc.want == "") || (err != nil && !strings.Contains(err.Error(), tc.want)) {
 			t.Errorf("%+v: %v, want %q", tc.cfg, err, tc.want)
 		}
+	}
+}
+
+// TestWriterUnread: a record goes to an Info log; with the log at Warn
+// and neither file nor webhook, nothing reads it and nothing is encoded.
+func TestWriterUnread(t *testing.T) {
+	rec := &Record{CallID: "c1", Disposition: Answered, Code: 200}
+	for _, tc := range []struct {
+		level  slog.Level
+		logged bool
+	}{{slog.LevelInfo, true}, {slog.LevelWarn, false}} {
+		var buf bytes.Buffer
+		w, err := NewWriter(Config{}, slog.New(slog.NewJSONHandler(&buf, &slog.HandlerOptions{Level: tc.level})))
+		if err != nil {
+			t.Fatal(err)
+		}
+		w.Record(rec)
+		if got := strings.Contains(buf.String(), `"call_id":"c1"`); got != tc.logged {
+			t.Errorf("level %v: record logged %v, want %v: %q", tc.level, got, tc.logged, buf.String())
+		}
+		if !tc.logged {
+			if n := testing.AllocsPerRun(100, func() { w.Record(rec) }); n != 0 {
+				t.Errorf("level %v: %v allocations per unread record, want 0", tc.level, n)
+			}
+		}
+		_ = w.Close()
 	}
 }

@@ -53,7 +53,12 @@ func NewWriter(cfg Config, log *slog.Logger) (*Writer, error) {
 }
 
 // Record implements Recorder.
+// A record nobody reads (the log drops Info, no file, no webhook) is not
+// encoded.
 func (w *Writer) Record(r *Record) {
+	if w.file == nil && w.q == nil && !w.log.Enabled(context.Background(), slog.LevelInfo) {
+		return
+	}
 	b, err := json.Marshal(r)
 	if err != nil {
 		w.log.Error("call record not encoded", "call_id", r.CallID, "error", err)

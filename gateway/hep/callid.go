@@ -3,23 +3,27 @@ package hep
 import "bytes"
 
 // CallID returns the value of the Call-ID header (or its compact form
-// "i") of a SIP message, or nil. It scans the header section only, without
-// parsing or allocating; the result aliases msg.
+// "i") of a SIP message, or nil. It reads the header lines up to the first
+// empty one, without parsing or allocating; the result aliases msg. It
+// runs for every captured message, so a line is only looked into when it
+// starts like the header's name.
 func CallID(msg []byte) []byte {
-	end := bytes.Index(msg, []byte("\r\n\r\n"))
-	if end < 0 {
-		end = len(msg)
-	}
-	head := msg[:end]
-	for len(head) > 0 {
-		i := bytes.IndexByte(head, '\n')
-		line := head
-		if i >= 0 {
-			line, head = head[:i], head[i+1:]
+	for len(msg) > 0 {
+		line := msg
+		if i := bytes.IndexByte(msg, '\n'); i >= 0 {
+			line, msg = msg[:i], msg[i+1:]
 		} else {
-			head = nil
+			msg = nil
 		}
-		line = bytes.TrimRight(line, "\r")
+		if n := len(line); n > 0 && line[n-1] == '\r' {
+			line = line[:n-1]
+		}
+		if len(line) == 0 {
+			return nil // the end of the header section
+		}
+		if c := line[0] | 0x20; c != 'c' && c != 'i' {
+			continue
+		}
 		colon := bytes.IndexByte(line, ':')
 		if colon <= 0 {
 			continue

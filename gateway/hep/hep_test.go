@@ -168,6 +168,9 @@ func TestCallID(t *testing.T) {
 		{"BYE sip:a SIP/2.0\r\ncall-id:lower\r\n", "lower"},
 		{"BYE sip:a SIP/2.0\nCall-ID : lf-only\n\n", "lf-only"},
 		{"OPTIONS sip:a SIP/2.0\r\nTo: x\r\n\r\nCall-ID: in-body", ""},
+		{"OPTIONS sip:a SIP/2.0\nTo: x\n\nCall-ID: in-body-lf", ""},
+		{"INFO sip:a SIP/2.0\r\nContact: <sip:c>\r\nI : upper\r\n\r\n", "upper"},
+		{"INVITE sip:a SIP/2.0\r\nCall-Info: <x>\r\nCall-ID:last", "last"},
 		{"", ""},
 	}
 	for _, tc := range tests {
@@ -300,6 +303,31 @@ func FuzzAppend(f *testing.F) {
 			t.Fatalf("auth key %q, want %q", d.authKey, key)
 		}
 	})
+}
+
+// BenchmarkCallID: a typical INVITE with an SDP body, the Call-ID ninth
+// of its headers.
+func BenchmarkCallID(b *testing.B) {
+	msg := []byte("INVITE sip:15551234@127.0.0.1:5060 SIP/2.0\r\n" +
+		"Via: SIP/2.0/UDP 127.0.0.1:5080;branch=z9hG4bK-1-0\r\n" +
+		"From: sipp <sip:sipp@127.0.0.1:5080>;tag=1\r\n" +
+		"To: <sip:15551234@127.0.0.1:5060>\r\n" +
+		"Record-Route: <sip:127.0.0.1:5060;lr>\r\n" +
+		"Contact: sip:sipp@127.0.0.1:5080\r\n" +
+		"Max-Forwards: 70\r\n" +
+		"Subject: Performance Test\r\n" +
+		"Call-ID: 1-12345@127.0.0.1\r\n" +
+		"CSeq: 1 INVITE\r\n" +
+		"Content-Type: application/sdp\r\n" +
+		"Content-Length: 129\r\n\r\n" +
+		"v=0\r\no=user1 53655765 2353687637 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\n" +
+		"m=audio 6000 RTP/AVP 0\r\na=rtpmap:0 PCMU/8000\r\n")
+	b.ReportAllocs()
+	for b.Loop() {
+		if CallID(msg) == nil {
+			b.Fatal("no Call-ID")
+		}
+	}
 }
 
 func FuzzCallID(f *testing.F) {

@@ -22,6 +22,13 @@ import (
 // returns the file names and the certificate.
 func WriteCert(tb testing.TB, dir, cn string) (certFile, keyFile string, cert *x509.Certificate) {
 	tb.Helper()
+	return WriteCertUntil(tb, dir, cn, time.Now().Add(24*time.Hour))
+}
+
+// WriteCertUntil is WriteCert for a certificate valid until notAfter
+// (whole seconds: what X.509 keeps).
+func WriteCertUntil(tb testing.TB, dir, cn string, notAfter time.Time) (certFile, keyFile string, cert *x509.Certificate) {
+	tb.Helper()
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
 		tb.Fatal(err)
@@ -30,7 +37,7 @@ func WriteCert(tb testing.TB, dir, cn string) (certFile, keyFile string, cert *x
 		SerialNumber:          big.NewInt(time.Now().UnixNano()),
 		Subject:               pkix.Name{CommonName: cn},
 		NotBefore:             time.Now().Add(-time.Hour),
-		NotAfter:              time.Now().Add(24 * time.Hour),
+		NotAfter:              notAfter,
 		KeyUsage:              x509.KeyUsageDigitalSignature | x509.KeyUsageCertSign,
 		ExtKeyUsage:           []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth, x509.ExtKeyUsageClientAuth},
 		BasicConstraintsValid: true,
