@@ -121,7 +121,7 @@ YAML
   for m in m1 m2; do p="$(cat "$work/$m-$t.pid")"; kill -INT "$p" 2>/dev/null || true; wait "$p" 2>/dev/null || true; done
   n1=0 n2=0
   for f in "$uas_dir"/*_counts.csv; do
-    v="$(awk -F';' 'NR==1{for(i=1;i<=NF;i++) if ($i ~ /_INVITE_Recv$/) col=i; next} {v=$col} END{print v+0}' "$f")"
+    v="$(awk -F';' 'NR==1{for(i=1;i<=NF;i++) if ($i ~ /_INVITE_Recv$/ && !col) col=i; next} {v=$col} END{print v+0}' "$f")"
     if [ "$n1" = 0 ]; then n1=$v; else n2=$v; fi
   done
   split[$t]="$n1/$n2"
