@@ -45,7 +45,7 @@ func (g *Gateway) handleAck(ctx context.Context, req *sip.Request, tx sip.Server
 	if err != nil {
 		return err
 	}
-	via, ok := g.self.via(out, p.hash)
+	via, ok := g.self.Via(out, p.hash)
 	if !ok {
 		return status.New(503, "Service Unavailable", fmt.Errorf("%w: %s", ErrListenerNotFound, out))
 	}

@@ -42,7 +42,7 @@ func (g *Gateway) authorize(req *sip.Request, proxy bool) error {
 	if err != nil {
 		return err
 	}
-	if from := req.From(); from == nil || from.Address.User != user || !g.self.isLocal(from.Address.Host) {
+	if from := req.From(); from == nil || from.Address.User != user || !g.self.IsLocal(from.Address.Host) {
 		return status.New(403, "Forbidden", fmt.Errorf("%w: From does not match authenticated user %s", ErrForbidden, user))
 	}
 	return nil

@@ -89,12 +89,12 @@ type setProber struct{ g *Gateway }
 // a transaction timeout or transport error is an error, never a 408.
 func (p setProber) Probe(ctx context.Context, t route.Target, from string) (int, error) {
 	g := p.g
-	via, ok := g.self.via(t.Transport, "probe")
+	via, ok := g.self.Via(t.Transport, "probe")
 	if !ok {
 		return 0, fmt.Errorf("%w: %s", ErrListenerNotFound, t.Transport)
 	}
-	l := g.self.byTransport[t.Transport]
-	fu := sip.Uri{Scheme: "sip", User: "sipedge", Host: l.host}
+	l, _ := g.self.Local(t.Transport)
+	fu := sip.Uri{Scheme: "sip", User: "sipedge", Host: l.Host}
 	if from != "" {
 		if err := sip.ParseUri(from, &fu); err != nil {
 			return 0, fmt.Errorf("probe from %q: %w", from, err)

@@ -70,7 +70,7 @@ func (g *Gateway) sendBye(ctx context.Context, d *dialog.Dialog, p dialog.Party)
 	if err != nil {
 		return
 	}
-	via, ok := g.self.via(out, "bye")
+	via, ok := g.self.Via(out, "bye")
 	if !ok {
 		return
 	}

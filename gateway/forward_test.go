@@ -8,6 +8,7 @@ import (
 	"github.com/emiago/sipgo/sip"
 
 	"github.com/sipedge/sipedge/gateway/route"
+	"github.com/sipedge/sipedge/gateway/self"
 )
 
 // parse parses a datagram received by a test peer.
@@ -68,7 +69,7 @@ func TestForwardCallUDP(t *testing.T) {
 
 	in := recvRequest(t, uas, sip.INVITE)
 	vias := in.GetHeaders("Via")
-	if len(vias) != 2 || !strings.Contains(vias[0].Value(), "branch="+branchMagic) {
+	if len(vias) != 2 || !strings.Contains(vias[0].Value(), "branch="+self.BranchMagic) {
 		t.Fatalf("Via set %v, want ours on top of the caller's", vias)
 	}
 	if v := vias[1].Value(); !strings.Contains(v, "rport=") || !strings.Contains(v, "received=127.0.0.1") {

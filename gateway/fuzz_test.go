@@ -12,6 +12,7 @@ import (
 	"github.com/emiago/sipgo/sip"
 
 	"github.com/sipedge/sipedge/gateway/route"
+	"github.com/sipedge/sipedge/gateway/self"
 )
 
 // refuseSender never touches the network: every send fails as if the next
@@ -62,7 +63,7 @@ func fuzzGateway(t testing.TB) *Gateway {
 	// background work the requests started.
 	t.Cleanup(func() { _ = g.Close() })
 	g.out = refuseSender{}
-	g.self = newSelfAddrs("", cfg.Domains, []Listener{{Transport: "udp", Addr: "127.0.0.1:5060"}})
+	g.self = self.New("", cfg.Domains, []self.Listener{{Transport: "udp", Addr: "127.0.0.1:5060"}})
 	return g
 }
 

@@ -32,6 +32,7 @@ import (
 	"github.com/sipedge/sipedge/gateway/registrar"
 	"github.com/sipedge/sipedge/gateway/route"
 	"github.com/sipedge/sipedge/gateway/route/rtjson"
+	"github.com/sipedge/sipedge/gateway/self"
 	"github.com/sipedge/sipedge/gateway/wire"
 	"github.com/sipedge/sipedge/internal/listen"
 	"github.com/sipedge/sipedge/nat"
@@ -130,7 +131,7 @@ type Gateway struct {
 	trunks   *trunks               // trunks.go
 
 	// set by Run once listeners are bound
-	self     selfAddrs
+	self     self.Addrs
 	udpLaddr sip.Addr
 	udpConn  net.PacketConn
 
@@ -381,7 +382,11 @@ func (g *Gateway) Run(ctx context.Context) error {
 	}
 	closers = append(closers, g.tlsNamed.ln.Close)
 	serves = append(serves, func() error { return g.srv.ServeTLS(g.tlsNamed.ln) })
-	g.self = newSelfAddrs(g.cfg.Advertise, g.cfg.Domains, bound)
+	us := make([]self.Listener, len(bound))
+	for i, b := range bound {
+		us[i] = self.Listener{Transport: b.Transport, Addr: b.Addr}
+	}
+	g.self = self.New(g.cfg.Advertise, g.cfg.Domains, us)
 	if g.deps.Tap != nil {
 		g.dialer = newTapDialer(g, bound)
 		for _, s := range g.dialer.serves() {
@@ -608,7 +613,7 @@ func (g *Gateway) trustedSource(src string) bool {
 // retransmission after our INVITE transaction ended.
 func (g *Gateway) onStrayResponse(res *sip.Response) {
 	v := res.Via()
-	if v == nil || !g.self.hosts[v.Host] || !g.self.ports[v.Port] {
+	if v == nil || !g.self.IsOurVia(v) {
 		return
 	}
 	if g.resendAccepted(res) {

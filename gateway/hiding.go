@@ -61,36 +61,6 @@ func (th *hiding) external(t string) bool {
 	return th != nil && th.cfg.IsExternal(strings.ToLower(t))
 }
 
-// contactURI is our address on transport t as a Contact URI.
-func (s selfAddrs) contactURI(t string) (sip.Uri, bool) {
-	rr, ok := s.recordRoute(t, "")
-	if !ok {
-		return sip.Uri{}, false
-	}
-	u := rr.Address
-	ps := make(sip.HeaderParams, 0, 1)
-	for _, kv := range u.UriParams {
-		if kv.K != "lr" {
-			ps = append(ps, kv)
-		}
-	}
-	u.UriParams = ps
-	return u, true
-}
-
-// isOurRecordRoute returns a test for our Record-Route entry on transport t.
-func (s selfAddrs) isOurRecordRoute(t string) func(sip.Uri) bool {
-	l, ok := s.byTransport[t]
-	tp := t
-	if t == "wss" {
-		tp = "ws"
-	}
-	return func(u sip.Uri) bool {
-		got, _ := u.UriParams.Get("transport")
-		return ok && strings.EqualFold(u.Host, l.host) && u.Port == l.port && strings.EqualFold(got, tp)
-	}
-}
-
 // hideRequest hides the inside in r, about to go out over transport out
 // (lower case) when that faces the outside (as th, the hiding of the
 // request's transaction, says), and returns the inside Vias it took out
@@ -100,10 +70,10 @@ func (g *Gateway) hideRequest(th *hiding, r *sip.Request, out string) []sip.Head
 		return nil
 	}
 	vias := topo.StripVias(r)
-	if self, ok := g.self.contactURI(out); ok {
-		th.h.HideContacts(r, self)
+	if us, ok := g.self.ContactURI(out); ok {
+		th.h.HideContacts(r, us)
 	}
-	th.h.HideRecordRoutes(r, g.self.isOurRecordRoute(out), false)
+	th.h.HideRecordRoutes(r, g.self.IsOurRecordRoute(out), false)
 	return vias
 }
 
@@ -149,8 +119,8 @@ func (p *proxyTx) hideUpstream(out *sip.Response) {
 	if !th.external(in) {
 		return
 	}
-	if self, ok := g.self.contactURI(in); ok {
+	if self, ok := g.self.ContactURI(in); ok {
 		th.h.HideContacts(out, self)
 	}
-	th.h.HideRecordRoutes(out, g.self.isOurRecordRoute(in), true)
+	th.h.HideRecordRoutes(out, g.self.IsOurRecordRoute(in), true)
 }

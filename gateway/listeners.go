@@ -48,9 +48,9 @@ func (g *Gateway) sendOptionsPing(_ context.Context, addr string) error {
 		return err
 	}
 	port, _ := strconv.Atoi(p)
-	via, _ := g.self.via("udp", "ka")
-	l := g.self.byTransport["udp"]
-	from := &sip.FromHeader{Address: sip.Uri{Scheme: "sip", User: "keepalive", Host: l.host}, Params: sip.NewParams()}
+	via, _ := g.self.Via("udp", "ka")
+	l, _ := g.self.Local("udp")
+	from := &sip.FromHeader{Address: sip.Uri{Scheme: "sip", User: "keepalive", Host: l.Host}, Params: sip.NewParams()}
 	from.Params.Add("tag", sip.GenerateTagN(10))
 	req := uac.New(uac.Request{
 		Method: sip.OPTIONS, RURI: sip.Uri{Scheme: "sip", Host: host, Port: port}, Via: via,

@@ -5,6 +5,8 @@ import (
 	"testing"
 
 	"github.com/emiago/sipgo/sip"
+
+	"github.com/sipedge/sipedge/gateway/self"
 )
 
 // TestLoopDetection: a request that comes back through us unchanged (our
@@ -34,7 +36,7 @@ func TestLoopDetection(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ours := branchMagic + p.hash + ".abc"
+	ours := self.BranchMagic + p.hash + ".abc"
 	tests := []struct {
 		name string
 		req  *sip.Request

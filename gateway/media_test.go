@@ -12,6 +12,7 @@ import (
 	"github.com/emiago/sipgo/sip"
 
 	"github.com/sipedge/sipedge/gateway/route"
+	"github.com/sipedge/sipedge/gateway/self"
 	"github.com/sipedge/sipedge/rtpengine"
 	"github.com/sipedge/sipedge/rtpengine/rtpenginetest"
 	"github.com/sipedge/sipedge/test/loopback"
@@ -130,7 +131,7 @@ func TestBrowserCallThroughRTPEngine(t *testing.T) {
 			}
 		}
 		if rr := in.GetHeaders("Record-Route"); len(rr) != 2 || !strings.Contains(rr[1].Value(), "transport=ws") ||
-			!strings.Contains(rr[1].Value(), flowParam+"=") {
+			!strings.Contains(rr[1].Value(), self.FlowParam+"=") {
 			t.Fatalf("Record-Route %v: want two, the second (WebSocket side) with transport=ws and a flow token", rr)
 		}
 		res := sip.NewResponseFromRequest(in, 200, "OK", []byte(strings.ReplaceAll(plainAnswer, "\n", "\r\n")))

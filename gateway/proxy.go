@@ -178,7 +178,7 @@ func (b *branch) build(ctx context.Context) (*sip.Request, error) {
 	if (p.initial || p.req.IsInvite()) && !p.fromPeer {
 		nat.AliasContacts(r, p.req.Source(), p.req.Transport())
 	}
-	via, ok := g.self.via(out, p.hash)
+	via, ok := g.self.Via(out, p.hash)
 	if !ok {
 		return nil, fmt.Errorf("%w: %s", ErrListenerNotFound, out)
 	}
@@ -190,11 +190,11 @@ func (b *branch) build(ctx context.Context) (*sip.Request, error) {
 	top := [2]sip.Header{via}
 	n := 1
 	if p.recordRoute {
-		rrIn, okIn := g.self.recordRoute(in, p.inFlow)
+		rrIn, okIn := g.self.RecordRoute(in, p.inFlow)
 		var rrOut *sip.RecordRouteHeader
 		okOut := false
 		if in != out || p.inFlow != b.tgt.Flow {
-			rrOut, okOut = g.self.recordRoute(out, b.tgt.Flow)
+			rrOut, okOut = g.self.RecordRoute(out, b.tgt.Flow)
 		}
 		switch {
 		case okIn && okOut:

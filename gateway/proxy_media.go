@@ -124,7 +124,7 @@ func (p *proxyTx) trackDialog(ctx context.Context, b *branch, res *sip.Response)
 	if recordOnly && p.g.deps.CallRecords == nil {
 		return
 	}
-	d := dialog.Confirmed(p.req, res, p.inFlow, b.tgt, p.g.self.isSelf, time.Now())
+	d := dialog.Confirmed(p.req, res, p.inFlow, b.tgt, p.g.self.IsSelf, time.Now())
 	if d == nil {
 		return
 	}

@@ -36,7 +36,7 @@ func (g *Gateway) handleRegister(ctx context.Context, req *sip.Request, tx sip.S
 // authenticated user owns the address of record, apply the bindings and
 // answer 200 listing every current binding with its remaining expiry.
 func (g *Gateway) register(_ context.Context, req *sip.Request, tx sip.ServerTransaction) error {
-	if !g.self.isLocal(req.Recipient.Host) {
+	if !g.self.IsLocal(req.Recipient.Host) {
 		return status.New(403, "Forbidden", fmt.Errorf("%w: %s is not our domain", ErrForbidden, req.Recipient.Host))
 	}
 	user, err := g.authenticate(req, false)
@@ -44,7 +44,7 @@ func (g *Gateway) register(_ context.Context, req *sip.Request, tx sip.ServerTra
 		return err
 	}
 	to := req.To().Address
-	if !g.self.isLocal(to.Host) {
+	if !g.self.IsLocal(to.Host) {
 		return status.New(403, "Forbidden", fmt.Errorf("%w: To domain %s is not ours", ErrForbidden, to.Host))
 	}
 	if to.User != user {

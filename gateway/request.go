@@ -10,6 +10,7 @@ import (
 	"github.com/sipedge/sipedge/gateway/cdr"
 	"github.com/sipedge/sipedge/gateway/dialog"
 	"github.com/sipedge/sipedge/gateway/route"
+	"github.com/sipedge/sipedge/gateway/self"
 	"github.com/sipedge/sipedge/gateway/status"
 	"github.com/sipedge/sipedge/nat"
 	"github.com/sipedge/sipedge/ws"
@@ -47,7 +48,7 @@ func (g *Gateway) prepare(req *sip.Request, inPlace bool) (prepared, error) {
 	p := prepared{fwd: fwd, ourRoute: restoreRequest(th, fwd), hiding: th}
 	// A strict router before us put our URI in the Request-URI: restore
 	// the real one from the last Route (RFC 3261 §16.4).
-	if g.self.isSelf(fwd.Recipient) && fwd.Recipient.UriParams.Has("lr") {
+	if g.self.IsSelf(fwd.Recipient) && fwd.Recipient.UriParams.Has("lr") {
 		if routes := fwd.GetHeaders("Route"); len(routes) > 0 {
 			last := routes[len(routes)-1].(*sip.RouteHeader)
 			fwd.Recipient = *last.Address.Clone()
@@ -55,8 +56,8 @@ func (g *Gateway) prepare(req *sip.Request, inPlace bool) (prepared, error) {
 			p.ourRoute = true
 		}
 	}
-	for r := dialog.TopRoute(fwd); r != nil && g.self.isSelf(r.Address); r = dialog.TopRoute(fwd) {
-		if f, ok := r.Address.UriParams.Get(flowParam); ok && f != "" {
+	for r := dialog.TopRoute(fwd); r != nil && g.self.IsSelf(r.Address); r = dialog.TopRoute(fwd) {
+		if f, ok := r.Address.UriParams.Get(self.FlowParam); ok && f != "" {
 			p.flows = append(p.flows, f)
 		}
 		if r.Address.UriParams.Has(localParam) {
@@ -65,8 +66,8 @@ func (g *Gateway) prepare(req *sip.Request, inPlace bool) (prepared, error) {
 		fwd.RemoveHeader("Route")
 		p.ourRoute = true
 	}
-	p.hash = loopHash(fwd)
-	if g.self.looping(req, p.hash) {
+	p.hash = self.LoopHash(fwd)
+	if g.self.Looping(req, p.hash) {
 		return prepared{}, status.New(482, "Loop Detected", ErrLoop)
 	}
 	return p, nil
@@ -88,7 +89,7 @@ func (g *Gateway) dialogHop(fwd *sip.Request, p prepared, in *ws.Flow) (route.Ta
 // forUs reports whether a request without Route addresses the proxy itself
 // (Request-URI is our host, no user part).
 func (g *Gateway) forUs(r *sip.Request) bool {
-	return dialog.TopRoute(r) == nil && r.Recipient.User == "" && g.self.isLocal(r.Recipient.Host)
+	return dialog.TopRoute(r) == nil && r.Recipient.User == "" && g.self.IsLocal(r.Recipient.Host)
 }
 
 // handle is the pipeline for every request but ACK.
@@ -160,7 +161,7 @@ func (g *Gateway) inDialog(ctx context.Context, req *sip.Request, tx sip.ServerT
 		return status.New(404, "Not Found", fmt.Errorf("%w: in-dialog request without our Route", ErrNotRelaying))
 	}
 	if dialog.TopRoute(fwd) == nil && len(p.flows) == 0 && !fwd.Recipient.UriParams.Has(nat.AliasParam) &&
-		(g.self.isSelf(fwd.Recipient) || g.self.domains[strings.ToLower(fwd.Recipient.Host)]) {
+		(g.self.IsSelf(fwd.Recipient) || g.self.IsDomain(strings.ToLower(fwd.Recipient.Host))) {
 		// Never look our own domain up in DNS for a dialog we are not in.
 		return status.New(404, "Not Found", fmt.Errorf("%w: in-dialog request addressed to the proxy", ErrNoRoute))
 	}
@@ -210,7 +211,7 @@ func (g *Gateway) resolve(ctx context.Context, fwd *sip.Request, tx sip.ServerTr
 	}
 	ruri := fwd.Recipient
 	rs := g.rules()
-	if g.self.isLocal(ruri.Host) && ruri.User != "" {
+	if g.self.IsLocal(ruri.Host) && ruri.User != "" {
 		aor := g.aor(ruri.User, ruri.Host)
 		if bs := g.lookup(aor, false); len(bs) > 0 {
 			return []route.Group{bs}, nil
@@ -230,7 +231,7 @@ func (g *Gateway) resolve(ctx context.Context, fwd *sip.Request, tx sip.ServerTr
 // addresses stand for the first domain.
 func (g *Gateway) aor(user, host string) string {
 	h := strings.ToLower(host)
-	if !g.self.domains[h] && len(g.cfg.Domains) > 0 {
+	if !g.self.IsDomain(h) && len(g.cfg.Domains) > 0 {
 		h = strings.ToLower(g.cfg.Domains[0])
 	}
 	return user + "@" + h

@@ -63,7 +63,7 @@ func (b *branch) reauth(ctx context.Context, res *sip.Response) (sip.ClientTrans
 	if err != nil {
 		return nil, false
 	}
-	via, ok := g.self.via(out, p.hash)
+	via, ok := g.self.Via(out, p.hash)
 	if !ok {
 		return nil, false
 	}

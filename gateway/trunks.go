@@ -243,8 +243,8 @@ func (g *Gateway) TrunkStatus() []trunk.Status {
 // trunkContact is our Contact toward hop: the listener of its transport.
 func (g *Gateway) trunkContact(hop route.Target) sip.Uri {
 	u := sip.Uri{Scheme: "sip", UriParams: sip.NewParams()}
-	if l, ok := g.self.byTransport[hop.Transport]; ok {
-		u.Host, u.Port = l.host, l.port
+	if l, ok := g.self.Local(hop.Transport); ok {
+		u.Host, u.Port = l.Host, l.Port
 	}
 	if hop.Transport != "udp" {
 		u.UriParams.Add("transport", hop.Transport)
@@ -258,7 +258,7 @@ type trunkSender struct{ g *Gateway }
 
 func (s trunkSender) Send(ctx context.Context, req *sip.Request, hop route.Target) (*sip.Response, error) {
 	g := s.g
-	via, ok := g.self.via(hop.Transport, "")
+	via, ok := g.self.Via(hop.Transport, "")
 	if !ok {
 		return nil, fmt.Errorf("%w: %s", ErrListenerNotFound, hop.Transport)
 	}

@@ -74,7 +74,3 @@ func (g *Gateway) flow(id string) (*ws.Flow, bool) {
 	}
 	return g.ws.Flow(id)
 }
-
-// flowParam is the Record-Route URI parameter that carries a flow id, so
-// in-dialog requests from the other side find the browser's connection.
-const flowParam = "ftok"
