@@ -6,6 +6,8 @@ import (
 	"time"
 
 	"github.com/emiago/sipgo/sip"
+
+	"github.com/sipedge/sipedge/gateway/retrans"
 )
 
 // Completed and accepted proxy transactions kept as bytes (issue 11 §7).
@@ -56,16 +58,16 @@ const (
 // relayCaches are the byte-bounded stand-ins for completed and accepted
 // proxy transactions. The zero value (nil caches) keeps nothing.
 type relayCaches struct {
-	answers *answerCache // final answers to forwarded non-INVITEs, by request key
-	invites *answerCache // INVITEs answered 2xx: keys only
-	oks     *answerCache // relayed 2xx, by okKey
+	answers *retrans.Cache // final answers to forwarded non-INVITEs, by request key
+	invites *retrans.Cache // INVITEs answered 2xx: keys only
+	oks     *retrans.Cache // relayed 2xx, by retrans.OKKey
 }
 
 func newRelayCaches() relayCaches {
 	return relayCaches{
-		answers: newAnswerCache(relayAnswerBytes, answerTTL),
-		invites: newAnswerCache(acceptedInviteBytes, answerTTL),
-		oks:     newAnswerCache(acceptedOKBytes, answerTTL),
+		answers: retrans.New(relayAnswerBytes, retrans.TimerJ),
+		invites: retrans.New(acceptedInviteBytes, retrans.TimerJ),
+		oks:     retrans.New(acceptedOKBytes, retrans.TimerJ),
 	}
 }
 
@@ -82,32 +84,15 @@ func (g *Gateway) relayTx(req *sip.Request, tx sip.ServerTransaction) sip.Server
 // absorbAccepted reports whether INVITE req retransmits one answered 2xx
 // within Timer L; its new transaction then ends without an answer.
 func (g *Gateway) absorbAccepted(buf []byte, req *sip.Request, tx sip.ServerTransaction) bool {
-	key, ok := txKey(buf, req)
+	key, ok := retrans.TxKey(buf, req)
 	if !ok {
 		return false
 	}
-	if _, hit := g.relayed.invites.entry(key, time.Now()); !hit {
+	if _, hit := g.relayed.invites.Entry(key, time.Now()); !hit {
 		return false
 	}
 	tx.Terminate()
 	return true
-}
-
-// okKey appends the key of a 2xx to an INVITE for relayCaches.oks: the
-// top Via branch (ours, on the way back), the To tag and the CSeq number.
-func okKey(buf []byte, res *sip.Response) ([]byte, bool) {
-	via, to, cseq := res.Via(), res.To(), res.CSeq()
-	if via == nil || to == nil || cseq == nil || cseq.MethodName != sip.INVITE || !res.IsSuccess() {
-		return nil, false
-	}
-	branch, _ := via.Params.Get("branch")
-	tag, _ := to.Params.Get("tag")
-	buf = append(buf, "2xx "...)
-	buf = append(buf, branch...)
-	buf = append(buf, ' ')
-	buf = append(buf, tag...)
-	buf = append(buf, ' ')
-	return appendUint(buf, int(cseq.SeqNo)), true
 }
 
 // rememberAccepted keeps what Timers L and M would: the INVITE's key (to
@@ -121,17 +106,17 @@ func (p *proxyTx) rememberAccepted(res, out *sip.Response) {
 	}
 	var buf [256]byte
 	now := time.Now()
-	if key, ok := txKey(buf[:0], p.req); ok {
-		c.invites.put(key, nil, netip.AddrPort{}, now)
+	if key, ok := retrans.TxKey(buf[:0], p.req); ok {
+		c.invites.Put(key, nil, netip.AddrPort{}, now)
 	}
-	key, ok := okKey(buf[:0], res)
+	key, ok := retrans.OKKey(buf[:0], res)
 	if !ok {
 		return
 	}
-	if _, dup := c.oks.entry(key, now); dup {
+	if _, dup := c.oks.Entry(key, now); dup {
 		return // a retransmission relayed within acceptedHold
 	}
-	e := answerEntry{key: string(key), at: now.UnixNano()}
+	e := retrans.Entry{Key: string(key), At: now.UnixNano()}
 	if dst, err := netip.ParseAddrPort(out.Destination()); err == nil && !sip.IsReliable(out.Transport()) {
 		pc, ok := packetConn(p.stx)
 		if !ok {
@@ -139,36 +124,36 @@ func (p *proxyTx) rememberAccepted(res, out *sip.Response) {
 		}
 		var b bytes.Buffer
 		out.StringWrite(&b)
-		e.res, e.dst, e.pc = b.Bytes(), dst, pc
+		e.Res, e.Dst, e.PC = b.Bytes(), dst, pc
 	} else {
 		stx, ok := p.stx.(interface{ Connection() sip.Connection })
 		if !ok {
 			return
 		}
 		conn := stx.Connection()
-		e.resend = func() error { return conn.WriteMsg(out) }
-		e.held = heldResponse
+		e.Resend = func() error { return conn.WriteMsg(out) }
+		e.Held = heldResponse
 	}
-	c.oks.putEntry(e, now)
+	c.oks.PutEntry(e, now)
 }
 
 // resendAccepted relays res upstream again if it retransmits a 2xx kept by
 // rememberAccepted, and reports whether it did.
 func (g *Gateway) resendAccepted(res *sip.Response) bool {
 	var buf [256]byte
-	key, ok := okKey(buf[:0], res)
+	key, ok := retrans.OKKey(buf[:0], res)
 	if !ok {
 		return false
 	}
-	e, hit := g.relayed.oks.entry(key, time.Now())
+	e, hit := g.relayed.oks.Entry(key, time.Now())
 	if !hit {
 		return false
 	}
 	var err error
-	if e.resend != nil {
-		err = e.resend()
+	if e.Resend != nil {
+		err = e.Resend()
 	} else {
-		err = writePacket(e.pc, e.res, e.dst)
+		err = retrans.WritePacket(e.PC, e.Res, e.Dst)
 	}
 	if err != nil {
 		g.log.Debug("retransmitted 2xx not relayed", "call_id", callID(res), "error", err)

@@ -54,7 +54,7 @@ func TestAcceptedRetransmissions(t *testing.T) {
 	if again := caller.recv(2 * time.Second); again != first {
 		t.Fatalf("retransmitted 2xx relayed as\n%s\nwant the first relay\n%s", again, first)
 	}
-	if n, _ := gw.g.relayed.oks.stats(); n != 1 {
+	if n, _ := gw.g.relayed.oks.Stats(); n != 1 {
 		t.Fatalf("%d relayed 2xx kept, want 1", n)
 	}
 

@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"github.com/emiago/sipgo/sip"
+
+	"github.com/sipedge/sipedge/gateway/retrans"
 )
 
 // Stateless local answers (issue 11). sipgo makes a server transaction for
@@ -19,7 +21,7 @@ import (
 // of unauthenticated REGISTERs grew memory by hundreds of megabytes. A final
 // answer the gateway makes up itself for a non-INVITE request over UDP (a
 // challenge, a refusal, a REGISTER's 200) is instead written straight to
-// the socket, its bytes are kept in an answerCache bounded in bytes, and the
+// the socket, its bytes are kept in a retrans.Cache bounded in bytes, and the
 // transaction ends at once. A retransmission (same top Via branch, sent-by,
 // method and source) gets those same bytes again without re-running
 // authentication or the registrar (RFC 3261 §17.2.2: the Completed state's
@@ -33,200 +35,16 @@ import (
 // transaction: its non-2xx answer is retransmitted until the ACK, which the
 // transaction absorbs.
 const (
-	// answerTTL is how long an answer is kept at most: Timer J.
-	answerTTL = 64 * 500 * time.Millisecond
 	// anonAnswerBytes bounds the cache of answers to requests that did not
 	// authenticate (what a flood can fill): about 6,000 challenges.
 	anonAnswerBytes = 4 << 20
 	// authAnswerBytes bounds the cache of answers to authenticated
 	// requests: about 24,000 REGISTER 200s, 32 s of 750 registrations/s.
 	authAnswerBytes = 16 << 20
-	// answerOverhead is what an entry costs beyond its key and bytes: its
-	// queue slot, its map entry and the slice and string headers.
-	answerOverhead = 128
 )
 
-// answerCache holds recent stateless answers by request key, oldest first,
-// within a byte budget and a lifetime. It is safe for concurrent use.
-type answerCache struct {
-	max int
-	ttl time.Duration
-
-	mu    sync.Mutex
-	index map[string]uint64 // key -> sequence number of its newest entry
-	queue []answerEntry     // queue[head:] are live, oldest first
-	head  int
-	base  uint64 // sequence number of queue[0]
-	size  int    // accounted bytes of queue[head:]
-}
-
-// answerEntry is one answer: the response's bytes and where they went.
-type answerEntry struct {
-	key string
-	res []byte
-	dst netip.AddrPort
-	at  int64 // Unix nanoseconds
-
-	// For the relayed 2xx of accepted.go: the socket to write res on, or
-	// (not over UDP) what sends the response again and what it holds.
-	pc     packetWriter
-	resend func() error
-	held   int
-}
-
-func (e *answerEntry) cost() int { return len(e.key) + len(e.res) + e.held + answerOverhead }
-
-func newAnswerCache(maxBytes int, ttl time.Duration) *answerCache {
-	return &answerCache{max: maxBytes, ttl: ttl, index: make(map[string]uint64)}
-}
-
-// get returns the answer stored for key if it is younger than the TTL at
-// now. The bytes must not be modified.
-func (c *answerCache) get(key []byte, now time.Time) ([]byte, netip.AddrPort, bool) {
-	e, ok := c.entry(key, now)
-	return e.res, e.dst, ok
-}
-
-// entry returns a copy of the entry stored for key if it is younger than
-// the TTL at now. A nil cache holds nothing.
-func (c *answerCache) entry(key []byte, now time.Time) (answerEntry, bool) {
-	if c == nil {
-		return answerEntry{}, false
-	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	seq, ok := c.index[string(key)]
-	if !ok {
-		return answerEntry{}, false
-	}
-	e := c.queue[seq-c.base]
-	if now.UnixNano()-e.at > int64(c.ttl) {
-		return answerEntry{}, false
-	}
-	return e, true
-}
-
-// put stores res (which the cache now owns) for key at now, replacing an
-// older answer for it, and evicts expired entries and then the oldest ones
-// until the budget holds. An answer larger than the whole budget is not
-// kept.
-func (c *answerCache) put(key []byte, res []byte, dst netip.AddrPort, now time.Time) {
-	c.putEntry(answerEntry{key: string(key), res: res, dst: dst, at: now.UnixNano()}, now)
-}
-
-// putEntry is put for a whole entry (with its socket).
-func (c *answerCache) putEntry(e answerEntry, now time.Time) {
-	if e.cost() > c.max {
-		return
-	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	for c.head < len(c.queue) && (now.UnixNano()-c.queue[c.head].at > int64(c.ttl) || c.size+e.cost() > c.max) {
-		c.pop()
-	}
-	if c.head > 0 && c.head >= len(c.queue)/2 {
-		// Compact: live entries move to the front of the slice.
-		n := copy(c.queue, c.queue[c.head:])
-		clear(c.queue[n:])
-		c.queue = c.queue[:n]
-		c.base += uint64(c.head)
-		c.head = 0
-	}
-	c.index[e.key] = c.base + uint64(len(c.queue))
-	c.queue = append(c.queue, e)
-	c.size += e.cost()
-}
-
-// pop drops the oldest entry; the caller holds mu and ensures one exists.
-func (c *answerCache) pop() {
-	e := &c.queue[c.head]
-	seq := c.base + uint64(c.head)
-	if c.index[e.key] == seq {
-		delete(c.index, e.key)
-	}
-	c.size -= e.cost()
-	*e = answerEntry{}
-	c.head++
-}
-
-// stats returns the number of answers held and their accounted bytes.
-func (c *answerCache) stats() (entries, size int) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return len(c.index), c.size
-}
-
-// answerKey appends the key of req's transaction for the answer caches to
-// buf: method, top Via branch and sent-by, and the source address. ok is
-// false when req cannot be answered statelessly: INVITE and ACK (the
-// transaction absorbs the ACK), a reliable transport (sipgo ends those
-// transactions at once anyway), or a top Via without an RFC 3261 branch
-// (its transaction is matched on other fields).
-func answerKey(buf []byte, req *sip.Request) ([]byte, bool) {
-	if req.Method == sip.INVITE {
-		return nil, false
-	}
-	return txKey(buf, req)
-}
-
-// txKey is answerKey for any method but ACK: the key of req's server
-// transaction over UDP (accepted.go keys INVITEs with it).
-func txKey(buf []byte, req *sip.Request) ([]byte, bool) {
-	if req.Method == sip.ACK || sip.IsReliable(req.Transport()) {
-		return nil, false
-	}
-	via := req.Via()
-	if via == nil {
-		return nil, false
-	}
-	branch, _ := via.Params.Get("branch")
-	if !strings.HasPrefix(branch, sip.RFC3261BranchMagicCookie) {
-		return nil, false
-	}
-	buf = append(buf, req.Method...)
-	buf = append(buf, ' ')
-	buf = append(buf, branch...)
-	buf = append(buf, ' ')
-	buf = append(buf, via.Host...)
-	buf = append(buf, ':')
-	buf = appendUint(buf, via.Port)
-	buf = append(buf, ' ')
-	buf = append(buf, req.Source()...)
-	return buf, true
-}
-
-func appendUint(b []byte, n int) []byte {
-	var d [20]byte
-	i := len(d)
-	for {
-		i--
-		d[i] = byte('0' + n%10)
-		n /= 10
-		if n == 0 {
-			break
-		}
-	}
-	return append(b, d[i:]...)
-}
-
-// packetWriter is what a sipgo UDP connection offers to write raw bytes.
-type packetWriter interface {
-	WriteTo(b []byte, addr net.Addr) (int, error)
-}
-
-// writePacket writes b to dst on pc, without allocating an address when pc
-// is the UDP socket itself.
-func writePacket(pc packetWriter, b []byte, dst netip.AddrPort) error {
-	if u, ok := pc.(*net.UDPConn); ok {
-		_, err := u.WriteToUDPAddrPort(b, dst)
-		return err
-	}
-	_, err := pc.WriteTo(b, net.UDPAddrFromAddrPort(dst))
-	return err
-}
-
 // packetConn returns the UDP socket of tx, if it has one.
-func packetConn(tx sip.ServerTransaction) (packetWriter, bool) {
+func packetConn(tx sip.ServerTransaction) (retrans.PacketWriter, bool) {
 	if d, ok := tx.(*datagramTx); ok {
 		return d.pc, true
 	}
@@ -234,7 +52,7 @@ func packetConn(tx sip.ServerTransaction) (packetWriter, bool) {
 	if !ok {
 		return nil, false
 	}
-	pw, ok := stx.Connection().(packetWriter)
+	pw, ok := stx.Connection().(retrans.PacketWriter)
 	return pw, ok
 }
 
@@ -245,23 +63,23 @@ func (g *Gateway) answerRetransmission(req *sip.Request, tx sip.ServerTransactio
 	if req.Method == sip.INVITE {
 		return g.absorbAccepted(buf[:0], req, tx)
 	}
-	key, ok := answerKey(buf[:0], req)
+	key, ok := retrans.RequestKey(buf[:0], req)
 	if !ok {
 		return false
 	}
 	now := time.Now()
-	res, dst, hit := g.authAnswers.get(key, now)
+	res, dst, hit := g.authAnswers.Get(key, now)
 	if !hit {
-		res, dst, hit = g.anonAnswers.get(key, now)
+		res, dst, hit = g.anonAnswers.Get(key, now)
 	}
 	if !hit {
-		res, dst, hit = g.relayed.answers.get(key, now)
+		res, dst, hit = g.relayed.answers.Get(key, now)
 	}
 	if !hit {
 		return false
 	}
 	if pc, ok := packetConn(tx); ok {
-		if err := writePacket(pc, res, dst); err != nil {
+		if err := retrans.WritePacket(pc, res, dst); err != nil {
 			g.log.Debug("retransmitted answer not sent", "call_id", callID(req), "dst", dst.String(), "error", err)
 		}
 	}
@@ -272,11 +90,11 @@ func (g *Gateway) answerRetransmission(req *sip.Request, tx sip.ServerTransactio
 // localTx returns the transaction to answer req on when the gateway makes
 // the final answer itself: tx, or when req can be answered statelessly a
 // statelessTx over it that keeps the answer in cache.
-func (g *Gateway) localTx(req *sip.Request, tx sip.ServerTransaction, cache *answerCache) sip.ServerTransaction {
+func (g *Gateway) localTx(req *sip.Request, tx sip.ServerTransaction, cache *retrans.Cache) sip.ServerTransaction {
 	if tx == nil {
 		return nil
 	}
-	key, ok := answerKey(make([]byte, 0, 160), req)
+	key, ok := retrans.RequestKey(make([]byte, 0, 160), req)
 	if !ok {
 		return tx
 	}
@@ -294,8 +112,8 @@ type statelessTx struct {
 	sip.ServerTransaction
 	g        *Gateway
 	key      []byte
-	pc       packetWriter
-	cache    *answerCache
+	pc       retrans.PacketWriter
+	cache    *retrans.Cache
 	answered atomic.Bool // the final answer went out raw
 }
 
@@ -330,8 +148,8 @@ func (t *statelessTx) Respond(res *sip.Response) error {
 	if !t.answered.CompareAndSwap(false, true) {
 		return nil // a final answer went out already (a second 2xx of a fork)
 	}
-	t.cache.put(t.key, b, dst, time.Now())
-	err = writePacket(t.pc, b, dst)
+	t.cache.Put(t.key, b, dst, time.Now())
+	err = retrans.WritePacket(t.pc, b, dst)
 	t.ServerTransaction.Terminate()
 	return err
 }
@@ -407,7 +225,7 @@ func (t *datagramTx) Respond(res *sip.Response) error {
 	defer answerBufs.Put(buf)
 	buf.Reset()
 	res.StringWrite(buf)
-	return writePacket(t.pc, buf.Bytes(), dst)
+	return retrans.WritePacket(t.pc, buf.Bytes(), dst)
 }
 
 // Terminate implements sip.Transaction (there is nothing to end).

@@ -2,94 +2,17 @@ package gateway
 
 import (
 	"bytes"
-	"fmt"
 	"log/slog"
 	"net"
-	"net/netip"
 	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/emiago/sipgo/sip"
+
+	"github.com/sipedge/sipedge/gateway/retrans"
 )
-
-var answerDst = netip.MustParseAddrPort("192.0.2.1:5060")
-
-func TestAnswerCacheRetransmission(t *testing.T) {
-	c := newAnswerCache(1<<20, answerTTL)
-	now := time.Now()
-	res := []byte("SIP/2.0 401 Unauthorized\r\n\r\n")
-	c.put([]byte("REGISTER z9hG4bK1 a:1 b"), res, answerDst, now)
-	got, dst, ok := c.get([]byte("REGISTER z9hG4bK1 a:1 b"), now.Add(time.Second))
-	if !ok || !bytes.Equal(got, res) || dst != answerDst {
-		t.Fatalf("get = %q %v %v, want the stored answer", got, dst, ok)
-	}
-	if _, _, ok := c.get([]byte("REGISTER z9hG4bK2 a:1 b"), now); ok {
-		t.Fatal("another branch found an answer")
-	}
-	// A newer answer for the same key replaces the old one.
-	res2 := []byte("SIP/2.0 200 OK\r\n\r\n")
-	c.put([]byte("REGISTER z9hG4bK1 a:1 b"), res2, answerDst, now)
-	if got, _, _ := c.get([]byte("REGISTER z9hG4bK1 a:1 b"), now); !bytes.Equal(got, res2) {
-		t.Fatalf("after replace: %q", got)
-	}
-	if n, _ := c.stats(); n != 1 {
-		t.Fatalf("%d entries, want 1", n)
-	}
-}
-
-func TestAnswerCacheBoundedBytes(t *testing.T) {
-	const budget = 64 << 10
-	c := newAnswerCache(budget, answerTTL)
-	now := time.Now()
-	res := bytes.Repeat([]byte("x"), 400)
-	const n = 10000
-	for i := range n {
-		c.put(fmt.Appendf(nil, "REGISTER z9hG4bK%d 192.0.2.1:5060 192.0.2.1:5060", i), bytes.Clone(res), answerDst, now)
-		if _, size := c.stats(); size > budget {
-			t.Fatalf("after %d answers: %d bytes held, budget %d", i+1, size, budget)
-		}
-	}
-	entries, size := c.stats()
-	per := len(res) + len("REGISTER z9hG4bK9999 192.0.2.1:5060 192.0.2.1:5060") + answerOverhead
-	if entries < budget/per-1 || size < budget-2*per {
-		t.Fatalf("%d entries, %d bytes: the budget is not used", entries, size)
-	}
-	// Oldest first: the newest survive, the first are gone.
-	if _, _, ok := c.get(fmt.Appendf(nil, "REGISTER z9hG4bK%d 192.0.2.1:5060 192.0.2.1:5060", n-1), now); !ok {
-		t.Fatal("newest answer evicted")
-	}
-	if _, _, ok := c.get(fmt.Appendf(nil, "REGISTER z9hG4bK%d 192.0.2.1:5060 192.0.2.1:5060", 0), now); ok {
-		t.Fatal("oldest answer kept beyond the budget")
-	}
-	// The queue is compacted: its slice does not grow with the answers seen.
-	if cap(c.queue) > 4*entries {
-		t.Fatalf("queue capacity %d for %d entries", cap(c.queue), entries)
-	}
-	// An answer larger than the budget is not kept.
-	c.put([]byte("big"), make([]byte, budget), answerDst, now)
-	if _, _, ok := c.get([]byte("big"), now); ok {
-		t.Fatal("answer larger than the budget kept")
-	}
-}
-
-func TestAnswerCacheExpiry(t *testing.T) {
-	c := newAnswerCache(1<<20, answerTTL)
-	now := time.Now()
-	c.put([]byte("old"), []byte("a"), answerDst, now)
-	if _, _, ok := c.get([]byte("old"), now.Add(answerTTL)); !ok {
-		t.Fatal("answer gone before Timer J")
-	}
-	if _, _, ok := c.get([]byte("old"), now.Add(answerTTL+time.Millisecond)); ok {
-		t.Fatal("answer found after Timer J")
-	}
-	// Expired entries leave on the next insert.
-	c.put([]byte("new"), []byte("b"), answerDst, now.Add(answerTTL+time.Second))
-	if n, _ := c.stats(); n != 1 {
-		t.Fatalf("%d entries after expiry, want 1", n)
-	}
-}
 
 // TestRetransmittedRegister resends each REGISTER of a digest flow with the
 // same branch: the challenge and the 200 come back byte for byte, and the
@@ -127,7 +50,7 @@ func TestRetransmittedRegister(t *testing.T) {
 	if got := p.recvStatus(2 * time.Second); !strings.HasPrefix(got, "SIP/2.0 403 ") {
 		t.Fatalf("replayed credentials in a new transaction: got %q, want 403", got)
 	}
-	if n, _ := gw.g.authAnswers.stats(); n != 1 {
+	if n, _ := gw.g.authAnswers.Stats(); n != 1 {
 		t.Fatalf("%d authenticated answers cached, want 1", n)
 	}
 }
@@ -156,8 +79,8 @@ func (c *fakeUDPConn) WriteTo(b []byte, _ net.Addr) (int, error) {
 // transaction at once (no Timer J state), and that an INVITE keeps its
 // transaction.
 func TestStatelessAnswerEndsTransaction(t *testing.T) {
-	g := &Gateway{log: slog.New(slog.DiscardHandler), anonAnswers: newAnswerCache(1<<20, answerTTL),
-		authAnswers: newAnswerCache(1<<20, answerTTL)}
+	g := &Gateway{log: slog.New(slog.DiscardHandler), anonAnswers: retrans.New(1<<20, retrans.TimerJ),
+		authAnswers: retrans.New(1<<20, retrans.TimerJ)}
 	parse := func(s string) *sip.Request {
 		m, err := sip.ParseMessage([]byte(s))
 		if err != nil {

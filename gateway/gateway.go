@@ -30,6 +30,7 @@ import (
 	"github.com/sipedge/sipedge/gateway/dialog"
 	"github.com/sipedge/sipedge/gateway/lograte"
 	"github.com/sipedge/sipedge/gateway/registrar"
+	"github.com/sipedge/sipedge/gateway/retrans"
 	"github.com/sipedge/sipedge/gateway/route"
 	"github.com/sipedge/sipedge/gateway/route/rtjson"
 	"github.com/sipedge/sipedge/gateway/self"
@@ -161,7 +162,7 @@ type Gateway struct {
 
 	// Stateless local answers kept for retransmissions, and the parser and
 	// handler of the REGISTERs served on the UDP reader (answers.go).
-	authAnswers, anonAnswers *answerCache
+	authAnswers, anonAnswers *retrans.Cache
 	relayed                  relayCaches // completed proxy transactions as bytes (accepted.go)
 	parser                   *sip.Parser
 	regHandler               func(*sip.Request, sip.ServerTransaction)
@@ -212,8 +213,8 @@ func New(cfg Config, deps Deps) (*Gateway, error) {
 		store = registrar.NewMemoryStore()
 	}
 	g.reg = registrar.New(cfg.Registrar.Config, store, deps.Logger)
-	g.authAnswers = newAnswerCache(authAnswerBytes, answerTTL)
-	g.anonAnswers = newAnswerCache(anonAnswerBytes, answerTTL)
+	g.authAnswers = retrans.New(authAnswerBytes, retrans.TimerJ)
+	g.anonAnswers = retrans.New(anonAnswerBytes, retrans.TimerJ)
 	g.relayed = newRelayCaches()
 	g.parser = sip.NewParser()
 	g.regSlots = make(chan struct{}, 2*runtime.GOMAXPROCS(0))
