@@ -102,6 +102,14 @@ func (s *Sets) Has(name string) bool {
 	return ok
 }
 
+// Algorithm is set name's algorithm ("" when not configured).
+func (s *Sets) Algorithm(name string) string {
+	if st, ok := s.sets[name]; ok {
+		return st.cfg.Algorithm
+	}
+	return ""
+}
+
 // Select returns the targets of set name for one request, in the order
 // the set's algorithm gives, leaving out members that are down, disabled
 // by an operator or full:
