@@ -22,7 +22,8 @@ func (g *Gateway) TrunkStats() []admin.TrunkStat {
 }
 
 // SetMemberStats implements admin.EdgeStats: each destination set
-// member's health.
+// member's health and operator state (up only when healthy and not
+// disabled).
 func (g *Gateway) SetMemberStats() []admin.SetMemberStat {
 	s := g.rules().sets
 	if s == nil {
@@ -31,8 +32,8 @@ func (g *Gateway) SetMemberStats() []admin.SetMemberStat {
 	states := s.States()
 	out := make([]admin.SetMemberStat, 0, len(states))
 	for _, st := range states {
-		out = append(out, admin.SetMemberStat{Set: st.Set, Member: st.Member, Up: !st.Down,
-			Selections: st.Selections, Failovers: st.Failovers})
+		out = append(out, admin.SetMemberStat{Set: st.Set, Member: st.Member, Up: !st.Down && !st.Disabled,
+			Disabled: st.Disabled, Selections: st.Selections, Failovers: st.Failovers})
 	}
 	return out
 }

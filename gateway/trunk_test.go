@@ -359,7 +359,7 @@ func TestTrunkCallsFollowRegistration(t *testing.T) {
 	if len(list) != 1 || list[0].Name != "carrier" || list[0].State != "registered" || list[0].Hop != "udp:"+prov.addr() || list[0].Expires == nil {
 		t.Errorf("ListTrunks %+v", list)
 	}
-	if err := gw.g.Reregister("nope"); !errors.Is(err, trunk.ErrNotRegistering) {
+	if err := gw.g.Reregister("nope"); !errors.Is(err, trunk.ErrNoTrunk) {
 		t.Errorf("Reregister(nope) = %v", err)
 	}
 	caller := newUDPPeer(t)

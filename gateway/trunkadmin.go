@@ -59,10 +59,16 @@ func (g *Gateway) ListTrunks() any {
 	return out
 }
 
-// Reregister makes trunk name register now (the admin API's re-register).
+// Reregister makes trunk name send a REGISTER now, whatever its state
+// (the admin API's re-register): trunk.ErrNoTrunk for a trunk not
+// configured, trunk.ErrNotRegistering for one without register: true.
 func (g *Gateway) Reregister(name string) error {
-	if _, ok := g.rules().trunks.cfg[name]; !ok {
-		return fmt.Errorf("%w: no trunk %q", trunk.ErrNotRegistering, name)
+	c, ok := g.rules().trunks.cfg[name]
+	if !ok {
+		return fmt.Errorf("%w: %q", trunk.ErrNoTrunk, name)
+	}
+	if !c.Register {
+		return fmt.Errorf("%w: %q has register: false", trunk.ErrNotRegistering, name)
 	}
 	mgr := g.trunks.manager()
 	if mgr == nil {

@@ -26,26 +26,82 @@ type ctlVerb struct {
 	method string
 	path   func(args []string) string
 	table  func(w io.Writer, body []byte) error
+	// optional are argument names that may follow args (the last takes
+	// the rest of the line); body, if set, is the JSON request body.
+	optional []string
+	body     func(args []string) any
 }
 
 func ctlVerbs() map[string]ctlVerb {
 	esc := url.PathEscape
 	return map[string]ctlVerb{
-		"registrations": {nil, "GET", func([]string) string { return "/api/v1/registrations" }, tableBindings},
-		"lookup":        {[]string{"AOR"}, "GET", func(a []string) string { return "/api/v1/registrations/" + esc(a[0]) }, tableBindings},
-		"unregister":    {[]string{"AOR"}, "DELETE", func(a []string) string { return "/api/v1/registrations/" + esc(a[0]) }, tableKV},
-		"dialogs":       {nil, "GET", func([]string) string { return "/api/v1/dialogs" }, tableDialogs},
-		"end":           {[]string{"CALL-ID"}, "DELETE", func(a []string) string { return "/api/v1/dialogs/" + esc(a[0]) }, tableKV},
-		"rtpengine":     {nil, "GET", func([]string) string { return "/api/v1/rtpengine" }, tableNodes},
-		"enable":        {[]string{"NODE"}, "POST", func(a []string) string { return "/api/v1/rtpengine/" + esc(a[0]) + "/enable" }, tableKV},
-		"disable":       {[]string{"NODE"}, "POST", func(a []string) string { return "/api/v1/rtpengine/" + esc(a[0]) + "/disable" }, tableKV},
-		"reload":        {nil, "POST", func([]string) string { return "/api/v1/reload" }, tableKV},
-		"drain":         {nil, "POST", func([]string) string { return "/api/v1/drain" }, tableKV},
-		"undrain":       {nil, "DELETE", func([]string) string { return "/api/v1/drain" }, tableKV},
-		"draining":      {nil, "GET", func([]string) string { return "/api/v1/drain" }, tableKV},
-		"tls":           {nil, "GET", func([]string) string { return "/api/v1/tls" }, tableCerts},
-		"trunks":        {nil, "GET", func([]string) string { return "/api/v1/trunks" }, tableTrunks},
+		"registrations":   {nil, "GET", func([]string) string { return "/api/v1/registrations" }, tableBindings, nil, nil},
+		"lookup":          {[]string{"AOR"}, "GET", func(a []string) string { return "/api/v1/registrations/" + esc(a[0]) }, tableBindings, nil, nil},
+		"unregister":      {[]string{"AOR"}, "DELETE", func(a []string) string { return "/api/v1/registrations/" + esc(a[0]) }, tableKV, nil, nil},
+		"dialogs":         {nil, "GET", func([]string) string { return "/api/v1/dialogs" }, tableDialogs, nil, nil},
+		"end":             {[]string{"CALL-ID"}, "DELETE", func(a []string) string { return "/api/v1/dialogs/" + esc(a[0]) }, tableKV, nil, nil},
+		"rtpengine":       {nil, "GET", func([]string) string { return "/api/v1/rtpengine" }, tableNodes, nil, nil},
+		"enable":          {[]string{"NODE"}, "POST", func(a []string) string { return "/api/v1/rtpengine/" + esc(a[0]) + "/enable" }, tableKV, nil, nil},
+		"disable":         {[]string{"NODE"}, "POST", func(a []string) string { return "/api/v1/rtpengine/" + esc(a[0]) + "/disable" }, tableKV, nil, nil},
+		"reload":          {nil, "POST", func([]string) string { return "/api/v1/reload" }, tableKV, nil, nil},
+		"drain":           {nil, "POST", func([]string) string { return "/api/v1/drain" }, tableKV, nil, nil},
+		"undrain":         {nil, "DELETE", func([]string) string { return "/api/v1/drain" }, tableKV, nil, nil},
+		"draining":        {nil, "GET", func([]string) string { return "/api/v1/drain" }, tableKV, nil, nil},
+		"tls":             {nil, "GET", func([]string) string { return "/api/v1/tls" }, tableCerts, nil, nil},
+		"trunks":          {nil, "GET", func([]string) string { return "/api/v1/trunks" }, tableTrunks, nil, nil},
+		"trunks register": {[]string{"NAME"}, "POST", func(a []string) string { return "/api/v1/trunks/" + esc(a[0]) + "/register" }, tableKV, nil, nil},
+		"sets":            {nil, "GET", func([]string) string { return "/api/v1/sets" }, tableSets, nil, nil},
+		"sets enable":     {[]string{"SET", "MEMBER"}, "POST", func(a []string) string { return memberPath(a, "enable") }, tableKV, nil, nil},
+		"sets disable":    {[]string{"SET", "MEMBER"}, "POST", func(a []string) string { return memberPath(a, "disable") }, tableKV, nil, nil},
+		"bans":            {nil, "GET", func([]string) string { return "/api/v1/bans" }, tableBans, nil, nil},
+		"bans add": {[]string{"ADDRESS"}, "POST", func([]string) string { return "/api/v1/bans" }, tableKV,
+			[]string{"DURATION", "REASON"}, banBody},
+		"bans lift": {[]string{"ADDRESS"}, "DELETE", func(a []string) string { return "/api/v1/bans/" + esc(a[0]) }, tableKV, nil, nil},
 	}
+}
+
+// memberPath is the path that enables or disables member a[1] of set a[0].
+func memberPath(a []string, action string) string {
+	return "/api/v1/sets/" + url.PathEscape(a[0]) + "/members/" + url.PathEscape(a[1]) + "/" + action
+}
+
+// banBody is the body of "bans add ADDRESS [DURATION [REASON...]]".
+func banBody(a []string) any {
+	b := map[string]string{"address": a[0]}
+	if len(a) > 1 {
+		b["duration"] = a[1]
+	}
+	if len(a) > 2 {
+		b["reason"] = strings.Join(a[2:], " ")
+	}
+	return b
+}
+
+// lookupVerb finds the verb of args: two words ("sets enable") before one.
+func lookupVerb(verbs map[string]ctlVerb, args []string) (name string, v ctlVerb, rest []string, ok bool) {
+	if len(args) > 1 {
+		if v, ok := verbs[args[0]+" "+args[1]]; ok {
+			return args[0] + " " + args[1], v, args[2:], true
+		}
+	}
+	v, ok = verbs[args[0]]
+	return args[0], v, args[1:], ok
+}
+
+// argsFit reports whether n arguments suit v.
+func (v ctlVerb) argsFit(n int) bool {
+	if len(v.optional) == 0 {
+		return n == len(v.args)
+	}
+	return n >= len(v.args) // the last optional one takes the rest
+}
+
+func (v ctlVerb) usage(name string) string {
+	parts := append([]string{name}, v.args...)
+	for _, o := range v.optional {
+		parts = append(parts, "["+o+"]")
+	}
+	return strings.Join(parts, " ")
 }
 
 func ctlUsage(w io.Writer) {
@@ -69,7 +125,16 @@ verbs (kamcli's in brackets):
   undrain              stop draining
   draining             show the drain state
   tls                  TLS certificates in service and their expiry
-  trunks               trunks, their registration state and calls [uac.reg_dump]`)
+  trunks               trunks, their registration state and calls [uac.reg_dump]
+  trunks register NAME send a REGISTER for trunk NAME now  [uac.reg_refresh]
+  sets                 destination sets, their members' state [dispatcher.list]
+  sets disable SET MEMBER  no new calls to MEMBER (URI or trunk:NAME, as listed)
+                       until enabled, whatever its probes say [dispatcher.set_state i]
+  sets enable SET MEMBER   put MEMBER back in the choice      [dispatcher.set_state a]
+  bans                 sources banned now, why and until when
+  bans add ADDRESS [DURATION [REASON...]]
+                       ban an IP address (DURATION e.g. 10m; default ban.time)
+  bans lift ADDRESS    lift the ban of ADDRESS`)
 }
 
 // ctl runs "sipedge ctl": one API call, its answer printed as a table (or
@@ -97,14 +162,14 @@ func ctl(args []string, stdout, stderr io.Writer) int {
 		}
 		return 0
 	}
-	verb, ok := ctlVerbs()[rest[0]]
+	name, verb, vargs, ok := lookupVerb(ctlVerbs(), rest)
 	if !ok {
 		fmt.Fprintf(stderr, "sipedge ctl: unknown verb %q\n", rest[0])
 		ctlUsage(stderr)
 		return 2
 	}
-	if len(rest)-1 != len(verb.args) {
-		fmt.Fprintf(stderr, "sipedge ctl %s: want %s\n", rest[0], strings.Join(append([]string{rest[0]}, verb.args...), " "))
+	if !verb.argsFit(len(vargs)) {
+		fmt.Fprintf(stderr, "sipedge ctl %s: want %s\n", name, verb.usage(name))
 		return 2
 	}
 	if *cfgPath != "" {
@@ -130,13 +195,17 @@ func ctl(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "sipedge ctl: no admin server: give --addr, --config or $SIPEDGE_ADMIN")
 		return 2
 	}
-	code, body, err := ctlCall(*addr, *token, verb.method, verb.path(rest[1:]), *timeout)
+	var reqBody []byte
+	if verb.body != nil {
+		reqBody, _ = json.Marshal(verb.body(vargs)) // strings only: cannot fail
+	}
+	code, body, err := ctlCall(*addr, *token, verb.method, verb.path(vargs), reqBody, *timeout)
 	if err != nil {
 		fmt.Fprintln(stderr, "sipedge ctl:", err)
 		return 1
 	}
 	if code/100 != 2 {
-		fmt.Fprintf(stderr, "sipedge ctl %s: %s\n", rest[0], serverError(code, body))
+		fmt.Fprintf(stderr, "sipedge ctl %s: %s\n", name, serverError(code, body))
 		return 1
 	}
 	if *asJSON {
@@ -150,14 +219,22 @@ func ctl(args []string, stdout, stderr io.Writer) int {
 	return 0
 }
 
-// ctlCall makes one request to the admin API.
-func ctlCall(addr, token, method, path string, timeout time.Duration) (int, []byte, error) {
+// ctlCall makes one request to the admin API, with a JSON body unless
+// body is nil.
+func ctlCall(addr, token, method, path string, body []byte, timeout time.Duration) (int, []byte, error) {
 	if !strings.Contains(addr, "://") {
 		addr = "http://" + addr
 	}
-	req, err := http.NewRequest(method, strings.TrimRight(addr, "/")+path, nil)
+	var rd io.Reader
+	if body != nil {
+		rd = bytes.NewReader(body)
+	}
+	req, err := http.NewRequest(method, strings.TrimRight(addr, "/")+path, rd)
 	if err != nil {
 		return 0, nil, err
+	}
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
 	}
 	if token != "" {
 		req.Header.Set("Authorization", "Bearer "+token)
@@ -168,8 +245,8 @@ func ctlCall(addr, token, method, path string, timeout time.Duration) (int, []by
 		return 0, nil, err
 	}
 	defer res.Body.Close()
-	body, err := io.ReadAll(io.LimitReader(res.Body, 64<<20))
-	return res.StatusCode, body, err
+	answer, err := io.ReadAll(io.LimitReader(res.Body, 64<<20))
+	return res.StatusCode, answer, err
 }
 
 // serverError is the server's error text: "error" and any "problems" of
@@ -291,6 +368,55 @@ func tableTrunks(w io.Writer, body []byte) error {
 			state = "-" // does not register
 		}
 		fmt.Fprintf(tw, "%s\t%s\t%d\t%s\t%d\t%s\n", t.Name, state, t.Code, t.Hop, t.Calls, strings.Join(t.URIs, ","))
+	}
+	return tw.Flush()
+}
+
+func tableSets(w io.Writer, body []byte) error {
+	var v []struct {
+		Name, Algorithm string
+		Members         []struct {
+			Member                string
+			Up, Disabled          bool
+			Calls                 int
+			RTT                   float64 `json:"rtt_ms"`
+			Selections, Failovers uint64
+		}
+	}
+	if err := json.Unmarshal(body, &v); err != nil {
+		return err
+	}
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "SET\tALGORITHM\tMEMBER\tHEALTH\tADMIN\tCALLS\tRTT MS\tSELECTIONS\tFAILOVERS")
+	for _, s := range v {
+		for _, m := range s.Members {
+			health, admin := "down", "enabled"
+			if m.Up {
+				health = "up"
+			}
+			if m.Disabled {
+				admin = "disabled"
+			}
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%d\t%.1f\t%d\t%d\n", s.Name, s.Algorithm, m.Member, health, admin,
+				m.Calls, m.RTT, m.Selections, m.Failovers)
+		}
+	}
+	return tw.Flush()
+}
+
+func tableBans(w io.Writer, body []byte) error {
+	var v []struct {
+		Address, Reason, Note string
+		Since, Until          time.Time
+	}
+	if err := json.Unmarshal(body, &v); err != nil {
+		return err
+	}
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "ADDRESS\tREASON\tSINCE\tUNTIL\tLEFT\tNOTE")
+	for _, b := range v {
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", b.Address, b.Reason, b.Since.UTC().Format(time.RFC3339),
+			b.Until.UTC().Format(time.RFC3339), time.Until(b.Until).Round(time.Second), b.Note)
 	}
 	return tw.Flush()
 }

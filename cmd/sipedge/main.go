@@ -249,7 +249,10 @@ func serve(ctx context.Context, path string, cfg *config.Config, stderr io.Write
 	}
 	defer cancel()
 	if cfg.Admin.Enabled() {
-		src := admin.Sources{Registrations: gw, Dialogs: gw, Drainer: gw, WebSockets: gw, Trunks: gw, Reload: reload, Edge: gw}
+		src := admin.Sources{Registrations: gw, Dialogs: gw, Drainer: gw, WebSockets: gw, Sets: gw, Trunks: gw, Reload: reload, Edge: gw}
+		if deps.Ban != nil { // ban.off: no table to list or steer
+			src.Bans = gw
+		}
 		if deps.RTP != nil {
 			src.RTPEngine = deps.RTP
 		}

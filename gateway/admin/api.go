@@ -14,8 +14,9 @@ import (
 
 // The JSON API, one endpoint per kamcli-style verb. Every answer is a JSON
 // object; every failure is {"error": "..."} with the matching HTTP status
-// (400 bad input, 404 unknown name, 422 reload refused, 501 no such
-// source configured). Mutating calls are logged at Info.
+// (400 bad input, 404 unknown name, 409 not possible in this state, 422
+// reload refused, 501 no such source configured). Mutating calls are
+// logged at Info.
 //
 //	GET    /api/v1/registrations            ul dump
 //	GET    /api/v1/registrations/{aor}      ul lookup
@@ -30,6 +31,8 @@ import (
 //	POST   /api/v1/drain                    start draining
 //	DELETE /api/v1/drain                    stop draining
 //	GET    /api/v1/sets, /trunks, /bans, /tls  (when their owners plugged them in)
+//	POST   /api/v1/sets/{set}/members/{member}/{enable|disable}, /trunks/{name}/register,
+//	POST   /api/v1/bans, DELETE /api/v1/bans/{address}  (edgeapi.go)
 type api struct {
 	src Sources
 	log *slog.Logger
@@ -53,6 +56,7 @@ func (a *api) routes(mux *http.ServeMux) {
 	mux.HandleFunc("GET /api/v1/trunks", a.list(func() (any, bool) { return listOf(a.src.Trunks, Trunks.ListTrunks) }))
 	mux.HandleFunc("GET /api/v1/bans", a.list(func() (any, bool) { return listOf(a.src.Bans, Bans.ListBans) }))
 	mux.HandleFunc("GET /api/v1/tls", a.list(func() (any, bool) { return listOf(a.src.Certificates, Certificates.ListCertificates) }))
+	a.edgeRoutes(mux)
 	mux.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, "no such endpoint: "+r.Method+" "+r.URL.Path)
 	})

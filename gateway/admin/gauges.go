@@ -38,7 +38,9 @@ var ( //nolint:gochecknoglobals // immutable descriptors
 	descTrunkCalls = prometheus.NewDesc("sipedge_trunk_calls_active",
 		"Calls in progress through a trunk (holding a max_calls slot).", []string{"trunk"}, nil)
 	descSetMemberUp = prometheus.NewDesc("sipedge_set_member_up",
-		"1 when a destination set member is up (answers its probes, or has none), 0 when down.", []string{"set", "member"}, nil)
+		"1 when a destination set member takes new calls (answers its probes, or has none, and is not disabled by an operator), 0 otherwise.", []string{"set", "member"}, nil)
+	descSetMemberDisabled = prometheus.NewDesc("sipedge_set_member_disabled",
+		"1 when an operator disabled a destination set member.", []string{"set", "member"}, nil)
 	descSetSelections = prometheus.NewDesc("sipedge_set_member_selections_total",
 		"Branches sent to a destination set member.", []string{"set", "member"}, nil)
 	descSetFailovers = prometheus.NewDesc("sipedge_set_member_failovers_total",
@@ -62,7 +64,7 @@ type sourceCollector struct{ src Sources }
 func (c sourceCollector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{descDialogs, descTransactions, descRegistrations, descContacts,
 		descWSConns, descWSRefusals, descDraining, descNodeUp, descNodeDisabled, descNodeTimeouts,
-		descNodeErrors, descNodeLatency, descTrunkState, descTrunkCalls, descSetMemberUp, descSetSelections, descSetFailovers, descBansActive, descBans, descCertExpiry} {
+		descNodeErrors, descNodeLatency, descTrunkState, descTrunkCalls, descSetMemberUp, descSetMemberDisabled, descSetSelections, descSetFailovers, descBansActive, descBans, descCertExpiry} {
 		ch <- d
 	}
 }
@@ -123,6 +125,7 @@ func (c sourceCollector) Collect(ch chan<- prometheus.Metric) {
 		}
 		for _, m := range e.SetMemberStats() {
 			gauge(descSetMemberUp, b2f(m.Up), m.Set, m.Member)
+			gauge(descSetMemberDisabled, b2f(m.Disabled), m.Set, m.Member)
 			counter(descSetSelections, m.Selections, m.Set, m.Member)
 			counter(descSetFailovers, m.Failovers, m.Set, m.Member)
 		}

@@ -2,6 +2,7 @@ package admin
 
 import (
 	"context"
+	"net/netip"
 	"time"
 
 	"github.com/sipedge/sipedge/gateway/dialog"
@@ -71,26 +72,38 @@ type RTPEngine interface {
 type ReloadFunc func(ctx context.Context) error
 
 // The providers below belong to other rooms (destination sets, trunks,
-// bans, TLS certificates); their owners plug them in. Values are encoded
-// as JSON as they are.
+// bans, TLS certificates); their owners plug them in. Listings are
+// encoded as JSON as they are.
 
-// Sets lists destination sets and steers their members.
+// Sets lists destination sets and steers their members (the gateway).
 type Sets interface {
+	// ListSets is what GET /api/v1/sets answers.
 	ListSets() any
+	// SetMemberEnabled takes member (its URI as listed, or trunk:NAME)
+	// of set out of the choice for new calls (on false) or puts it back;
+	// sets.ErrNoSet or sets.ErrNoMember for unknown names.
 	SetMemberEnabled(set, member string, on bool) error
 }
 
-// Trunks lists trunks and re-registers one.
+// Trunks lists trunks and re-registers one (the gateway).
 type Trunks interface {
+	// ListTrunks is what GET /api/v1/trunks answers.
 	ListTrunks() any
+	// Reregister makes a trunk send a REGISTER now: trunk.ErrNoTrunk for
+	// an unknown name, trunk.ErrNotRegistering for a trunk that does not
+	// register.
 	Reregister(name string) error
 }
 
-// Bans lists, adds and lifts bans.
+// Bans lists, adds and lifts bans (the gateway, over gateway/ban).
 type Bans interface {
+	// ListBans is what GET /api/v1/bans answers.
 	ListBans() any
-	Ban(addr string, d time.Duration) error
-	Unban(addr string) error
+	// Ban bans addr for d (ban.time when 0) with the operator's note and
+	// returns when the ban ends.
+	Ban(addr netip.Addr, d time.Duration, note string) time.Time
+	// Unban lifts addr's ban; false when none was in force.
+	Unban(addr netip.Addr) bool
 }
 
 // Certificates lists the TLS certificates in service and their expiry.
@@ -147,11 +160,12 @@ type TrunkStat struct {
 	Calls       int
 }
 
-// SetMemberStat is one destination set member's health, the branches
-// sent to it (Selections) and those that failed over to the next member
-// (Failovers: 408, 5xx, no answer).
+// SetMemberStat is one destination set member's state (Up: healthy and
+// not disabled; Disabled: by an operator), the branches sent to it
+// (Selections) and those that failed over to the next member (Failovers:
+// 408, 5xx, no answer).
 type SetMemberStat struct {
 	Set, Member           string
-	Up                    bool
+	Up, Disabled          bool
 	Selections, Failovers uint64
 }

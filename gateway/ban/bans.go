@@ -43,12 +43,15 @@ type Entry struct {
 	Reason string
 	Since  time.Time
 	Until  time.Time
+	// Note is the operator's text of a manual ban (Add); "" otherwise.
+	Note string
 }
 
 // ban is a table entry.
 type ban struct {
 	reason       string
-	since, until int64 // unix nanoseconds
+	note         string // Add's
+	since, until int64  // unix nanoseconds
 }
 
 // Bans is the ban table and the counters that fill it. Safe for
@@ -96,7 +99,7 @@ func (b *Bans) Apply(e Entry) {
 	if d <= 0 {
 		return
 	}
-	if b.put(e.Addr, e.Reason, now, d) {
+	if b.put(e.Addr, e.Reason, "", now, d) {
 		b.log.Info("source banned by another node", "src", e.Addr.Unmap().String(), "reason", e.Reason,
 			"until", e.Until.UTC().Format(time.RFC3339))
 	}
@@ -287,7 +290,7 @@ func (b *Bans) trustedAddr(ip netip.Addr) bool {
 // ban enters ip into the table for cfg.Time and logs the one line per
 // ban; a source banned already is left as it is.
 func (b *Bans) ban(ip netip.Addr, reason string, now time.Time, attrs ...any) {
-	if !b.put(ip, reason, now, b.cfg.Time) {
+	if !b.put(ip, reason, "", now, b.cfg.Time) {
 		return
 	}
 	b.log.Warn("source banned", append([]any{"src", ip.Unmap().String(), "reason", reason,
@@ -295,9 +298,9 @@ func (b *Bans) ban(ip netip.Addr, reason string, now time.Time, attrs ...any) {
 	b.shared(ip, reason, now, b.cfg.Time)
 }
 
-// put adds a ban unless one is in force; when the table is full an
+// put adds a ban (with an operator's note) unless one is in force; when the table is full an
 // arbitrary entry makes room. It reports whether it added one.
-func (b *Bans) put(ip netip.Addr, reason string, now time.Time, d time.Duration) bool {
+func (b *Bans) put(ip netip.Addr, reason, note string, now time.Time, d time.Duration) bool {
 	k := key(ip)
 	b.mu.Lock()
 	defer b.mu.Unlock()
@@ -311,7 +314,7 @@ func (b *Bans) put(ip netip.Addr, reason string, now time.Time, d time.Duration)
 			break
 		}
 	}
-	b.bans[k] = ban{reason: reason, since: now.UnixNano(), until: now.Add(d).UnixNano()}
+	b.bans[k] = ban{reason: reason, note: note, since: now.UnixNano(), until: now.Add(d).UnixNano()}
 	if b.total == nil {
 		b.total = map[string]uint64{}
 	}
@@ -322,10 +325,12 @@ func (b *Bans) put(ip netip.Addr, reason string, now time.Time, d time.Duration)
 }
 
 // Add bans ip for d (the configured time when d <= 0), as an operator
-// does; it is logged like any ban. Trusted addresses can be banned so.
-func (b *Bans) Add(ip netip.Addr, d time.Duration) {
+// does, with the operator's note (may be empty); it is logged like any
+// ban, with reason=manual (which the fail2ban filter ignores). Trusted
+// addresses can be banned so. It returns the ban's end.
+func (b *Bans) Add(ip netip.Addr, d time.Duration, note string) time.Time {
 	if b == nil {
-		return
+		return time.Time{}
 	}
 	if d <= 0 {
 		d = b.cfg.Time
@@ -335,11 +340,12 @@ func (b *Bans) Add(ip netip.Addr, d time.Duration) {
 	b.mu.Lock()
 	delete(b.bans, k) // a manual ban replaces one in force
 	b.mu.Unlock()
-	if b.put(ip, ReasonManual, now, d) {
+	if b.put(ip, ReasonManual, note, now, d) {
 		b.log.Warn("source banned", "src", ip.Unmap().String(), "reason", ReasonManual,
-			"for", d, "until", now.Add(d).UTC().Format(time.RFC3339))
+			"for", d, "until", now.Add(d).UTC().Format(time.RFC3339), "note", note)
 		b.shared(ip, ReasonManual, now, d)
 	}
+	return now.Add(d)
 }
 
 // Lift ends ip's ban and forgets its failure count; it reports whether a
@@ -357,7 +363,8 @@ func (b *Bans) Lift(ip netip.Addr) bool {
 	b.n.Store(int64(len(b.bans)))
 	b.mu.Unlock()
 	if ok && now < e.until {
-		b.log.Info("ban lifted", "src", ip.Unmap().String(), "reason", e.reason)
+		b.log.Info("ban lifted", "src", ip.Unmap().String(), "reason", e.reason,
+			"since", time.Unix(0, e.since).UTC().Format(time.RFC3339))
 		return true
 	}
 	return false
@@ -391,7 +398,7 @@ func (b *Bans) List() []Entry {
 	for k, e := range b.bans {
 		if now < e.until {
 			out = append(out, Entry{Addr: netip.AddrFrom16(k).Unmap(), Reason: e.reason,
-				Since: time.Unix(0, e.since), Until: time.Unix(0, e.until)})
+				Since: time.Unix(0, e.since), Until: time.Unix(0, e.until), Note: e.note})
 		}
 	}
 	b.mu.RUnlock()

@@ -171,13 +171,20 @@ func TestScannerAndAuth(t *testing.T) {
 }
 
 func TestListAddLift(t *testing.T) {
-	b, clk, _ := newTest(t, Config{}, "203.0.113.0/24")
-	b.Add(trunk, time.Minute)
+	b, clk, logs := newTest(t, Config{}, "203.0.113.0/24")
+	if until := b.Add(trunk, time.Minute, "carrier test"); !until.Equal(clk.now().Add(time.Minute)) {
+		t.Fatalf("Add returned %v, want now + 1m", until)
+	}
 	clk.add(time.Second)
 	b.Request(attacker, "friendly-scanner")
 	l := b.List()
-	if len(l) != 2 || l[0].Addr != attacker || l[0].Reason != ReasonScanner || l[1].Addr != trunk || l[1].Reason != ReasonManual {
+	if len(l) != 2 || l[0].Addr != attacker || l[0].Reason != ReasonScanner || l[0].Note != "" ||
+		l[1].Addr != trunk || l[1].Reason != ReasonManual || l[1].Note != "carrier test" {
 		t.Fatalf("List() = %+v", l)
+	}
+	if !strings.Contains(logs.String(), `msg="source banned" component=ban src=203.0.113.5 reason=manual for=1m0s`) ||
+		!strings.Contains(logs.String(), `note="carrier test"`) {
+		t.Fatalf("manual ban log line missing:\n%s", logs)
 	}
 	if !b.Banned(trunk) {
 		t.Fatal("a manual ban of a trusted address must hold")
@@ -185,12 +192,15 @@ func TestListAddLift(t *testing.T) {
 	if !b.Lift(attacker) || b.Lift(attacker) || b.Banned(attacker) {
 		t.Fatal("Lift")
 	}
+	if n := strings.Count(logs.String(), `msg="ban lifted" component=ban src=`+attacker.String()+" reason=scanner"); n != 1 {
+		t.Fatalf("%d \"ban lifted\" lines, want 1:\n%s", n, logs)
+	}
 	clk.add(time.Minute)
 	if len(b.List()) != 0 {
 		t.Fatalf("expired ban listed: %+v", b.List())
 	}
 	// IPv4-mapped IPv6 is the same source.
-	b.Add(netip.MustParseAddr("::ffff:192.0.2.66"), 0)
+	b.Add(netip.MustParseAddr("::ffff:192.0.2.66"), 0, "")
 	if !b.Banned(attacker) {
 		t.Fatal("mapped address not matched")
 	}
@@ -225,7 +235,7 @@ func TestBounded(t *testing.T) {
 
 func TestNoAllocs(t *testing.T) {
 	b, _, _ := newTest(t, Config{})
-	b.Add(attacker, 0)
+	b.Add(attacker, 0, "")
 	if n := testing.AllocsPerRun(1000, func() {
 		b.Packet(phone)
 		b.Packet(attacker)
@@ -243,7 +253,7 @@ func TestListener(t *testing.T) {
 	}
 	ln := Listener(raw, b)
 	defer ln.Close()
-	b.Add(netip.MustParseAddr("127.0.0.2"), 0)
+	b.Add(netip.MustParseAddr("127.0.0.2"), 0, "")
 	accepted := make(chan net.Conn, 2)
 	go func() {
 		for {
@@ -312,7 +322,7 @@ func isASCII(s string) bool {
 func BenchmarkPacket(b *testing.B) {
 	bans := New(Config{}, nil, nil)
 	defer bans.Close()
-	bans.Add(attacker, 0)
+	bans.Add(attacker, 0, "")
 	b.ReportAllocs()
 	b.RunParallel(func(pb *testing.PB) {
 		for pb.Next() {
@@ -324,7 +334,7 @@ func BenchmarkPacket(b *testing.B) {
 func BenchmarkPacketSerial(b *testing.B) {
 	bans := New(Config{}, nil, nil)
 	defer bans.Close()
-	bans.Add(attacker, 0)
+	bans.Add(attacker, 0, "")
 	b.ReportAllocs()
 	for b.Loop() {
 		bans.Packet(phone)
@@ -347,7 +357,7 @@ func TestShareAndApply(t *testing.T) {
 	b := New(cfg, nil, nil, WithShare(func(e Entry) { shared = append(shared, e) }))
 	defer b.Close()
 	ip := netip.MustParseAddr("192.0.2.1")
-	b.Add(ip, time.Minute)
+	b.Add(ip, time.Minute, "")
 	if len(shared) != 1 || shared[0].Addr != ip || shared[0].Reason != ReasonManual {
 		t.Fatalf("shared %+v after Add, want one manual ban of %v", shared, ip)
 	}

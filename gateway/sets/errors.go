@@ -6,6 +6,8 @@ import "errors"
 var (
 	// ErrNoSet is a set name that is not configured.
 	ErrNoSet = errors.New("sets: no such destination set")
-	// ErrAllDown is a set whose every member is down or full.
-	ErrAllDown = errors.New("sets: every member is down or full")
+	// ErrAllDown is a set whose every member is down, disabled or full.
+	ErrAllDown = errors.New("sets: every member is down, disabled or full")
+	// ErrNoMember is a member a set does not have.
+	ErrNoMember = errors.New("sets: no such member in the set")
 )

@@ -22,6 +22,7 @@ type health struct {
 
 	mu        sync.Mutex
 	down      bool
+	disabled  bool // by an operator (Sets.SetEnabled): no new calls, whatever probes say
 	downSince time.Time
 	fails     int // consecutive failures (probes or calls)
 	oks       int // consecutive successful probes while down
@@ -85,12 +86,15 @@ func (h *health) sample(rtt time.Duration) {
 	h.rtt += (rtt - h.rtt) / 4
 }
 
-// usable reports whether the member may get a call now: it is up, or, in
-// a set without probing, its time out is over (a retry); and it is below
-// maxCalls (0: no cap).
+// usable reports whether the member may get a call now: it is not
+// disabled by an operator; it is up, or, in a set without probing, its
+// time out is over (a retry); and it is below maxCalls (0: no cap).
 func (h *health) usable(now time.Time, probing bool, maxCalls int) bool {
 	h.mu.Lock()
 	defer h.mu.Unlock()
+	if h.disabled {
+		return false
+	}
 	if h.down && (probing || now.Sub(h.downSince) < retryAfter) {
 		return false
 	}
@@ -109,6 +113,23 @@ func (h *health) isDown() bool {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	return h.down
+}
+
+func (h *health) isDisabled() bool {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.disabled
+}
+
+// setDisabled sets the operator's state apart from the health probes and
+// calls keep (a probe answered does not enable a disabled member); it
+// reports whether the state changed.
+func (h *health) setDisabled(off bool) bool {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	was := h.disabled
+	h.disabled = off
+	return was != off
 }
 
 func (h *health) addActive(n int) {

@@ -102,8 +102,17 @@ func (s *Sets) Has(name string) bool {
 	return ok
 }
 
+// Algorithm is set name's algorithm ("" when not configured).
+func (s *Sets) Algorithm(name string) string {
+	if st, ok := s.sets[name]; ok {
+		return st.cfg.Algorithm
+	}
+	return ""
+}
+
 // Select returns the targets of set name for one request, in the order
-// the set's algorithm gives, leaving out members that are down or full:
+// the set's algorithm gives, leaving out members that are down, disabled
+// by an operator or full:
 // each one its own group (serial failover), or all of them in one group
 // for parallel. A member may be trunk:NAME, for the caller to expand.
 func (s *Sets) Select(name string, k Key) ([]route.Group, error) {
@@ -268,12 +277,40 @@ func (m *member) logChange(c change, why string) {
 	}
 }
 
+// SetEnabled enables or disables member (its URI as configured, or
+// trunk:NAME) of set, as an operator does: a disabled member gets no new
+// call, whatever its health, until it is enabled again; calls in progress
+// go on. Its probes keep running, so its health is known when it comes
+// back. The state outlives reloads that keep the member. It reports
+// whether the state changed; ErrNoSet or ErrNoMember for unknown names.
+func (s *Sets) SetEnabled(set, member string, on bool) (bool, error) {
+	st, ok := s.sets[set]
+	if !ok {
+		return false, fmt.Errorf("%w: %q", ErrNoSet, set)
+	}
+	for _, m := range st.members {
+		if m.cfg.URI != member {
+			continue
+		}
+		changed := m.h.setDisabled(!on)
+		if changed && on {
+			s.log.Info("set member enabled by operator", "set", set, "member", member)
+		} else if changed {
+			s.log.Warn("set member disabled by operator", "set", set, "member", member)
+		}
+		return changed, nil
+	}
+	return false, fmt.Errorf("%w: %q has no member %q", ErrNoMember, set, member)
+}
+
 // State is one member's health as seen from outside (admin, tests).
 type State struct {
 	Set, Member string
 	Down        bool
-	Active      int
-	RTT         time.Duration // moving average of probe round trips (0: none yet)
+	// Disabled is the operator's state (SetEnabled), apart from Down.
+	Disabled bool
+	Active   int
+	RTT      time.Duration // moving average of probe round trips (0: none yet)
 	// Selections are the branches sent to the member; Failovers those
 	// that failed with 408, a 5xx or no answer, so the call moved on.
 	Selections, Failovers uint64
@@ -290,7 +327,7 @@ func (s *Sets) States() []State {
 	for _, n := range names {
 		for _, m := range s.sets[n].members {
 			a, rtt, _ := m.h.snapshot()
-			out = append(out, State{Set: n, Member: m.cfg.URI, Down: m.h.isDown(), Active: a, RTT: rtt,
+			out = append(out, State{Set: n, Member: m.cfg.URI, Down: m.h.isDown(), Disabled: m.h.isDisabled(), Active: a, RTT: rtt,
 				Selections: m.h.selected.Load(), Failovers: m.h.failedOver.Load()})
 		}
 	}
